@@ -1,0 +1,191 @@
+//! Helpers shared by the integration tests of every containerv crate, so no
+//! test copies them: a busybox rootfs, unique container ids and runtime
+//! roots, and checks that nothing was left behind.
+//!
+//! Tests need root and a real kernel (CI is root). A test that cannot run
+//! must be `#[ignore = "why"]` (reported as skipped), never silently pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+/// Where static busybox is installed by Debian's busybox-static.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Panics with a clear message unless running as root (CI is root; the
+/// test command runs the suite as root).
+pub fn require_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or("1");
+    assert_eq!(
+        euid, "0",
+        "these tests create real containers and need root"
+    );
+}
+
+/// A read-only busybox rootfs, built once per test run (per process) in a
+/// temporary directory: /bin/busybox plus a symlink per applet, /etc
+/// with passwd, group and a user `nobody` (65534) and `app` (1000:1000),
+/// empty /proc /sys /dev /tmp. Tests that write into the rootfs must use an
+/// overlay or their own copy ([`busybox_rootfs_copy`]).
+pub fn busybox_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("containerv-test-rootfs-{}", std::process::id()));
+        build_busybox_rootfs(&dir);
+        dir
+    })
+}
+
+/// A fresh writable copy of the busybox rootfs in `dir` (created).
+pub fn busybox_rootfs_copy(dir: &Path) -> PathBuf {
+    build_busybox_rootfs(dir);
+    dir.to_path_buf()
+}
+
+fn build_busybox_rootfs(dir: &Path) {
+    assert!(
+        Path::new(BUSYBOX).exists(),
+        "{BUSYBOX} is missing: install busybox-static (the test command does)"
+    );
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root",
+        "home/app", "var/tmp", "run",
+    ] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::copy(BUSYBOX, dir.join("bin/busybox")).unwrap();
+    let out = Command::new(BUSYBOX).arg("--list-full").output().unwrap();
+    for applet in String::from_utf8_lossy(&out.stdout).lines() {
+        let link = dir.join(applet);
+        if applet == "bin/busybox" || link.symlink_metadata().is_ok() {
+            continue;
+        }
+        std::os::unix::fs::symlink("/bin/busybox", &link).unwrap();
+    }
+    std::fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("etc/group"),
+        "root:x:0:\nwheel:x:10:app\napp:x:1000:\nnogroup:x:65534:\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+}
+
+/// A container id unique to this test process: `<prefix>-<pid>-<n>`.
+pub fn unique_id(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A private runtime root for one test (removed by the returned guard).
+pub fn temp_root() -> TempRoot {
+    let dir = std::env::temp_dir().join(unique_id("containerv-root"));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempRoot(dir)
+}
+
+/// A runtime root directory that is removed when dropped.
+pub struct TempRoot(pub PathBuf);
+
+impl TempRoot {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Mount points (from /proc/self/mountinfo, the host's view) whose mount
+/// point or source mentions `needle`.
+pub fn mounts_mentioning(needle: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Cgroup directories (any hierarchy under /sys/fs/cgroup, depth ≤ 8)
+/// whose name contains `needle`.
+pub fn cgroups_named(needle: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: u32, needle: &str, out: &mut Vec<PathBuf>) {
+        if depth == 0 {
+            return;
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if !ft.is_dir() || ft.is_symlink() {
+                continue;
+            }
+            let p = e.path();
+            if e.file_name().to_string_lossy().contains(needle) {
+                out.push(p.clone());
+            }
+            walk(&p, depth - 1, needle, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 8, needle, &mut out);
+    out
+}
+
+/// Host pids whose /proc/PID/cgroup or cmdline mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        if cg.contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Asserts that nothing named after `id` is left: no mount, no cgroup, no
+/// process in such a cgroup, no state directory under `root`.
+pub fn assert_no_leftovers(root: &Path, id: &str) {
+    let m = mounts_mentioning(id);
+    assert!(m.is_empty(), "mounts left for {id}: {m:#?}");
+    let c = cgroups_named(id);
+    assert!(c.is_empty(), "cgroups left for {id}: {c:#?}");
+    let p = processes_mentioning(id);
+    assert!(p.is_empty(), "processes left for {id}: {p:?}");
+    assert!(
+        !root.join(id).exists(),
+        "state directory left: {}",
+        root.join(id).display()
+    );
+}

@@ -1,0 +1,72 @@
+//! What `create` needs beyond the OCI spec: how the rootfs is layered, which
+//! init runs, when it starts, and where its stdio goes.
+//!
+//! The spec says what the container is; this says how this runtime makes it.
+//! Both the builder ([`crate::ContainerOptions`]) and the OCI CLI fill one in.
+
+use std::path::PathBuf;
+
+use crate::process::Stdio;
+
+/// Which process is the container's init (pid 1 of its pid namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InitKind {
+    /// A small built-in reaper: reaps zombies, forwards SIGHUP, SIGUSR1,
+    /// SIGUSR2 and SIGWINCH to every process of the container, and exits
+    /// (ending the container) on SIGTERM or SIGINT. The spec's
+    /// `process.args` are ignored.
+    #[default]
+    BuiltinReaper,
+    /// The spec's `process`, as an OCI runtime runs it.
+    SpecProcess,
+}
+
+/// When the init's program begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartMode {
+    /// As soon as the container is set up (`create` returns it running).
+    #[default]
+    Immediately,
+    /// Set up, then wait until [`crate::Container::start`] (OCI create/start).
+    OnStart,
+}
+
+/// The writable layer of an overlay rootfs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OverlayConfig {
+    /// Read-only layers above the spec's `root.path`, topmost first
+    /// (image layers). The spec's `root.path` is always the lowest layer.
+    pub lower: Vec<PathBuf>,
+    /// Directory for the upper (and, beside it, the work) directory. `None`:
+    /// one inside the container's state directory.
+    pub upper_dir: Option<PathBuf>,
+    /// Keep the upper directory when the container is destroyed.
+    pub keep_upper: bool,
+}
+
+/// Everything `create` takes besides the spec.
+#[derive(Debug, Default)]
+pub struct CreateConfig {
+    pub init: InitKind,
+    pub start: StartMode,
+    /// `Some`: the rootfs is an overlay of the spec's root and these layers,
+    /// with a per-container writable upper, mounted only inside the
+    /// container's mount namespace.
+    pub overlay: Option<OverlayConfig>,
+    /// The OCI bundle directory, recorded in the state (OCI `state.bundle`).
+    pub bundle: Option<PathBuf>,
+    /// Stdio of the init process (when it is the spec's process).
+    pub stdin: Stdio,
+    pub stdout: Stdio,
+    pub stderr: Stdio,
+    /// OCI `--console-socket`: with `process.terminal`, the pty master is
+    /// sent over this unix socket.
+    pub console_socket: Option<PathBuf>,
+    /// Write the init's host pid here once it exists.
+    pub pid_file: Option<PathBuf>,
+    /// Pass this many descriptors after stdio (3, 4, ...) to the init.
+    pub preserve_fds: u32,
+    /// Use chroot-like `MS_MOVE` of the rootfs instead of pivot_root
+    /// (runc `--no-pivot`, for rootfs on ramfs).
+    pub no_pivot: bool,
+}

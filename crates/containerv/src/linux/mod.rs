@@ -1,0 +1,235 @@
+//! The Linux backend: namespaces, rootfs, init, cgroups, stats.
+//!
+//! SKELETON: the public surface below is fixed; the bodies are being written.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxResources, Spec};
+use serde::{Deserialize, Serialize};
+
+use crate::config::CreateConfig;
+use crate::error::{Error, Result};
+use crate::options::ContainerOptions;
+use crate::process::{ExitStatus, ProcessOptions};
+use crate::stats::{ProcessInfo, Stats};
+
+/// Default runtime root, where each container's state directory lives.
+pub const DEFAULT_ROOT: &str = "/run/containerv";
+
+/// A container's lifecycle status (the OCI states, plus paused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        };
+        f.write_str(s)
+    }
+}
+
+/// What `list` and `state` report about a container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub id: String,
+    /// Host pid of the init; 0 once stopped.
+    pub pid: i32,
+    pub status: Status,
+    pub bundle: Option<PathBuf>,
+    pub rootfs: PathBuf,
+    /// RFC 3339 creation time.
+    pub created: String,
+    pub annotations: std::collections::HashMap<String, String>,
+}
+
+/// A directory of containers (default [`DEFAULT_ROOT`]).
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: PathBuf,
+}
+
+impl Runtime {
+    /// Use `root` as the runtime root, creating it (mode 0700) if missing.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|e| Error::io("create runtime root", &root, e))?;
+        Ok(Runtime { root })
+    }
+
+    /// The runtime root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Create container `id` from the builder's options.
+    pub fn create(&self, id: &str, options: &ContainerOptions) -> Result<Container> {
+        let (spec, config) = options.build(id)?;
+        self.create_from_spec(id, spec, config)
+    }
+
+    /// Create container `id` from an OCI spec: the one path every caller takes.
+    pub fn create_from_spec(
+        &self,
+        id: &str,
+        spec: Spec,
+        config: CreateConfig,
+    ) -> Result<Container> {
+        let _ = (id, spec, config);
+        Err(Error::Unsupported("create: not yet implemented".into()))
+    }
+
+    /// Open an existing container by id (created by any process).
+    pub fn open(&self, id: &str) -> Result<Container> {
+        crate::id::validate_id(id)?;
+        Err(Error::NotFound(id.to_string()))
+    }
+
+    /// Every container under this root.
+    pub fn list(&self) -> Result<Vec<ContainerState>> {
+        Ok(Vec::new())
+    }
+}
+
+/// A container: its init, its namespaces, its cgroup, its state directory.
+#[derive(Debug)]
+pub struct Container {
+    id: String,
+}
+
+impl Container {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Host pid of the container's init.
+    pub fn pid(&self) -> i32 {
+        0
+    }
+
+    /// Current state, re-read (the init may have died since).
+    pub fn state(&self) -> Result<ContainerState> {
+        Err(Error::Unsupported("state".into()))
+    }
+
+    /// Start the init's program (containers created with `StartMode::OnStart`).
+    pub fn start(&self) -> Result<()> {
+        Err(Error::Unsupported("start".into()))
+    }
+
+    /// Run a process in the container (joins all its namespaces and its cgroup).
+    pub fn spawn(&self, options: ProcessOptions) -> Result<Process> {
+        let _ = options;
+        Err(Error::Unsupported("spawn".into()))
+    }
+
+    /// Run an OCI process (runc exec) in the container.
+    pub fn exec(&self, process: &oci_spec::runtime::Process, io: ProcessIo) -> Result<Process> {
+        let _ = (process, io);
+        Err(Error::Unsupported("exec".into()))
+    }
+
+    /// Send `signal` to one process of the container (host pid).
+    pub fn kill(&self, pid: i32, signal: i32) -> Result<()> {
+        let _ = (pid, signal);
+        Err(Error::Unsupported("kill".into()))
+    }
+
+    /// Send `signal` to the init, or with `all` to every process.
+    pub fn signal(&self, signal: i32, all: bool) -> Result<()> {
+        let _ = (signal, all);
+        Err(Error::Unsupported("signal".into()))
+    }
+
+    /// Copy a host file or directory into the container at `dest`.
+    pub fn upload(&self, host_src: &Path, dest: &Path) -> Result<()> {
+        let _ = (host_src, dest);
+        Err(Error::Unsupported("upload".into()))
+    }
+
+    /// Copy a file or directory out of the container to `host_dest`.
+    pub fn download(&self, src: &Path, host_dest: &Path) -> Result<()> {
+        let _ = (src, host_dest);
+        Err(Error::Unsupported("download".into()))
+    }
+
+    /// One sample of the container's resource use.
+    pub fn stats(&self) -> Result<Stats> {
+        Err(Error::Unsupported("stats".into()))
+    }
+
+    /// The container's processes.
+    pub fn processes(&self) -> Result<Vec<ProcessInfo>> {
+        Err(Error::Unsupported("processes".into()))
+    }
+
+    /// Freeze every process.
+    pub fn pause(&self) -> Result<()> {
+        Err(Error::Unsupported("pause".into()))
+    }
+
+    /// Thaw a paused container.
+    pub fn resume(&self) -> Result<()> {
+        Err(Error::Unsupported("resume".into()))
+    }
+
+    /// Change limits of a running container.
+    pub fn update(&self, resources: &LinuxResources) -> Result<()> {
+        let _ = resources;
+        Err(Error::Unsupported("update".into()))
+    }
+
+    /// Kill every process, unmount, remove the cgroup and the state.
+    pub fn destroy(self) -> Result<()> {
+        Err(Error::Unsupported("destroy".into()))
+    }
+}
+
+/// Stdio and terminal for `exec`.
+#[derive(Debug, Default)]
+pub struct ProcessIo {
+    pub stdin: crate::process::Stdio,
+    pub stdout: crate::process::Stdio,
+    pub stderr: crate::process::Stdio,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+/// A process started by `spawn`/`exec`.
+#[derive(Debug)]
+pub struct Process {
+    pid: i32,
+    pub stdin: Option<std::fs::File>,
+    pub stdout: Option<std::fs::File>,
+    pub stderr: Option<std::fs::File>,
+}
+
+impl Process {
+    /// Host pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Wait for it to end (only the process that spawned it can).
+    pub fn wait(&mut self) -> Result<ExitStatus> {
+        Err(Error::Unsupported("wait".into()))
+    }
+
+    /// Send a signal.
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        let _ = signal;
+        Err(Error::Unsupported("kill".into()))
+    }
+}
