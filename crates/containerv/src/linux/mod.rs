@@ -4,14 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxResources, Spec};
+use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CreateConfig;
 use crate::error::{Error, Result};
 use crate::options::ContainerOptions;
 use crate::process::{ExitStatus, ProcessOptions};
-use crate::stats::{ProcessInfo, Stats};
+
+pub mod cgroups;
+mod fs_copy;
+mod monitor;
 
 /// Default runtime root, where each container's state directory lives.
 pub const DEFAULT_ROOT: &str = "/run/containerv";
@@ -105,7 +108,11 @@ impl Runtime {
 /// A container: its init, its namespaces, its cgroup, its state directory.
 #[derive(Debug)]
 pub struct Container {
-    id: String,
+    pub(crate) id: String,
+    /// The container's cgroup (see `cgroups`).
+    pub(crate) cgroup: Box<dyn cgroups::CgroupManager>,
+    /// Previous samples for CPU percent, per container (see `monitor`).
+    pub(crate) samples: std::sync::Mutex<monitor::Samples>,
 }
 
 impl Container {
@@ -116,6 +123,11 @@ impl Container {
     /// Host pid of the container's init.
     pub fn pid(&self) -> i32 {
         0
+    }
+
+    /// The container's root as the host reaches it: `/proc/<init>/root`.
+    fn root_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.pid()))
     }
 
     /// Current state, re-read (the init may have died since).
@@ -154,40 +166,12 @@ impl Container {
 
     /// Copy a host file or directory into the container at `dest`.
     pub fn upload(&self, host_src: &Path, dest: &Path) -> Result<()> {
-        let _ = (host_src, dest);
-        Err(Error::Unsupported("upload".into()))
+        fs_copy::upload(&self.root_path(), host_src, dest)
     }
 
     /// Copy a file or directory out of the container to `host_dest`.
     pub fn download(&self, src: &Path, host_dest: &Path) -> Result<()> {
-        let _ = (src, host_dest);
-        Err(Error::Unsupported("download".into()))
-    }
-
-    /// One sample of the container's resource use.
-    pub fn stats(&self) -> Result<Stats> {
-        Err(Error::Unsupported("stats".into()))
-    }
-
-    /// The container's processes.
-    pub fn processes(&self) -> Result<Vec<ProcessInfo>> {
-        Err(Error::Unsupported("processes".into()))
-    }
-
-    /// Freeze every process.
-    pub fn pause(&self) -> Result<()> {
-        Err(Error::Unsupported("pause".into()))
-    }
-
-    /// Thaw a paused container.
-    pub fn resume(&self) -> Result<()> {
-        Err(Error::Unsupported("resume".into()))
-    }
-
-    /// Change limits of a running container.
-    pub fn update(&self, resources: &LinuxResources) -> Result<()> {
-        let _ = resources;
-        Err(Error::Unsupported("update".into()))
+        fs_copy::download(&self.root_path(), src, host_dest)
     }
 
     /// Kill every process, unmount, remove the cgroup and the state.
