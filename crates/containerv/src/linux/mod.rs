@@ -15,6 +15,7 @@ use crate::process::{ExitStatus, ProcessOptions};
 pub mod cgroups;
 mod fs_copy;
 mod monitor;
+mod proc_setup;
 
 /// Default runtime root, where each container's state directory lives.
 pub const DEFAULT_ROOT: &str = "/run/containerv";
