@@ -10,12 +10,15 @@ use serde::{Deserialize, Serialize};
 use crate::config::CreateConfig;
 use crate::error::{Error, Result};
 use crate::options::ContainerOptions;
-use crate::process::{ExitStatus, ProcessOptions};
+use crate::process::ProcessOptions;
 
 pub mod cgroups;
 mod fs_copy;
 mod monitor;
 mod proc_setup;
+mod process;
+
+pub use process::{Process, ProcessIo};
 
 /// Default runtime root, where each container's state directory lives.
 pub const DEFAULT_ROOT: &str = "/run/containerv";
@@ -178,43 +181,5 @@ impl Container {
     /// Kill every process, unmount, remove the cgroup and the state.
     pub fn destroy(self) -> Result<()> {
         Err(Error::Unsupported("destroy".into()))
-    }
-}
-
-/// Stdio and terminal for `exec`.
-#[derive(Debug, Default)]
-pub struct ProcessIo {
-    pub stdin: crate::process::Stdio,
-    pub stdout: crate::process::Stdio,
-    pub stderr: crate::process::Stdio,
-    pub console_socket: Option<PathBuf>,
-    pub pid_file: Option<PathBuf>,
-    pub preserve_fds: u32,
-}
-
-/// A process started by `spawn`/`exec`.
-#[derive(Debug)]
-pub struct Process {
-    pid: i32,
-    pub stdin: Option<std::fs::File>,
-    pub stdout: Option<std::fs::File>,
-    pub stderr: Option<std::fs::File>,
-}
-
-impl Process {
-    /// Host pid.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// Wait for it to end (only the process that spawned it can).
-    pub fn wait(&mut self) -> Result<ExitStatus> {
-        Err(Error::Unsupported("wait".into()))
-    }
-
-    /// Send a signal.
-    pub fn kill(&self, signal: i32) -> Result<()> {
-        let _ = signal;
-        Err(Error::Unsupported("kill".into()))
     }
 }
