@@ -17,6 +17,7 @@ mod fs_copy;
 mod monitor;
 mod proc_setup;
 mod process;
+mod user;
 
 pub use process::{Process, ProcessIo};
 
