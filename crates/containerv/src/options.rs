@@ -228,6 +228,82 @@ impl ContainerOptions {
         self
     }
 
+    /// Memory soft limit / reservation: same forms as [`Self::memory`].
+    pub fn memory_reservation(mut self, v: &str) -> Self {
+        self.limits.memory_reservation = Some(v.to_string());
+        self
+    }
+
+    /// Memory + swap limit (docker's `--memory-swap`): a size, a percent,
+    /// or "-1" for unlimited swap. Needs [`Self::memory`].
+    pub fn memory_swap(mut self, v: &str) -> Self {
+        self.limits.memory_swap = Some(v.to_string());
+        self
+    }
+
+    /// Relative CPU weight as cgroup v1 shares (2..262144; converted to
+    /// `cpu.weight` on cgroup v2).
+    pub fn cpu_shares(mut self, shares: u64) -> Self {
+        self.limits.cpu_shares = Some(shares);
+        self
+    }
+
+    /// CPUs the container may run on: "0-1", "0,2".
+    pub fn cpuset_cpus(mut self, v: &str) -> Self {
+        self.limits.cpuset_cpus = Some(v.to_string());
+        self
+    }
+
+    /// Memory nodes the container may use: "0".
+    pub fn cpuset_mems(mut self, v: &str) -> Self {
+        self.limits.cpuset_mems = Some(v.to_string());
+        self
+    }
+
+    /// Block I/O weight (10..1000), where the kernel has one.
+    pub fn blkio_weight(mut self, w: u16) -> Self {
+        self.limits.blkio_weight = Some(w);
+        self
+    }
+
+    /// Read bytes/s limit on a device ("MAJOR:MINOR" or "/dev/sda"): "10M".
+    pub fn device_read_bps(mut self, device: &str, rate: &str) -> Self {
+        self.limits
+            .device_read_bps
+            .push((device.to_string(), rate.to_string()));
+        self
+    }
+
+    /// Write bytes/s limit on a device: "10M".
+    pub fn device_write_bps(mut self, device: &str, rate: &str) -> Self {
+        self.limits
+            .device_write_bps
+            .push((device.to_string(), rate.to_string()));
+        self
+    }
+
+    /// Read operations/s limit on a device.
+    pub fn device_read_iops(mut self, device: &str, iops: u64) -> Self {
+        self.limits.device_read_iops.push((device.to_string(), iops));
+        self
+    }
+
+    /// Write operations/s limit on a device.
+    pub fn device_write_iops(mut self, device: &str, iops: u64) -> Self {
+        self.limits
+            .device_write_iops
+            .push((device.to_string(), iops));
+        self
+    }
+
+    /// Huge page limit: page size ("2MB", "1GB") and a size ("64M").
+    pub fn hugetlb(mut self, page_size: &str, limit: &str) -> Self {
+        self.limits
+            .hugetlb
+            .push((page_size.to_string(), limit.to_string()));
+        self
+    }
+
     /// Validates everything and produces the OCI spec and create config for
     /// container `id`. Nothing is created.
     pub fn build(&self, id: &str) -> Result<(Spec, CreateConfig)> {

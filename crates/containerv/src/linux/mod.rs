@@ -15,10 +15,12 @@ use crate::process::ProcessOptions;
 pub mod cgroups;
 mod fs_copy;
 mod monitor;
+pub mod netstat;
 mod proc_setup;
 mod process;
 mod user;
 
+pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 
 /// Default runtime root, where each container's state directory lives.

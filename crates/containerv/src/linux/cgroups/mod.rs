@@ -5,27 +5,63 @@
 //! [`CgroupState`] in the container's state file, and gets the manager back
 //! with [`open`] in any later process.
 //!
-//! SKELETON: the interface is fixed; the managers are being written.
+//! - [`mode`]: run-time detection (legacy v1, hybrid, unified v2).
+//! - `placement`: where the cgroup goes and making its directories.
+//! - `v1`: the legacy/hybrid manager; `v2`: the unified manager.
+//! - `validate`: checks of `linux.resources` before anything is created.
 
-use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+mod fs;
+pub mod mode;
+mod placement;
+mod v1;
+mod v2;
+mod validate;
+
+pub use mode::{detect as detect_mode, Mode};
+pub use v2::{blkio_to_io_weight, shares_to_weight};
+
+/// The container's directory in one hierarchy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placed {
+    /// The v1 controllers of this hierarchy; empty for cgroup2.
+    pub controllers: Vec<String>,
+    /// The container's cgroup directory in it.
+    pub dir: PathBuf,
+}
+
 /// What identifies a container's cgroup on this host; stored in the
 /// container's state so any process can manage it later.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupState {
-    /// Directories this library created, one per hierarchy.
-    pub dirs: Vec<std::path::PathBuf>,
+    /// The host's mode when the cgroup was made.
+    pub mode: Option<Mode>,
+    /// The container's directory in each hierarchy.
+    pub hierarchies: Vec<Placed>,
+    /// Directories this library created, in creation order (removed in
+    /// reverse; pre-existing ancestors are never removed).
+    pub created: Vec<PathBuf>,
 }
 
-/// Raw figures read from a container's cgroup.
+impl CgroupState {
+    /// The container's cgroup directories, one per hierarchy.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.hierarchies.iter().map(|h| h.dir.as_path())
+    }
+}
+
+/// Raw figures read from a container's cgroup. A figure whose controller
+/// the host lacks reads 0.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CgroupStats {
+    /// Usage less inactive file cache (as docker reports it).
     pub memory_usage: u64,
     pub memory_peak: u64,
     pub memory_limit: Option<u64>,
@@ -40,13 +76,15 @@ pub struct CgroupStats {
     pub write_ops: u64,
     /// Tasks (processes and threads) now in the cgroup.
     pub tasks: u64,
+    /// Processes (thread-group leaders) now in the cgroup.
+    pub processes: u64,
 }
 
 /// A container's cgroup, whatever the host's mode.
 pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     /// What to store to find this cgroup again ([`open`]).
     fn state(&self) -> CgroupState;
-    /// Set (or update) limits.
+    /// Set (or update) limits. Validated first: a bad value changes nothing.
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Every `cgroup.procs` of this cgroup, opened for writing, so a child
     /// between clone and exec can join with `write(fd, "0")` and no allocation.
@@ -55,7 +93,7 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     fn add_pid(&self, pid: i32) -> Result<()>;
     /// Processes in the cgroup (host pids).
     fn pids(&self) -> Result<Vec<i32>>;
-    /// Freeze every process (pause).
+    /// Freeze every process (pause); returns once the kernel says frozen.
     fn freeze(&self) -> Result<()>;
     /// Thaw (resume).
     fn thaw(&self) -> Result<()>;
@@ -72,58 +110,55 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
 /// Create the cgroup of container `id`: at `cgroups_path` (OCI
 /// `cgroupsPath`, absolute or relative to the caller's own cgroup) or, by
 /// default, `containerv-<id>` under the caller's own cgroup; then apply
-/// `resources`. On error nothing is left behind.
+/// `resources`. Values are checked before anything is made; on any error
+/// nothing is left behind.
 pub fn create(
     id: &str,
     cgroups_path: Option<&Path>,
     resources: Option<&LinuxResources>,
 ) -> Result<Box<dyn CgroupManager>> {
-    let _ = (id, cgroups_path, resources);
-    Ok(Box::new(Noop))
+    crate::id::validate_id(id)?;
+    if let Some(p) = cgroups_path {
+        placement::validate_cgroups_path(p)?;
+    }
+    if let Some(r) = resources {
+        validate::validate(r)?;
+    }
+    let mode = mode::detect()?;
+    Ok(match mode {
+        Mode::Legacy | Mode::Hybrid => Box::new(v1::V1::create(mode, id, cgroups_path, resources)?),
+        Mode::Unified => Box::new(v2::V2::create(id, cgroups_path, resources)?),
+    })
 }
 
 /// The manager of a cgroup made earlier (perhaps by another process).
 pub fn open(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
-    let _ = state;
-    Ok(Box::new(Noop))
+    Ok(match state.mode {
+        Some(Mode::Unified) => Box::new(v2::V2::open(state)),
+        Some(Mode::Legacy | Mode::Hybrid) => Box::new(v1::V1::open(state)),
+        None => {
+            return Err(crate::error::Error::Cgroup {
+                path: String::new(),
+                message: "no cgroup recorded in the container's state".into(),
+            })
+        }
+    })
 }
 
-/// Placeholder until the real managers land.
-#[derive(Debug)]
-struct Noop;
-
-impl CgroupManager for Noop {
-    fn state(&self) -> CgroupState {
-        CgroupState::default()
+/// Opens `dir/cgroup.procs` write-only, close-on-exec.
+fn open_procs(dir: &Path) -> Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = dir.join("cgroup.procs");
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| fs::cg_err(&path, "path has a NUL byte"))?;
+    // SAFETY: `c` is a valid NUL-terminated path; the result is checked.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(fs::cg_err(
+            &path,
+            format!("open for writing: {}", std::io::Error::last_os_error()),
+        ));
     }
-    fn apply(&self, _: &LinuxResources) -> Result<()> {
-        Ok(())
-    }
-    fn procs_fds(&self) -> Result<Vec<OwnedFd>> {
-        Ok(Vec::new())
-    }
-    fn add_pid(&self, _: i32) -> Result<()> {
-        Ok(())
-    }
-    fn pids(&self) -> Result<Vec<i32>> {
-        Ok(Vec::new())
-    }
-    fn freeze(&self) -> Result<()> {
-        Ok(())
-    }
-    fn thaw(&self) -> Result<()> {
-        Ok(())
-    }
-    fn is_frozen(&self) -> Result<bool> {
-        Ok(false)
-    }
-    fn stats(&self) -> Result<CgroupStats> {
-        Ok(CgroupStats::default())
-    }
-    fn kill_all(&self) -> Result<()> {
-        Ok(())
-    }
-    fn remove(&self) -> Result<()> {
-        Ok(())
-    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -1,0 +1,152 @@
+//! Small file helpers for cgroup control files.
+//!
+//! Every error names the control file and carries the OS error, so a refused
+//! limit reads as e.g. `cgroup /sys/fs/cgroup/memory/x/memory.limit_in_bytes:
+//! write "1": Device or resource busy`. Reads go through a caller-owned buffer
+//! so sampling does not allocate per file.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// An [`Error::Cgroup`] for `path`.
+pub(crate) fn cg_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Cgroup {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Writes `value` to the control file `dir/name` in one `write(2)`.
+pub(crate) fn write(dir: &Path, name: &str, value: &str) -> Result<()> {
+    let path = dir.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| cg_err(&path, format!("open for writing: {e}")))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| cg_err(&path, format!("write {value:?}: {e}")))
+}
+
+/// Reads the control file `dir/name` into `buf` (cleared first).
+pub(crate) fn read_into(dir: &Path, name: &str, buf: &mut String) -> Result<()> {
+    let path = dir.join(name);
+    buf.clear();
+    File::open(&path)
+        .and_then(|mut f| f.read_to_string(buf))
+        .map_err(|e| cg_err(&path, format!("read: {e}")))?;
+    Ok(())
+}
+
+/// Reads `dir/name` into `buf`; `Ok(false)` when the file does not exist
+/// (a controller this hierarchy or kernel lacks).
+pub(crate) fn read_opt(dir: &Path, name: &str, buf: &mut String) -> Result<bool> {
+    let path = dir.join(name);
+    buf.clear();
+    match File::open(&path) {
+        Ok(mut f) => {
+            f.read_to_string(buf)
+                .map_err(|e| cg_err(&path, format!("read: {e}")))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(cg_err(&path, format!("read: {e}"))),
+    }
+}
+
+/// Reads a file holding one number (or "max", read as `u64::MAX`); 0 when
+/// the file does not exist.
+pub(crate) fn read_u64(dir: &Path, name: &str, buf: &mut String) -> Result<u64> {
+    if !read_opt(dir, name, buf)? {
+        return Ok(0);
+    }
+    let s = buf.trim();
+    if s == "max" {
+        return Ok(u64::MAX);
+    }
+    s.parse()
+        .map_err(|_| cg_err(&dir.join(name), format!("not a number: {s:?}")))
+}
+
+/// The value of `key` in a flat-keyed file ("key value" per line).
+pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let mut it = l.split_ascii_whitespace();
+        (it.next() == Some(key))
+            .then(|| it.next())
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    })
+}
+
+/// Number of non-empty lines (pids in `cgroup.procs`).
+pub(crate) fn count_lines(text: &str) -> u64 {
+    text.lines().filter(|l| !l.trim().is_empty()).count() as u64
+}
+
+/// Parses the pids of a `cgroup.procs` file.
+pub(crate) fn parse_pids(text: &str) -> Vec<i32> {
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+/// `mkdir` of one cgroup directory; `Ok(false)` when it already existed.
+pub(crate) fn mkdir(path: &Path) -> Result<bool> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(cg_err(path, format!("mkdir: {e}"))),
+    }
+}
+
+/// Removes cgroup directories (deepest last in `dirs`, so removed in
+/// reverse), retrying briefly on EBUSY: a killed task can take a moment to
+/// leave. A missing directory counts as removed.
+pub(crate) fn rmdir_all(dirs: &[PathBuf]) -> Result<()> {
+    let mut first_err = None;
+    for d in dirs.iter().rev() {
+        if let Err(e) = rmdir_retry(d) {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+fn rmdir_retry(dir: &Path) -> Result<()> {
+    let mut delay = std::time::Duration::from_millis(1);
+    for _ in 0..12 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(cg_err(dir, format!("rmdir: {e}"))),
+        }
+    }
+    Err(cg_err(
+        dir,
+        "rmdir: still busy after ~1 s (processes left in the cgroup?)",
+    ))
+}
+
+/// Polls `done` every few ms for at most `timeout`.
+pub(crate) fn wait_until(
+    timeout: std::time::Duration,
+    mut done: impl FnMut() -> Result<bool>,
+) -> Result<bool> {
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_micros(200);
+    loop {
+        if done()? {
+            return Ok(true);
+        }
+        if start.elapsed() >= timeout {
+            return Ok(false);
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(std::time::Duration::from_millis(20));
+    }
+}
