@@ -13,11 +13,14 @@ use crate::options::ContainerOptions;
 use crate::process::ProcessOptions;
 
 pub mod cgroups;
+mod exec;
 mod fs_copy;
 mod monitor;
 pub mod netstat;
 mod proc_setup;
 mod process;
+mod stdio;
+mod tty;
 mod user;
 
 pub use monitor::Samples;
@@ -148,15 +151,20 @@ impl Container {
     }
 
     /// Run a process in the container (joins all its namespaces and its cgroup).
+    /// Defaults (env, user, capabilities, rlimits) come from the
+    /// container's own process. With `options.wait` it returns exited.
     pub fn spawn(&self, options: ProcessOptions) -> Result<Process> {
-        let _ = options;
-        Err(Error::Unsupported("spawn".into()))
+        let (process, io, wait) = exec::process_from_options(options, None)?;
+        let mut p = self.exec(&process, io)?;
+        if wait {
+            p.wait()?;
+        }
+        Ok(p)
     }
 
     /// Run an OCI process (runc exec) in the container.
     pub fn exec(&self, process: &oci_spec::runtime::Process, io: ProcessIo) -> Result<Process> {
-        let _ = (process, io);
-        Err(Error::Unsupported("exec".into()))
+        exec::exec(self.pid(), self.cgroup.as_ref(), process, io)
     }
 
     /// Send `signal` to one process of the container (host pid).

@@ -183,6 +183,8 @@ pub(crate) struct PreparedProcess {
     argv: Vec<CString>,
     /// Pointers into `argv`, NULL-terminated.
     argv_ptrs: Vec<*const c_char>,
+    /// Owns the strings `envp_ptrs` points to (read only through them).
+    #[allow(dead_code)]
     envp: Vec<CString>,
     /// Pointers into `envp`, NULL-terminated.
     envp_ptrs: Vec<*const c_char>,
@@ -400,11 +402,6 @@ impl PreparedProcess {
             oom_score_adj,
             terminal: process.terminal().unwrap_or(false),
         })
-    }
-
-    /// The program's argv as given.
-    pub(crate) fn args(&self) -> &[String] {
-        &self.args
     }
 
     /// The uid and gid the process will run as.
