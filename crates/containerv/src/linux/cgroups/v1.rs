@@ -79,6 +79,12 @@ impl V1 {
                     });
                 }
             }
+            if let Some(h) = hierarchies
+                .iter()
+                .find(|h| h.controllers.iter().any(|c| c == "blkio"))
+            {
+                activate_blkio_accounting(&h.dir);
+            }
             let mgr = V1 {
                 state: CgroupState {
                     mode: Some(mode),
@@ -320,6 +326,24 @@ impl V1 {
     }
 }
 
+/// Since Linux 6.9 blk-throttle sets a queue up lazily, on the first
+/// throttle rule written for that device, and until then no v1
+/// `blkio.throttle.io_service*` figure counts anything. Writing "MAJ:MIN 0"
+/// (the documented "no limit") for every block device sets the queues up
+/// without limiting anything. Best effort: a device that refuses is skipped.
+fn activate_blkio_accounting(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir("/sys/block") else {
+        return;
+    };
+    let mut buf = String::new();
+    for e in rd.flatten() {
+        if fs::read_opt(&e.path(), "dev", &mut buf).unwrap_or(false) {
+            let v = format!("{} 0", buf.trim());
+            let _ = fs::write(dir, "blkio.throttle.read_bps_device", &v);
+        }
+    }
+}
+
 /// Sums per-device lines "MAJ:MIN Op N" of a v1 blkio file into (read, write).
 fn blkio_sum(text: &str) -> (u64, u64) {
     let (mut r, mut w) = (0, 0);
@@ -442,7 +466,8 @@ impl CgroupManager for V1 {
         }
         if let Some(d) = self.dir("blkio") {
             // The throttle files count every bio the cgroup submits,
-            // whatever the I/O scheduler (the CFQ/BFQ ones do not).
+            // whatever the I/O scheduler (the CFQ/BFQ ones count only on
+            // devices using that scheduler); see activate_blkio_accounting.
             if fs::read_opt(d, "blkio.throttle.io_service_bytes_recursive", buf)? {
                 (s.read_bytes, s.write_bytes) = blkio_sum(buf);
             }
