@@ -1,6 +1,11 @@
 //! The Linux backend: namespaces, rootfs, init, cgroups, stats.
 //!
-//! SKELETON: the public surface below is fixed; the bodies are being written.
+//! This file holds the public surface ([`Runtime`], [`Container`]); the work
+//! is in one module per concern: `create` (validation, state directory,
+//! cgroup, plan, clone), `init` (the child: plan executor, built-in
+//! reaper), `rootfs` (mounts, devices, pivot_root, masked paths),
+//! `namespaces`, `state` (state.json, lock, pid + start time) and
+//! `lifecycle` (status, start, signals, destroy).
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +18,18 @@ use crate::options::ContainerOptions;
 use crate::process::ProcessOptions;
 
 pub mod cgroups;
+mod create;
 mod exec;
 mod fs_copy;
+mod init;
+mod lifecycle;
 mod monitor;
+mod namespaces;
 pub mod netstat;
 mod proc_setup;
 mod process;
+mod rootfs;
+mod state;
 mod stdio;
 mod tty;
 mod user;
@@ -93,25 +104,51 @@ impl Runtime {
     }
 
     /// Create container `id` from an OCI spec: the one path every caller takes.
+    ///
+    /// Returns once the container is set up: with `StartMode::Immediately`
+    /// its program runs (or the built-in init reaps), with
+    /// `StartMode::OnStart` it waits for [`Container::start`]. On any error
+    /// nothing is left behind. The state lives in `<root>/<id>/`; an
+    /// overlay upper kept (`keep_upper`) without an `upper_dir` is moved to
+    /// `<root>/<id>.upper` on destroy.
     pub fn create_from_spec(
         &self,
         id: &str,
         spec: Spec,
         config: CreateConfig,
     ) -> Result<Container> {
-        let _ = (id, spec, config);
-        Err(Error::Unsupported("create: not yet implemented".into()))
+        create::create(&self.root, id, spec, config)
     }
 
     /// Open an existing container by id (created by any process).
     pub fn open(&self, id: &str) -> Result<Container> {
         crate::id::validate_id(id)?;
-        Err(Error::NotFound(id.to_string()))
+        let dir = self.root.join(id);
+        let st = state::State::read(&dir, id)?;
+        let cgroup = cgroups::open(&st.cgroup)?;
+        Ok(Container::new(dir, st, cgroup, [None, None, None]))
     }
 
     /// Every container under this root.
     pub fn list(&self) -> Result<Vec<ContainerState>> {
-        Ok(Vec::new())
+        let rd = std::fs::read_dir(&self.root)
+            .map_err(|e| Error::io("list runtime root", &self.root, e))?;
+        let mut out = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if crate::id::validate_id(&name).is_err() || !e.path().join(state::STATE_FILE).exists()
+            {
+                continue;
+            }
+            match self.open(&name) {
+                Ok(c) => out.push(c.current_state()),
+                // Destroyed meanwhile.
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 }
 
@@ -123,6 +160,12 @@ pub struct Container {
     pub(crate) cgroup: Box<dyn cgroups::CgroupManager>,
     /// Previous samples for CPU percent, per container (see `monitor`).
     pub(crate) samples: std::sync::Mutex<monitor::Samples>,
+    /// The state directory `<root>/<id>`.
+    pub(crate) dir: PathBuf,
+    /// What state.json says.
+    pub(crate) state: state::State,
+    /// The caller's ends of the init's stdio pipes (`Stdio::Pipe`).
+    stdio: [Option<std::fs::File>; 3],
 }
 
 impl Container {
@@ -130,9 +173,56 @@ impl Container {
         &self.id
     }
 
-    /// Host pid of the container's init.
+    pub(crate) fn new(
+        dir: PathBuf,
+        state: state::State,
+        cgroup: Box<dyn cgroups::CgroupManager>,
+        stdio: [Option<std::fs::File>; 3],
+    ) -> Self {
+        Container {
+            id: state.id.clone(),
+            cgroup,
+            samples: Default::default(),
+            dir,
+            state,
+            stdio,
+        }
+    }
+
+    /// Host pid of the container's init (recorded at create; see
+    /// [`Container::state`] for whether it still runs).
     pub fn pid(&self) -> i32 {
-        0
+        self.state.pid
+    }
+
+    /// The OCI spec the container was created from.
+    #[allow(dead_code)]
+    pub(crate) fn spec(&self) -> &Spec {
+        &self.state.spec
+    }
+
+    /// `/proc/<init>/ns/<name>` (name: mnt, pid, net, ipc, uts, user, cgroup).
+    #[allow(dead_code)]
+    pub(crate) fn ns_path(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/{name}", self.state.pid))
+    }
+
+    /// The container's cgroup manager.
+    #[allow(dead_code)]
+    pub(crate) fn cgroup(&self) -> &dyn cgroups::CgroupManager {
+        self.cgroup.as_ref()
+    }
+
+    /// Take the caller's ends of the init's stdio pipes (`Stdio::Pipe` in
+    /// `CreateConfig`): `[stdin, stdout, stderr]`, each once.
+    pub fn take_stdio(&mut self) -> [Option<std::fs::File>; 3] {
+        std::mem::take(&mut self.stdio)
+    }
+
+    /// Wait for the init to exit and return its status (only in the
+    /// process that created the container).
+    pub fn wait(&self) -> Result<crate::process::ExitStatus> {
+        self.wait_init()
     }
 
     /// The container's root as the host reaches it: `/proc/<init>/root`.
@@ -142,12 +232,12 @@ impl Container {
 
     /// Current state, re-read (the init may have died since).
     pub fn state(&self) -> Result<ContainerState> {
-        Err(Error::Unsupported("state".into()))
+        Ok(self.current_state())
     }
 
     /// Start the init's program (containers created with `StartMode::OnStart`).
     pub fn start(&self) -> Result<()> {
-        Err(Error::Unsupported("start".into()))
+        self.start_init()
     }
 
     /// Run a process in the container (joins all its namespaces and its cgroup).
@@ -169,14 +259,12 @@ impl Container {
 
     /// Send `signal` to one process of the container (host pid).
     pub fn kill(&self, pid: i32, signal: i32) -> Result<()> {
-        let _ = (pid, signal);
-        Err(Error::Unsupported("kill".into()))
+        self.kill_pid(pid, signal)
     }
 
     /// Send `signal` to the init, or with `all` to every process.
     pub fn signal(&self, signal: i32, all: bool) -> Result<()> {
-        let _ = (signal, all);
-        Err(Error::Unsupported("signal".into()))
+        self.signal_init(signal, all)
     }
 
     /// Copy a host file or directory into the container at `dest`.
@@ -191,6 +279,6 @@ impl Container {
 
     /// Kill every process, unmount, remove the cgroup and the state.
     pub fn destroy(self) -> Result<()> {
-        Err(Error::Unsupported("destroy".into()))
+        self.destroy_all()
     }
 }

@@ -1,0 +1,408 @@
+//! `Runtime::create_from_spec`: validate, make the state directory, the
+//! cgroup and the rootfs plan, clone the init, record the state.
+//!
+//! Every error path undoes what was done (the [`Undo`] guard): a container
+//! that failed to be created leaves no process, cgroup, directory or state.
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use super::cgroups::{self, CgroupManager};
+use super::init::plan::{Op, Plan, Step};
+use super::init::{self, UserMaps};
+use super::namespaces;
+use super::proc_setup::PreparedProcess;
+use super::rootfs::{self, OverlayDirs, RootfsInput};
+use super::state::{self, Lock, OverlayState, State};
+use super::stdio::StdioSet;
+use super::Container;
+use crate::config::{CreateConfig, InitKind, StartMode};
+use crate::error::{Error, Result};
+use crate::process::Stdio;
+
+/// What create has made so far, undone on drop unless disarmed.
+struct Undo {
+    dir: PathBuf,
+    cgroup: Option<Box<dyn CgroupManager>>,
+    pid: Option<i32>,
+    /// Overlay directories this create made (removed on failure).
+    made: Vec<PathBuf>,
+    armed: bool,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            init::kill_and_reap(pid);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.kill_all();
+            let _ = cg.remove();
+        }
+        for d in self.made.iter().rev() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) -> Result<Container> {
+    crate::id::validate_id(id)?;
+    let rootfs = rootfs_path(&spec, config.bundle.as_deref())?;
+    let ns = namespaces::plan(&spec)?;
+    validate(&spec, &config)?;
+
+    let dir = root.join(id);
+    match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::AlreadyExists(id.to_string()))
+        }
+        Err(e) => return Err(Error::io("create state directory", &dir, e)),
+    }
+    let mut undo = Undo {
+        dir: dir.clone(),
+        cgroup: None,
+        pid: None,
+        made: Vec::new(),
+        armed: true,
+    };
+    let _lock = Lock::acquire(&dir)?;
+
+    let linux = spec.linux().as_ref();
+    let cgroup = cgroups::create(
+        id,
+        linux.and_then(|l| l.cgroups_path().as_deref()),
+        linux.and_then(|l| l.resources().as_ref()),
+    )?;
+    let cgroup_fds = cgroup.procs_fds()?;
+    let cgroup_state = cgroup.state();
+    undo.cgroup = Some(cgroup);
+
+    let (overlay_dirs, overlay_state) = match &config.overlay {
+        None => (None, None),
+        Some(o) => {
+            let (upper, work, keep_at) = match &o.upper_dir {
+                Some(u) => (
+                    u.clone(),
+                    PathBuf::from(format!("{}.work", u.display())),
+                    None,
+                ),
+                None => (
+                    dir.join("upper"),
+                    dir.join("work"),
+                    o.keep_upper.then(|| root.join(format!("{id}.upper"))),
+                ),
+            };
+            if !upper.exists() {
+                mkdir_all(&upper, &mut undo.made)?;
+            }
+            let _ = std::fs::remove_dir_all(&work);
+            mkdir_all(&work, &mut undo.made)?;
+            let mut lower = o.lower.clone();
+            lower.push(rootfs.clone());
+            for p in lower.iter().chain([&upper, &work]) {
+                let s = p.to_string_lossy();
+                if s.contains([',', ':']) {
+                    return Err(Error::option(
+                        "overlay layer",
+                        s.into_owned(),
+                        "overlayfs cannot use a path containing ',' or ':'",
+                    ));
+                }
+            }
+            (
+                Some(OverlayDirs {
+                    lower,
+                    upper: upper.clone(),
+                    work: work.clone(),
+                }),
+                Some(OverlayState {
+                    upper,
+                    work,
+                    keep_upper: o.keep_upper,
+                    keep_at,
+                }),
+            )
+        }
+    };
+
+    let mountpoint = dir.join("rootfs");
+    std::fs::create_dir(&mountpoint).map_err(|e| Error::io("create", &mountpoint, e))?;
+    let etc_files = write_etc_files(&dir, id, &spec)?;
+
+    let fifo = match config.start {
+        StartMode::Immediately => None,
+        StartMode::OnStart => Some(make_fifo(&dir)?),
+    };
+
+    let prepared = match config.init {
+        InitKind::BuiltinReaper => None,
+        InitKind::SpecProcess => {
+            let process = spec
+                .process()
+                .as_ref()
+                .ok_or_else(|| Error::InvalidSpec("no process to run".into()))?;
+            let p = PreparedProcess::prepare(process, &rootfs)?;
+            if p.terminal {
+                return Err(Error::Unsupported(
+                    "process.terminal for the container's init".into(),
+                ));
+            }
+            Some(p)
+        }
+    };
+    let stdio = match config.init {
+        InitKind::BuiltinReaper => StdioSet::open([Stdio::Null, Stdio::Null, Stdio::Null])?,
+        InitKind::SpecProcess => StdioSet::open([config.stdin, config.stdout, config.stderr])?,
+    };
+    let StdioSet {
+        child: child_stdio,
+        parent: parent_stdio,
+    } = stdio;
+
+    let (report_rx, report_tx) = pipe()?;
+    let mut steps: Vec<Step> = cgroup_fds
+        .into_iter()
+        .map(|fd| Step {
+            desc: "join the container's cgroup".into(),
+            op: Op::JoinCgroup { fd },
+        })
+        .collect();
+    let mut maps = None;
+    if ns.new_user {
+        let (rx, tx) = pipe()?;
+        steps.push(Step {
+            desc: "wait for the user namespace's id maps".into(),
+            op: Op::WaitForMaps { fd: rx },
+        });
+        maps = Some(tx);
+    }
+    steps.extend(ns.join_steps()?);
+    if ns.new_cgroup {
+        steps.push(Step {
+            desc: "create the cgroup namespace".into(),
+            op: Op::UnshareCgroupNs,
+        });
+    }
+    rootfs::steps(
+        &RootfsInput {
+            spec: &spec,
+            rootfs: &rootfs,
+            bundle: config.bundle.as_deref(),
+            mountpoint: &mountpoint,
+            overlay: overlay_dirs.as_ref(),
+            userns: ns.new_user,
+            cgroupns: ns.cgroup,
+            uts: ns.uts,
+            no_pivot: config.no_pivot,
+            etc_files: &etc_files,
+        },
+        &mut steps,
+    )?;
+
+    let plan = Plan {
+        steps,
+        report: report_tx,
+        stdio: child_stdio,
+        fifo,
+        init: config.init,
+        process: prepared.as_ref(),
+        new_pidns: ns.new_pid,
+        preserve_fds: config.preserve_fds,
+        keep: Vec::new(),
+    };
+    let empty = Vec::new();
+    let user_maps = maps.map(|sync| UserMaps {
+        uid: linux
+            .and_then(|l| l.uid_mappings().as_ref())
+            .unwrap_or(&empty),
+        gid: linux
+            .and_then(|l| l.gid_mappings().as_ref())
+            .unwrap_or(&empty),
+        sync,
+    });
+    let pid = init::start(plan, ns.clone_flags, user_maps, report_rx)?;
+    undo.pid = Some(pid);
+
+    let pid_start = state::proc_stat(pid).map(|s| s.start).ok_or_else(|| {
+        Error::sys(
+            format!("read /proc/{pid}/stat"),
+            std::io::Error::last_os_error(),
+        )
+    })?;
+    let st = State {
+        id: id.to_string(),
+        pid,
+        pid_start,
+        new_pidns: ns.new_pid,
+        bundle: config.bundle.clone(),
+        rootfs,
+        created: state::now_rfc3339(),
+        cgroup: cgroup_state,
+        overlay: overlay_state,
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        spec,
+    };
+    st.write(&dir)?;
+    if let Some(p) = &config.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    undo.armed = false;
+    let cgroup = undo.cgroup.take().expect("set above");
+    let [stdin, stdout, stderr] = parent_stdio;
+    Ok(Container::new(dir, st, cgroup, [stdin, stdout, stderr]))
+}
+
+/// The spec's `root.path` as an absolute, existing directory.
+fn rootfs_path(spec: &Spec, bundle: Option<&Path>) -> Result<PathBuf> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidSpec("root: missing".into()))?;
+    let p = root.path();
+    if p.as_os_str().is_empty() {
+        return Err(Error::InvalidSpec("root.path: empty".into()));
+    }
+    let p = match bundle {
+        Some(b) if p.is_relative() => b.join(p),
+        _ => p.clone(),
+    };
+    let p = std::path::absolute(&p).map_err(|e| Error::io("resolve root.path", &p, e))?;
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_dir() => Ok(p),
+        Ok(_) => Err(Error::InvalidSpec(format!(
+            "root.path {}: not a directory",
+            p.display()
+        ))),
+        Err(e) => Err(Error::InvalidSpec(format!(
+            "root.path {}: {e}",
+            p.display()
+        ))),
+    }
+}
+
+/// Checks on the spec that need no system state, before anything exists.
+fn validate(spec: &Spec, config: &CreateConfig) -> Result<()> {
+    for m in spec.mounts().iter().flatten() {
+        rootfs::relative_destination(m.destination())?;
+        let typ = m.typ().as_deref().unwrap_or("");
+        if rootfs::is_bind(m) {
+            let src = rootfs::bind_source(m, config.bundle.as_deref()).ok_or_else(|| {
+                Error::InvalidSpec(format!(
+                    "mount on {}: a bind mount needs a source",
+                    m.destination().display()
+                ))
+            })?;
+            if !src.exists() {
+                return Err(Error::InvalidSpec(format!(
+                    "mount on {}: bind source {} does not exist",
+                    m.destination().display(),
+                    src.display()
+                )));
+            }
+        } else if typ.is_empty() {
+            return Err(Error::InvalidSpec(format!(
+                "mount on {}: no filesystem type",
+                m.destination().display()
+            )));
+        }
+    }
+    for l in config.overlay.iter().flat_map(|o| o.lower.iter()) {
+        if !l.is_dir() {
+            return Err(Error::option(
+                "layer",
+                l.display().to_string(),
+                "is not an existing directory",
+            ));
+        }
+    }
+    if config.console_socket.is_some() {
+        return Err(Error::Unsupported(
+            "console socket for the container's init".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn mkdir_all(p: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
+    std::fs::create_dir_all(p).map_err(|e| Error::io("create overlay directory", p, e))?;
+    made.push(p.to_path_buf());
+    Ok(())
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf (those the spec does not
+/// mount itself), written in the state directory for binding.
+fn write_etc_files(dir: &Path, id: &str, spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
+    let hostname = spec
+        .hostname()
+        .clone()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| id.to_string());
+    let mut out = Vec::new();
+    for dest in rootfs::etc_files_needed(spec) {
+        let name = dest.trim_start_matches("/etc/");
+        let content = match name {
+            "hostname" => format!("{hostname}\n"),
+            "hosts" => format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"
+            ),
+            _ => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        };
+        let host = dir.join(name);
+        std::fs::write(&host, content).map_err(|e| Error::io("write", &host, e))?;
+        let _ = std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o644));
+        out.push((dest.to_string(), host));
+    }
+    Ok(out)
+}
+
+fn make_fifo(dir: &Path) -> Result<OwnedFd> {
+    let p = dir.join(state::FIFO);
+    let c = CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| {
+        Error::io(
+            "create exec fifo",
+            &p,
+            std::io::ErrorKind::InvalidInput.into(),
+        )
+    })?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+        return Err(Error::io(
+            "create exec fifo",
+            &p,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: NUL-terminated path; the fd is owned below.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::io(
+            "open exec fifo",
+            &p,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: a fresh fd we own.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// A CLOEXEC pipe: (read end, write end).
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::sys("create a pipe", e.into()))
+}
+
+fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
+    let tmp = p.with_extension("tmp-containerv");
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|_| std::fs::rename(&tmp, p))
+        .map_err(|e| Error::io("write pid file", p, e))
+}

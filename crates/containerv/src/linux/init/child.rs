@@ -1,0 +1,480 @@
+//! The init's side of create: runs the [`Plan`] step by step, then becomes
+//! the built-in reaper or execs the container's program.
+//!
+//! Runs in a fork-like clone of a possibly multi-threaded caller: system
+//! calls only, no allocation, no locks. A failing step is reported to the
+//! parent by its index and errno, then the child exits.
+
+use std::ffi::CStr;
+use std::os::fd::AsRawFd;
+
+use super::plan::{Op, Plan, TargetKind};
+use super::{report, sys};
+use crate::config::InitKind;
+
+/// Flags a bind remount keeps from the mount it changes (the kernel refuses
+/// to drop "locked" ones in a user namespace).
+const KEEP_FLAGS: libc::c_ulong = libc::MS_NOSUID
+    | libc::MS_NODEV
+    | libc::MS_NOEXEC
+    | libc::MS_NOATIME
+    | libc::MS_NODIRATIME
+    | libc::MS_RELATIME;
+
+/// Run the plan and never return.
+///
+/// # Safety
+/// Call only in the freshly cloned child; it exits on every path.
+pub(crate) unsafe fn run(plan: &Plan) -> ! {
+    sys::close_all_except(&plan.keep);
+    let report_fd = plan.report.as_raw_fd();
+    // SAFETY: plain syscalls on this child's own state.
+    unsafe {
+        libc::umask(0);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+    let mut root: i32 = -1;
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Err(e) = exec_op(&step.op, &mut root) {
+            report::send_error(report_fd, i as u32, e, b"");
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(1) };
+        }
+    }
+    if root >= 0 {
+        sys::close(root);
+    }
+    let raw = |o: &Option<std::os::fd::OwnedFd>| o.as_ref().map_or(-1, |f| f.as_raw_fd());
+    let stdio = [
+        raw(&plan.stdio[0]),
+        raw(&plan.stdio[1]),
+        raw(&plan.stdio[2]),
+    ];
+    if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
+        report::send_error(report_fd, report::STEP_NAMED, e, b"set up stdio");
+        // SAFETY: as above.
+        unsafe { libc::_exit(1) };
+    }
+    let ready_now = plan.fifo.is_some() || plan.init == InitKind::BuiltinReaper;
+    if ready_now {
+        report::send_ready(report_fd);
+    }
+    if let Some(fifo) = &plan.fifo {
+        if wait_for_start(fifo.as_raw_fd()).is_err() {
+            // SAFETY: as above; nobody is listening any more.
+            unsafe { libc::_exit(1) };
+        }
+    }
+    match plan.init {
+        InitKind::BuiltinReaper => {
+            // SAFETY: the reaper never returns; we are the child.
+            unsafe { super::reaper::run(plan.new_pidns) }
+        }
+        InitKind::SpecProcess => {
+            // SAFETY: SIGPIPE is ignored by Rust programs; the program gets the default back.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            let err = match &plan.process {
+                // SAFETY: we are the freshly cloned child and _exit below if exec returns.
+                Some(p) => unsafe { p.exec() },
+                None => crate::linux::proc_setup::ChildError {
+                    step: "exec",
+                    errno: libc::EINVAL,
+                },
+            };
+            report::send_error(report_fd, report::STEP_PROCESS, err.errno, &err.encode());
+            // SAFETY: exec failed; leave.
+            unsafe { libc::_exit(127) }
+        }
+    }
+}
+
+/// Block until `Container::start` opens the exec fifo for reading.
+fn wait_for_start(fifo: i32) -> Result<(), i32> {
+    let p = sys::fd_path(fifo);
+    let fd = sys::openat(libc::AT_FDCWD, p.as_ptr(), libc::O_WRONLY, 0)?;
+    let r = sys::write_all(fd, b"0");
+    sys::close(fd);
+    sys::close(fifo);
+    r
+}
+
+fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
+    match op {
+        Op::WaitForMaps { fd } => {
+            sys::read_byte(fd.as_raw_fd())?;
+            sys::close(fd.as_raw_fd());
+            // SAFETY: becoming root of the new user namespace (mapped now).
+            unsafe {
+                libc::setresgid(0, 0, 0);
+                libc::setresuid(0, 0, 0);
+            }
+            Ok(())
+        }
+        Op::SetNs { fd, nstype } => {
+            // SAFETY: fd is a namespace fd opened by the parent.
+            sys::check(unsafe { libc::setns(fd.as_raw_fd(), *nstype) } as libc::c_long)?;
+            sys::close(fd.as_raw_fd());
+            Ok(())
+        }
+        Op::JoinCgroup { fd } => {
+            sys::write_all(fd.as_raw_fd(), b"0")?;
+            sys::close(fd.as_raw_fd());
+            Ok(())
+        }
+        Op::UnshareCgroupNs => {
+            // SAFETY: affects only this process.
+            sys::check(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } as libc::c_long).map(drop)
+        }
+        Op::Propagation { flags } => sys::mount(None, c"/".as_ptr(), None, *flags, None),
+        Op::MountAt {
+            source,
+            target,
+            fstype,
+            flags,
+            data,
+        } => sys::mount(
+            source.as_deref(),
+            target.as_ptr(),
+            fstype.as_deref(),
+            *flags,
+            data.as_deref(),
+        ),
+        Op::OpenRoot { path } => {
+            *root = sys::openat(
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )?;
+            Ok(())
+        }
+        Op::Mount {
+            source,
+            target,
+            kind,
+            fstype,
+            flags,
+            data,
+            remount,
+            propagation,
+        } => {
+            let fd = resolve(*root, target, *kind, true)?;
+            let r = sys::mount(
+                source.as_deref(),
+                sys::fd_path(fd).as_ptr(),
+                fstype.as_deref(),
+                *flags,
+                data.as_deref(),
+            );
+            sys::close(fd);
+            r?;
+            if remount.is_some() || *propagation != 0 {
+                // Re-open: the old fd is the covered directory, not the new mount.
+                let fd = resolve(*root, target, *kind, false)?;
+                let p = sys::fd_path(fd);
+                let mut r = Ok(());
+                if let Some(flags) = remount {
+                    r = remount_keeping(p.as_ptr(), *flags);
+                }
+                if r.is_ok() && *propagation != 0 {
+                    r = sys::mount(None, p.as_ptr(), None, *propagation, None);
+                }
+                sys::close(fd);
+                r?;
+            }
+            Ok(())
+        }
+        Op::Remount { target, flags } => {
+            let fd = resolve(*root, target, TargetKind::Dir, false)?;
+            let r = remount_keeping(sys::fd_path(fd).as_ptr(), *flags);
+            sys::close(fd);
+            r
+        }
+        Op::Mknod {
+            target,
+            mode,
+            dev,
+            uid,
+            gid,
+        } => {
+            let (dir, name) = split(target);
+            let dfd = resolve_bytes(*root, dir, TargetKind::Dir, true)?;
+            let mut n = sys::PathBuf0::new();
+            let r = n.push(name).and_then(|_| {
+                // SAFETY: NUL-terminated name, dfd is a directory fd.
+                let r = unsafe { libc::mknodat(dfd, n.as_ptr(), *mode, *dev) };
+                if r < 0 && sys::errno() != libc::EEXIST {
+                    return Err(sys::errno());
+                }
+                // SAFETY: as above.
+                let r = unsafe {
+                    libc::fchownat(dfd, n.as_ptr(), *uid, *gid, libc::AT_SYMLINK_NOFOLLOW)
+                };
+                sys::check(r as libc::c_long).map(drop)
+            });
+            sys::close(dfd);
+            r
+        }
+        Op::Symlink { link, to } => {
+            let (dir, name) = split(link);
+            let dfd = resolve_bytes(*root, dir, TargetKind::Dir, true)?;
+            let mut n = sys::PathBuf0::new();
+            let r = n.push(name).and_then(|_| {
+                // SAFETY: NUL-terminated strings, dfd is a directory fd.
+                let r = unsafe { libc::symlinkat(to.as_ptr(), dfd, n.as_ptr()) };
+                if r < 0 && sys::errno() != libc::EEXIST {
+                    return Err(sys::errno());
+                }
+                Ok(())
+            });
+            sys::close(dfd);
+            r
+        }
+        Op::PivotRoot { path } => {
+            pivot_root(path)?;
+            reopen_root(root)
+        }
+        Op::MoveRoot { path } => {
+            // SAFETY: path is NUL-terminated; these calls change only this process.
+            unsafe {
+                sys::check(libc::chdir(path.as_ptr()) as libc::c_long)?;
+                sys::check(libc::mount(
+                    c".".as_ptr(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_MOVE,
+                    std::ptr::null(),
+                ) as libc::c_long)?;
+                sys::check(libc::chroot(c".".as_ptr()) as libc::c_long)?;
+                sys::check(libc::chdir(c"/".as_ptr()) as libc::c_long)?;
+            }
+            reopen_root(root)
+        }
+        Op::Mask { path } => match stat_kind(path)? {
+            None => Ok(()),
+            Some(true) => sys::mount(
+                Some(c"tmpfs"),
+                path.as_ptr(),
+                Some(c"tmpfs"),
+                libc::MS_RDONLY,
+                Some(c"size=0"),
+            ),
+            Some(false) => sys::mount(Some(c"/dev/null"), path.as_ptr(), None, libc::MS_BIND, None),
+        },
+        Op::ReadOnly { path } => {
+            if stat_kind(path)?.is_none() {
+                return Ok(());
+            }
+            sys::mount(
+                Some(path),
+                path.as_ptr(),
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None,
+            )?;
+            remount_keeping(
+                path.as_ptr(),
+                libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            )
+        }
+        Op::RootReadOnly => remount_keeping(
+            c"/".as_ptr(),
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+        ),
+        Op::Sethostname { name } => {
+            let b = name.to_bytes();
+            // SAFETY: b is valid for its length.
+            sys::check(unsafe { libc::sethostname(b.as_ptr().cast(), b.len()) } as libc::c_long)
+                .map(drop)
+        }
+        Op::Setdomainname { name } => {
+            let b = name.to_bytes();
+            // SAFETY: b is valid for its length.
+            sys::check(unsafe { libc::setdomainname(b.as_ptr().cast(), b.len()) } as libc::c_long)
+                .map(drop)
+        }
+        Op::WriteFile { path, data } => {
+            let fd = sys::openat(
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::O_WRONLY | libc::O_TRUNC,
+                0,
+            )?;
+            let r = sys::write_all(fd, data);
+            sys::close(fd);
+            r
+        }
+    }
+}
+
+/// Remount `target` with `flags` plus the flags its mount already has
+/// (statvfs; its ST_* flags equal the MS_* ones), so nosuid/nodev/noexec set earlier (or locked) stay.
+fn remount_keeping(target: *const libc::c_char, flags: libc::c_ulong) -> Result<(), i32> {
+    // SAFETY: statvfs into a local; target is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let existing = if unsafe { libc::statvfs(target, &mut st) } == 0 {
+        st.f_flag as libc::c_ulong & KEEP_FLAGS
+    } else {
+        0
+    };
+    // SAFETY: NULL source/type/data are allowed for a remount.
+    let r = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            target,
+            std::ptr::null(),
+            flags | existing,
+            std::ptr::null(),
+        )
+    };
+    sys::check(r as libc::c_long).map(drop)
+}
+
+/// `Some(is_dir)` for an existing path (not following a final symlink), `None` if absent.
+fn stat_kind(path: &CStr) -> Result<Option<bool>, i32> {
+    // SAFETY: stat into a local.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: NUL-terminated path.
+    let r = unsafe {
+        libc::fstatat(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r < 0 {
+        let e = sys::errno();
+        return if e == libc::ENOENT { Ok(None) } else { Err(e) };
+    }
+    Ok(Some(st.st_mode & libc::S_IFMT == libc::S_IFDIR))
+}
+
+fn pivot_root(path: &CStr) -> Result<(), i32> {
+    let old = sys::openat(
+        libc::AT_FDCWD,
+        c"/".as_ptr(),
+        libc::O_DIRECTORY | libc::O_RDONLY,
+        0,
+    )?;
+    let new = sys::openat(
+        libc::AT_FDCWD,
+        path.as_ptr(),
+        libc::O_DIRECTORY | libc::O_RDONLY,
+        0,
+    )?;
+    // SAFETY: the runc sequence: pivot onto the new root with the old root
+    // stacked under it, then detach the old root; only this mount namespace changes.
+    let r = unsafe {
+        (|| -> Result<(), i32> {
+            sys::check(libc::fchdir(new) as libc::c_long)?;
+            sys::check(libc::syscall(
+                libc::SYS_pivot_root,
+                c".".as_ptr(),
+                c".".as_ptr(),
+            ))?;
+            sys::check(libc::fchdir(old) as libc::c_long)?;
+            sys::mount(
+                None,
+                c".".as_ptr(),
+                None,
+                libc::MS_SLAVE | libc::MS_REC,
+                None,
+            )?;
+            sys::check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH) as libc::c_long)?;
+            sys::check(libc::chdir(c"/".as_ptr()) as libc::c_long)?;
+            Ok(())
+        })()
+    };
+    sys::close(old);
+    sys::close(new);
+    r
+}
+
+fn reopen_root(root: &mut i32) -> Result<(), i32> {
+    if *root >= 0 {
+        sys::close(*root);
+    }
+    *root = sys::openat(
+        libc::AT_FDCWD,
+        c"/".as_ptr(),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+    )?;
+    Ok(())
+}
+
+/// Split a relative path into (directory, last component).
+fn split(p: &CStr) -> (&[u8], &[u8]) {
+    let b = p.to_bytes();
+    match b.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (&[], b),
+    }
+}
+
+fn resolve(root: i32, rel: &CStr, kind: TargetKind, create: bool) -> Result<i32, i32> {
+    resolve_bytes(root, rel.to_bytes(), kind, create)
+}
+
+/// Open `rel` inside `root` as an `O_PATH` fd, resolving every prefix with
+/// `openat2(RESOLVE_IN_ROOT)` (so `..` and symlinks, absolute or relative,
+/// stay inside the root) and, with `create`, making missing components
+/// (directories; the last one as `kind`).
+fn resolve_bytes(root: i32, rel: &[u8], kind: TargetKind, create: bool) -> Result<i32, i32> {
+    let mut prefix = sys::PathBuf0::new();
+    let mut cur = sys::openat(root, c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let mut comps = rel
+        .split(|&c| c == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .peekable();
+    while let Some(comp) = comps.next() {
+        let last = comps.peek().is_none();
+        let want_dir = !last || kind == TargetKind::Dir;
+        if prefix.len() > 0 {
+            prefix.push(b"/").inspect_err(|_| sys::close(cur))?;
+        }
+        prefix.push(comp).inspect_err(|_| sys::close(cur))?;
+        let flags = libc::O_PATH | if want_dir { libc::O_DIRECTORY } else { 0 };
+        let next = match sys::openat2(root, prefix.as_ptr(), flags, libc::RESOLVE_IN_ROOT) {
+            Err(libc::ENOENT) if create => {
+                make(cur, comp, want_dir).inspect_err(|_| sys::close(cur))?;
+                sys::openat2(root, prefix.as_ptr(), flags, libc::RESOLVE_IN_ROOT)
+            }
+            other => other,
+        };
+        sys::close(cur);
+        cur = next?;
+    }
+    Ok(cur)
+}
+
+/// Create `name` in directory `dirfd`: a directory, or an empty file.
+fn make(dirfd: i32, name: &[u8], dir: bool) -> Result<(), i32> {
+    let mut n = sys::PathBuf0::new();
+    n.push(name)?;
+    // SAFETY: NUL-terminated name, dirfd is a directory fd.
+    let r = unsafe {
+        if dir {
+            libc::mkdirat(dirfd, n.as_ptr(), 0o755)
+        } else {
+            let fd = libc::openat(
+                dirfd,
+                n.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644,
+            );
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            fd
+        }
+    };
+    if r < 0 && sys::errno() != libc::EEXIST {
+        return Err(sys::errno());
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Starting a container's init: a fork-like raw `clone` into the new
+//! namespaces, the user-namespace id maps written by the parent, and the
+//! child's report read back.
+//!
+//! The parent builds a [`plan::Plan`] (every string, buffer and fd ready);
+//! the child ([`child`]) executes it with system calls only, then becomes
+//! the built-in [`reaper`] or execs the container's program.
+
+pub(crate) mod child;
+pub(crate) mod plan;
+pub(crate) mod reaper;
+pub(crate) mod report;
+pub(crate) mod sys;
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+
+use oci_spec::runtime::LinuxIdMapping;
+
+use crate::error::{Error, Result};
+use crate::linux::proc_setup::ChildError;
+use plan::Plan;
+use report::Report;
+
+/// The id maps of a new user namespace, written by the parent.
+pub(crate) struct UserMaps<'a> {
+    pub uid: &'a [LinuxIdMapping],
+    pub gid: &'a [LinuxIdMapping],
+    /// Write end of the pipe the child waits on.
+    pub sync: OwnedFd,
+}
+
+/// Clone the init with `flags` (CLONE_NEW*), let it run `plan`, and wait
+/// for its report. Returns the init's host pid; on a failure the child is
+/// killed and reaped before the error is returned.
+pub(crate) fn start(
+    mut plan: Plan,
+    flags: libc::c_int,
+    maps: Option<UserMaps<'_>>,
+    report_rx: OwnedFd,
+) -> Result<i32> {
+    let process = plan.process;
+    plan.seal();
+    // SAFETY: a fork-like clone (no new stack: the child continues on a
+    // copy of ours). The child only runs `child::run`, which makes system
+    // calls on data prepared here and never returns.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if ret == 0 {
+        // SAFETY: we are the new child.
+        unsafe { child::run(&plan) }
+    }
+    if ret < 0 {
+        return Err(Error::sys(
+            "clone the container's init",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let pid = ret as i32;
+    let descs: Vec<String> = plan.steps.iter().map(|s| s.desc.clone()).collect();
+    // Close our copies of the child's fds so its exec closes the report pipe.
+    drop(plan);
+    let result = (|| {
+        if let Some(m) = maps {
+            write_map(pid, "uid_map", m.uid)?;
+            write_map(pid, "gid_map", m.gid)?;
+            let mut f = std::fs::File::from(m.sync);
+            f.write_all(b"1")
+                .map_err(|e| Error::sys("signal the init that its id maps are written", e))?;
+        }
+        match report::receive(report_rx)
+            .map_err(|e| Error::sys("read the init's set-up report", e))?
+        {
+            Report::Ready | Report::Exec => Ok(()),
+            Report::Failed { step, errno, text } => {
+                if let (report::STEP_PROCESS, Some(p), Ok(b)) =
+                    (step, process, <[u8; 8]>::try_from(text.as_slice()))
+                {
+                    return Err(p.error(ChildError::decode(b)));
+                }
+                let step = if step == report::STEP_NAMED {
+                    String::from_utf8_lossy(&text).into_owned()
+                } else {
+                    descs
+                        .get(step as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("step {step}"))
+                };
+                Err(Error::Setup {
+                    step,
+                    source: std::io::Error::from_raw_os_error(errno),
+                })
+            }
+        }
+    })();
+    if let Err(e) = result {
+        kill_and_reap(pid);
+        return Err(e);
+    }
+    Ok(pid)
+}
+
+/// SIGKILL our child `pid` and reap it.
+pub(crate) fn kill_and_reap(pid: i32) {
+    // SAFETY: signalling and reaping our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+}
+
+fn write_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
+    let text: String = maps
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(|e| Error::io("write user namespace map", path, e))
+}

@@ -1,0 +1,357 @@
+//! The container's filesystem, planned in the parent: the rootfs (a bind
+//! of `root.path` or an overlay of layers) on a mount point in the state
+//! directory, the spec's mounts in order, /dev, the /etc files, entering the
+//! root with pivot_root, masked and read-only paths, a read-only root.
+//!
+//! Every mount target is relative to the root and is resolved by the child
+//! inside it (`openat2(RESOLVE_IN_ROOT)`), so a symlink in the rootfs never
+//! makes a mount land outside it.
+
+mod cgroupfs;
+mod devices;
+pub(crate) mod options;
+
+use std::ffi::CString;
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::{Mount, Spec};
+
+use crate::error::{Error, Result};
+use crate::linux::init::plan::{Op, Step, TargetKind};
+
+/// The overlay layers of a rootfs, as host paths.
+#[derive(Debug, Clone)]
+pub(crate) struct OverlayDirs {
+    /// Read-only layers, topmost first, ending with the spec's `root.path`.
+    pub lower: Vec<PathBuf>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+}
+
+/// Everything the rootfs plan depends on.
+pub(crate) struct RootfsInput<'a> {
+    pub spec: &'a Spec,
+    /// `root.path`, absolute.
+    pub rootfs: &'a Path,
+    /// Base for relative bind sources (the bundle), if any.
+    pub bundle: Option<&'a Path>,
+    /// Where the root is mounted (in the state directory).
+    pub mountpoint: &'a Path,
+    pub overlay: Option<&'a OverlayDirs>,
+    pub userns: bool,
+    pub cgroupns: bool,
+    pub uts: bool,
+    pub no_pivot: bool,
+    /// (destination, host file) binds for /etc/hostname, /etc/hosts, /etc/resolv.conf.
+    pub etc_files: &'a [(String, PathBuf)],
+}
+
+/// Which of the generated /etc files the spec does not mount itself.
+pub(crate) fn etc_files_needed(spec: &Spec) -> Vec<&'static str> {
+    let mounted = |d: &str| {
+        spec.mounts()
+            .iter()
+            .flatten()
+            .any(|m| m.destination() == Path::new(d))
+    };
+    ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+        .into_iter()
+        .filter(|d| !mounted(d))
+        .collect()
+}
+
+pub(crate) fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::InvalidSpec(format!("{s:?} contains a NUL byte")))
+}
+
+fn cpath(p: &Path) -> Result<CString> {
+    cstr(&p.to_string_lossy())
+}
+
+pub(crate) fn step(desc: String, op: Op) -> Step {
+    Step { desc, op }
+}
+
+/// A mount destination as a clean path relative to the root: absolute, no
+/// `..`, no NUL.
+pub(crate) fn relative_destination(dest: &Path) -> Result<String> {
+    if !dest.is_absolute() {
+        return Err(Error::InvalidSpec(format!(
+            "mount destination {:?}: must be an absolute path",
+            dest.display().to_string()
+        )));
+    }
+    let mut parts = Vec::new();
+    for c in dest.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            _ => {
+                return Err(Error::InvalidSpec(format!(
+                    "mount destination {:?}: must not contain \"..\"",
+                    dest.display().to_string()
+                )))
+            }
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Append the rootfs steps to `out`.
+pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> {
+    let linux = input.spec.linux().as_ref();
+    let prop = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .filter(|p| !p.is_empty());
+    let prop_flags = match prop {
+        None => libc::MS_SLAVE | libc::MS_REC,
+        Some(p) => options::propagation(p).ok_or_else(|| {
+            Error::InvalidSpec(format!(
+                "linux.rootfsPropagation {p:?} is not a propagation"
+            ))
+        })?,
+    };
+    out.push(step(
+        format!(
+            "set mount propagation {} on /",
+            prop.unwrap_or("rslave (default)")
+        ),
+        Op::Propagation { flags: prop_flags },
+    ));
+    let mp = cpath(input.mountpoint)?;
+    match input.overlay {
+        Some(o) => {
+            let lower: Vec<String> = o
+                .lower
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let data = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.join(":"),
+                o.upper.display(),
+                o.work.display()
+            );
+            out.push(step(
+                format!("mount overlay ({data}) on {}", input.mountpoint.display()),
+                Op::MountAt {
+                    source: Some(cstr("overlay")?),
+                    target: mp.clone(),
+                    fstype: Some(cstr("overlay")?),
+                    flags: 0,
+                    data: Some(cstr(&data)?),
+                },
+            ));
+        }
+        None => out.push(step(
+            format!(
+                "bind rootfs {} on {}",
+                input.rootfs.display(),
+                input.mountpoint.display()
+            ),
+            Op::MountAt {
+                source: Some(cpath(input.rootfs)?),
+                target: mp.clone(),
+                fstype: None,
+                flags: libc::MS_BIND | libc::MS_REC,
+                data: None,
+            },
+        )),
+    }
+    out.push(step(
+        format!("open the root {}", input.mountpoint.display()),
+        Op::OpenRoot { path: mp.clone() },
+    ));
+
+    let mut dev_tmpfs = false;
+    for m in input.spec.mounts().iter().flatten() {
+        if m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs") {
+            dev_tmpfs = true;
+        }
+        mount_steps(input, m, out)?;
+    }
+    if dev_tmpfs {
+        let extra = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+        devices::steps(&extra, input.userns, out)?;
+    }
+    for (dest, host) in input.etc_files {
+        out.push(step(
+            format!("bind {} on {dest}", host.display()),
+            Op::Mount {
+                source: Some(cpath(host)?),
+                target: cstr(dest.trim_start_matches('/'))?,
+                kind: TargetKind::File,
+                fstype: None,
+                flags: libc::MS_BIND,
+                data: None,
+                remount: None,
+                propagation: 0,
+            },
+        ));
+    }
+
+    if input.no_pivot {
+        out.push(step(
+            "enter the root (MS_MOVE + chroot)".into(),
+            Op::MoveRoot { path: mp },
+        ));
+    } else {
+        out.push(step(
+            "enter the root (pivot_root)".into(),
+            Op::PivotRoot { path: mp },
+        ));
+    }
+
+    if let Some(l) = linux {
+        for p in l.masked_paths().iter().flatten() {
+            out.push(step(
+                format!("mask {p}"),
+                Op::Mask {
+                    path: abs_cstr("maskedPaths", p)?,
+                },
+            ));
+        }
+        for p in l.readonly_paths().iter().flatten() {
+            out.push(step(
+                format!("make {p} read-only"),
+                Op::ReadOnly {
+                    path: abs_cstr("readonlyPaths", p)?,
+                },
+            ));
+        }
+    }
+    if input
+        .spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        out.push(step("make the root read-only".into(), Op::RootReadOnly));
+    }
+    if input.uts {
+        if let Some(h) = input.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+            out.push(step(
+                format!("set hostname {h:?}"),
+                Op::Sethostname { name: cstr(h)? },
+            ));
+        }
+        if let Some(d) = input.spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+            out.push(step(
+                format!("set domainname {d:?}"),
+                Op::Setdomainname { name: cstr(d)? },
+            ));
+        }
+    }
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        let mut keys: Vec<_> = sysctl.iter().collect();
+        keys.sort();
+        for (k, v) in keys {
+            if k.is_empty() || k.contains("..") || k.contains('/') {
+                return Err(Error::InvalidSpec(format!("linux.sysctl {k:?}: bad key")));
+            }
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            out.push(step(
+                format!("set sysctl {k}={v}"),
+                Op::WriteFile {
+                    path: cstr(&path)?,
+                    data: v.as_bytes().to_vec(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn abs_cstr(field: &str, p: &str) -> Result<CString> {
+    if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
+        return Err(Error::InvalidSpec(format!(
+            "linux.{field} {p:?}: must be an absolute path without \"..\""
+        )));
+    }
+    cstr(p)
+}
+
+/// Is this mount a bind mount?
+pub(crate) fn is_bind(m: &Mount) -> bool {
+    m.typ().as_deref() == Some("bind")
+        || m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind")
+}
+
+/// A bind mount's source as a host path (relative ones are in the bundle).
+pub(crate) fn bind_source(m: &Mount, bundle: Option<&Path>) -> Option<PathBuf> {
+    let src = m.source().as_ref()?;
+    Some(match bundle {
+        Some(b) if src.is_relative() => b.join(src),
+        _ => src.clone(),
+    })
+}
+
+fn mount_steps(input: &RootfsInput<'_>, m: &Mount, out: &mut Vec<Step>) -> Result<()> {
+    let rel = relative_destination(m.destination())?;
+    let dest = m.destination().display().to_string();
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().as_deref().unwrap_or("");
+    if typ == "cgroup" || typ == "cgroup2" {
+        return cgroupfs::steps(&rel, opts.flags, input.cgroupns, out);
+    }
+    let data = if opts.data.is_empty() {
+        None
+    } else {
+        Some(cstr(&opts.data)?)
+    };
+    let op = if is_bind(m) {
+        let src = bind_source(m, input.bundle).ok_or_else(|| {
+            Error::InvalidSpec(format!("mount on {dest}: a bind mount needs a source"))
+        })?;
+        let kind = if src.is_dir() {
+            TargetKind::Dir
+        } else {
+            TargetKind::File
+        };
+        let remount = (opts.flags != 0).then_some(libc::MS_BIND | libc::MS_REMOUNT | opts.flags);
+        Op::Mount {
+            source: Some(cpath(&src)?),
+            target: cstr(&rel)?,
+            kind,
+            fstype: None,
+            flags: opts.bind,
+            data: None,
+            remount,
+            propagation: opts.propagation,
+        }
+    } else {
+        let source = m
+            .source()
+            .as_ref()
+            .map(|s| cpath(s))
+            .transpose()?
+            .or_else(|| CString::new(typ).ok());
+        Op::Mount {
+            source,
+            target: cstr(&rel)?,
+            kind: TargetKind::Dir,
+            fstype: Some(cstr(typ)?),
+            flags: opts.flags,
+            data,
+            remount: None,
+            propagation: opts.propagation,
+        }
+    };
+    let what = if is_bind(m) {
+        format!(
+            "bind {}",
+            m.source()
+                .as_ref()
+                .map(|s| s.display().to_string())
+                .unwrap_or_default()
+        )
+    } else {
+        format!("mount {typ}")
+    };
+    out.push(step(format!("{what} on {dest}"), op));
+    Ok(())
+}
