@@ -6,8 +6,10 @@
 //! must be `#[ignore = "why"]` (reported as skipped), never silently pass.
 
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+#[cfg(unix)]
 use std::sync::OnceLock;
 
 /// Where static busybox is installed by Debian's busybox-static.
@@ -33,6 +35,7 @@ pub fn require_root() {
 /// with passwd, group and a user `nobody` (65534) and `app` (1000:1000),
 /// empty /proc /sys /dev /tmp. Tests that write into the rootfs must use an
 /// overlay or their own copy ([`busybox_rootfs_copy`]).
+#[cfg(unix)]
 pub fn busybox_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
@@ -44,11 +47,13 @@ pub fn busybox_rootfs() -> &'static Path {
 }
 
 /// A fresh writable copy of the busybox rootfs in `dir` (created).
+#[cfg(unix)]
 pub fn busybox_rootfs_copy(dir: &Path) -> PathBuf {
     build_busybox_rootfs(dir);
     dir.to_path_buf()
 }
 
+#[cfg(unix)]
 fn build_busybox_rootfs(dir: &Path) {
     assert!(
         Path::new(BUSYBOX).exists(),
@@ -189,3 +194,6 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
         root.join(id).display()
     );
 }
+
+#[cfg(windows)]
+pub mod windows;

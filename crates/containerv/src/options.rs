@@ -79,6 +79,9 @@ pub struct ContainerOptions {
     annotations: HashMap<String, String>,
     /// Resource limits (strings parsed when the spec is built).
     pub limits: ResourceLimits,
+    /// Windows-only settings (job object limits): see `crate::windows::spec`.
+    #[cfg(windows)]
+    windows: crate::windows::WindowsOptions,
 }
 
 impl ContainerOptions {
@@ -306,7 +309,12 @@ impl ContainerOptions {
 
     /// Validates everything and produces the OCI spec and create config for
     /// container `id`. Nothing is created.
+    #[cfg_attr(windows, allow(unreachable_code))]
     pub fn build(&self, id: &str) -> Result<(Spec, CreateConfig)> {
+        #[cfg(windows)]
+        {
+            return self.build_windows(id);
+        }
         crate::id::validate_id(id)?;
         let rootfs = self
             .rootfs
@@ -476,6 +484,81 @@ impl ContainerOptions {
             );
         }
         Ok(list)
+    }
+}
+
+/// Windows (job object) settings; see `crate::windows::spec` for the mapping
+/// to the OCI spec. `memory`, `cpus` and `pids` apply on Windows too.
+#[cfg(windows)]
+impl ContainerOptions {
+    /// Most committed memory of any one process: "64M", bytes.
+    pub fn process_memory(mut self, v: &str) -> Self {
+        self.windows.process_memory = Some(v.to_string());
+        self
+    }
+
+    /// CPU hard cap in percent of all processors (1..=100).
+    pub fn cpu_percent(mut self, percent: u32) -> Self {
+        self.windows.cpu_percent = Some(percent);
+        self
+    }
+
+    /// Most processes alive at once (like `pids`; give one of the two).
+    pub fn active_processes(mut self, n: u32) -> Self {
+        self.windows.active_processes = Some(n);
+        self
+    }
+
+    /// UI restrictions by name: "desktop", "display-settings",
+    /// "exit-windows", "global-atoms", "handles", "read-clipboard",
+    /// "write-clipboard", "system-parameters", or "all".
+    pub fn ui_restrictions<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.windows
+            .ui_restrictions
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// End every process when the last handle to the job closes (default true).
+    pub fn kill_on_close(mut self, yes: bool) -> Self {
+        self.windows.kill_on_close = Some(yes);
+        self
+    }
+
+    /// Use this directory as the container's working directory (created if
+    /// missing, kept on destroy) instead of one under the runtime root.
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.windows.working_dir = Some(dir.into());
+        self
+    }
+
+    fn build_windows(&self, id: &str) -> Result<(Spec, CreateConfig)> {
+        let linux_only = [
+            ("rootfs", self.rootfs.is_some()),
+            ("bind", !self.binds.is_empty()),
+            ("overlay", self.overlay.is_some()),
+            ("network namespace path", self.net_ns_path.is_some()),
+            ("user namespace", self.namespaces.user),
+            ("rlimit", !self.rlimits.is_empty()),
+            ("readonly rootfs", self.readonly_rootfs),
+            ("cgroups path", self.cgroups_path.is_some()),
+        ];
+        crate::windows::spec::build(
+            id,
+            crate::windows::spec::BuildInput {
+                windows: &self.windows,
+                limits: &self.limits,
+                env: &self.env,
+                command: self.command.as_deref(),
+                cwd: self.cwd.as_deref(),
+                annotations: &self.annotations,
+                linux_only: &linux_only,
+            },
+        )
     }
 }
 
