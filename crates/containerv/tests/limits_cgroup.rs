@@ -56,7 +56,11 @@ fn fork_bomb_stops_at_pids_limit() {
     });
     let mut cg = Cg::new("cvt-pids", Some(&r));
     // Bounded: 40 background sleeps; only 8 tasks may exist at once.
-    let mut child = cg.spawn_piped(&["sh", "-c", "for i in $(seq 1 40); do sleep 5 & done; wait"]);
+    let mut child = cg.spawn_piped(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done; wait",
+    ]);
     let mut most = 0;
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(1500) {
@@ -183,7 +187,11 @@ fn stats_and_processes_describe_the_processes() {
 #[test]
 fn kill_all_empties_the_cgroup_and_remove_leaves_nothing() {
     let cg = Cg::new("cvt-kill", None);
-    let child = cg.spawn(&["sh", "-c", "for i in $(seq 1 10); do sleep 30 & done; wait"]);
+    let child = cg.spawn(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 10 ]; do sleep 30 & i=$((i+1)); done; wait",
+    ]);
     assert!(eventually(Duration::from_secs(3), || cg
         .mgr
         .pids()
