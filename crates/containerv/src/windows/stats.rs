@@ -1,8 +1,9 @@
 //! The shared [`Stats`] and [`ProcessInfo`] from a job object.
 //!
-//! - `memory_usage`: the sum of the private committed bytes
-//!   (`PrivateUsage` of `K32GetProcessMemoryInfo`) of the job's processes
-//!   now, the figure the job memory limit counts;
+//! - `memory_usage`: the sum of the commit charge (private committed bytes,
+//!   `PagefileUsage` of `K32GetProcessMemoryInfo`, equal to `PrivateUsage`
+//!   on Windows and the one Wine fills) of the job's processes now, the
+//!   figure the job memory limit counts;
 //! - `memory_peak`: `PeakJobMemoryUsed`; `memory_limit`: `JobMemoryLimit`
 //!   when set;
 //! - `cpu_time_ns`: `TotalUserTime + TotalKernelTime` of the job (every
@@ -57,7 +58,7 @@ pub(crate) fn stats(job: &Job, samples: &mut Samples) -> Result<Stats> {
     let mut memory_usage = 0u64;
     for pid in job.process_ids()? {
         if let Some(m) = procinfo::open(pid).and_then(|h| procinfo::memory(&h)) {
-            memory_usage += m.PrivateUsage as u64;
+            memory_usage += m.PagefileUsage as u64;
         }
     }
     let cpu_percent = percent(samples.job, now, acct.cpu_ns);
