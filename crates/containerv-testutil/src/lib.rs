@@ -197,3 +197,6 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
 
 #[cfg(windows)]
 pub mod windows;
+
+#[cfg(unix)]
+pub mod registry;

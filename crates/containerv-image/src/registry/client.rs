@@ -1,0 +1,136 @@
+//! Building an `oci-client` client for one registry (plain HTTP for
+//! loopback addresses and registries the caller marks insecure), mapping
+//! its errors to ours, and retrying transient failures with backoff.
+
+use std::future::Future;
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+
+use crate::error::Error;
+
+/// Connection settings shared by pull and push.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Registries (`host:port`) spoken to over plain HTTP. Loopback
+    /// registries (`127.*`, `localhost`, `[::1]`) always are.
+    pub insecure: Vec<String>,
+    /// Layers transferred at once.
+    pub max_concurrent: usize,
+    /// Attempts per request for transient errors (network, 5xx, 429).
+    pub attempts: u32,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            max_concurrent: 4,
+            attempts: 4,
+        }
+    }
+}
+
+/// Whether `registry` is on this machine.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}
+
+/// A client for `registry`.
+pub fn make_client(registry: &str, opts: &RegistryOptions) -> oci_client::Client {
+    let http = is_loopback(registry) || opts.insecure.iter().any(|r| r == registry);
+    oci_client::Client::new(ClientConfig {
+        protocol: if http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        max_concurrent_download: opts.max_concurrent.max(1),
+        max_concurrent_upload: opts.max_concurrent.max(1),
+        connect_timeout: Some(Duration::from_secs(15)),
+        read_timeout: Some(Duration::from_secs(60)),
+        ..Default::default()
+    })
+}
+
+/// Our error for an oci-client error while talking to `registry`.
+pub fn map_err(registry: &str, e: OciDistributionError) -> Error {
+    use OciDistributionError as E;
+    let unauthorized = match &e {
+        E::UnauthorizedError { .. } | E::AuthenticationFailure(_) => true,
+        E::ServerError { code, .. } => *code == 401 || *code == 403,
+        E::RegistryError { envelope, .. } => {
+            format!("{envelope:?}").contains("UNAUTHORIZED")
+                || format!("{envelope:?}").contains("DENIED")
+        }
+        _ => false,
+    };
+    if unauthorized {
+        return Error::Unauthorized {
+            registry: registry.to_string(),
+            reason: format!("{e} (check the user name and password, or the auth file)"),
+        };
+    }
+    let mut reason = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        src = s.source();
+    }
+    Error::Registry {
+        registry: registry.to_string(),
+        reason,
+    }
+}
+
+/// Whether an error is worth retrying.
+pub fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Registry { reason, .. } => {
+            let r = reason.to_ascii_lowercase();
+            !(r.contains("manifest unknown")
+                || r.contains("not found")
+                || r.contains("name_unknown")
+                || r.contains("blob_unknown")
+                || r.contains("code: 404"))
+        }
+        Error::DigestMismatch { .. } => true,
+        Error::Io { .. } => false,
+        _ => false,
+    }
+}
+
+/// Runs `f` up to `attempts` times while it fails transiently, sleeping
+/// 200 ms, 400 ms, 800 ms… between tries.
+pub async fn retry<T, F, Fut>(attempts: u32, what: &str, mut f: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut n = 1;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if n < attempts && is_transient(&e) => {
+                tracing::warn!("{what}: {e}; retrying in {delay:?} (attempt {n}/{attempts})");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                n += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A runtime for the blocking API.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start async runtime", "tokio", e))
+}
