@@ -620,6 +620,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(not(windows))] // Linux builds: a rootfs is required there
     fn build_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let (spec, cfg) = ContainerOptions::new()
@@ -641,6 +642,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(windows))] // Linux builds: a rootfs is required there
     fn bad_input_names_the_problem() {
         let e = ContainerOptions::new().build("c1").unwrap_err().to_string();
         assert!(e.contains("rootfs"), "{e}");

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use containerv::{
-    ContainerOptions, CreateConfig, ExitStatus, InitKind, ProcessOptions, Runtime, StartMode, Stdio,
+    ContainerOptions, ExitStatus, InitKind, ProcessOptions, Runtime, StartMode, Stdio,
 };
 use windows_common::*;
 

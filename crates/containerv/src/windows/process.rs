@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
 
-use windows_sys::Win32::Foundation::{WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
+use windows_sys::Win32::Foundation::{WAIT_OBJECT_0, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Threading::{
     GetExitCodeProcess, TerminateProcess, WaitForSingleObject, INFINITE,
 };
@@ -78,7 +78,7 @@ impl Process {
                 Ok(Some(s))
             }
             WAIT_TIMEOUT => Ok(None),
-            WAIT_FAILED | _ => Err(last_error(format!(
+            _ => Err(last_error(format!(
                 "WaitForSingleObject on process {}",
                 self.pid
             ))),
