@@ -18,6 +18,9 @@ use crate::process::ExitStatus;
 
 /// How long destroy waits for a killed init it cannot reap to disappear.
 const GONE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long destroy tries to reap an exiting init itself before handing
+/// that to a thread.
+const REAP_GRACE: Duration = Duration::from_millis(100);
 
 impl Container {
     /// True while the recorded init runs (same start time, not a zombie).
@@ -167,27 +170,17 @@ impl Container {
     /// layers (unless kept) and state. Works whatever state the container
     /// is in, also after its creator crashed or its init was killed.
     pub(crate) fn destroy_all(&self) -> Result<()> {
+        if !self.dir.exists() {
+            // Destroyed already (by another handle or process).
+            return Ok(());
+        }
         let _lock = Lock::acquire(&self.dir)?;
         let pid = self.state.pid;
         if self.init_alive() {
             let _ = send(pid, libc::SIGKILL);
         }
         self.cgroup.kill_all()?;
-        if is_our_child(pid, self.state.pid_start) {
-            // SAFETY: reaping our own (killed) child.
-            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        } else {
-            let deadline = Instant::now() + GONE_TIMEOUT;
-            while self.init_alive() {
-                if Instant::now() > deadline {
-                    return Err(Error::sys(
-                        format!("destroy {:?}: init {pid} did not die", self.id),
-                        std::io::Error::from_raw_os_error(libc::ETIMEDOUT),
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
+        self.wait_gone()?;
         self.cgroup.remove()?;
         if let Some(o) = &self.state.overlay {
             let _ = std::fs::remove_dir_all(&o.work);
@@ -200,6 +193,48 @@ impl Container {
             }
         }
         remove_state_dir(&self.dir)
+    }
+}
+
+impl Container {
+    /// After SIGKILL: wait until the init is gone, reaping it if it is our
+    /// child. A pid-namespace init stays in its exit (sleeping) until every
+    /// process of its namespace is reaped; if some are zombies of the
+    /// caller's own (spawned processes not yet waited for), blocking here
+    /// would deadlock, so after a short grace period a thread finishes the
+    /// reaping and destroy goes on.
+    fn wait_gone(&self) -> Result<()> {
+        let pid = self.state.pid;
+        let ours = is_our_child(pid, self.state.pid_start);
+        let start = Instant::now();
+        loop {
+            if ours {
+                // SAFETY: non-blocking reap of our own child.
+                let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+                if r == pid || r < 0 {
+                    return Ok(());
+                }
+            }
+            if !self.init_alive() {
+                if !ours {
+                    return Ok(());
+                }
+                if start.elapsed() > REAP_GRACE {
+                    std::thread::spawn(move || {
+                        // SAFETY: blocking reap of our own exiting child.
+                        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                    });
+                    return Ok(());
+                }
+            }
+            if start.elapsed() > GONE_TIMEOUT {
+                return Err(Error::sys(
+                    format!("destroy {:?}: init {pid} did not die", self.id),
+                    std::io::Error::from_raw_os_error(libc::ETIMEDOUT),
+                ));
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
     }
 }
 

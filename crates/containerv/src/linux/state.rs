@@ -106,8 +106,14 @@ impl Lock {
 pub(crate) struct ProcStat {
     pub state: char,
     pub ppid: i32,
+    /// Kernel task flags (PF_*).
+    pub flags: u64,
     pub start: u64,
 }
+
+/// PF_EXITING: the task is in do_exit (a pid-namespace init waits there,
+/// sleeping, until every process of its namespace is reaped).
+const PF_EXITING: u64 = 0x4;
 
 pub(crate) fn proc_stat(pid: i32) -> Option<ProcStat> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -117,14 +123,18 @@ pub(crate) fn proc_stat(pid: i32) -> Option<ProcStat> {
     Some(ProcStat {
         state: f.first()?.chars().next()?,
         ppid: f.get(1)?.parse().ok()?,
+        flags: f.get(6)?.parse().ok()?,
         start: f.get(19)?.parse().ok()?,
     })
 }
 
-/// True while the init recorded in a state runs (not a zombie, same start time).
+/// True while the init recorded in a state runs (same start time, neither
+/// a zombie nor exiting).
 pub(crate) fn init_alive(pid: i32, start: u64) -> bool {
     match proc_stat(pid) {
-        Some(st) => st.start == start && st.state != 'Z' && st.state != 'X',
+        Some(st) => {
+            st.start == start && st.state != 'Z' && st.state != 'X' && st.flags & PF_EXITING == 0
+        }
         None => false,
     }
 }
