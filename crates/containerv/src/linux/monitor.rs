@@ -8,13 +8,12 @@
 //! words plus one entry per live process.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::cgroups::CgroupManager;
-use super::netstat::read_net_counters;
+use super::cgroups::{read_seq, CgroupManager};
+use super::netstat::NetReader;
 use super::Container;
 use crate::error::Result;
 use crate::stats::{ProcessInfo, Stats};
@@ -28,7 +27,9 @@ pub struct Samples {
     /// Per pid: (utime + stime in clock ticks, monotonic ns) of the
     /// previous `processes()`; only live pids are kept.
     procs: HashMap<i32, (u64, u64)>,
-    buf: String,
+    /// The init's network counters, read through a kept descriptor.
+    net: NetReader,
+    buf: Vec<u8>,
 }
 
 fn monotonic_ns() -> u64 {
@@ -82,7 +83,7 @@ impl Samples {
         };
         self.last = Some((c.cpu_time_ns, now));
         // The init may have just died: its network is gone with it.
-        let net = read_net_counters(init_pid, &mut self.buf).unwrap_or_default();
+        let net = self.net.read(init_pid);
         Ok(Stats {
             timestamp_ns: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -119,12 +120,12 @@ impl Samples {
         let mut out = Vec::with_capacity(pids.len());
         let mut seen = HashMap::with_capacity(pids.len());
         for pid in pids {
-            self.buf.clear();
             let path = format!("/proc/{pid}/stat");
             let ok = std::fs::File::open(&path)
-                .and_then(|mut f| f.read_to_string(&mut self.buf))
+                .and_then(|f| read_seq(&f, &mut self.buf))
                 .is_ok();
-            let Some(st) = ok.then(|| parse_pid_stat(&self.buf)).flatten() else {
+            let text = std::str::from_utf8(&self.buf).unwrap_or("");
+            let Some(st) = ok.then(|| parse_pid_stat(text)).flatten() else {
                 continue;
             };
             let cpu_percent = match self.procs.get(&pid) {

@@ -63,6 +63,70 @@ pub fn read_net_counters(pid: i32, buf: &mut String) -> Result<NetCounters> {
     Ok(parse_net_dev(buf))
 }
 
+/// Reads the counters of one container again and again through a kept
+/// descriptor (one `pread(2)` per sample; the namespace check is done once
+/// per init pid).
+#[derive(Debug, Default)]
+pub struct NetReader {
+    pid: i32,
+    /// `None`: the pid shares the caller's network namespace (or is gone).
+    file: Option<std::fs::File>,
+    data: Vec<u8>,
+}
+
+impl NetReader {
+    /// Counters of the network namespace of `pid`; zero when it has none of
+    /// its own or cannot be read (the init just exited).
+    pub fn read(&mut self, pid: i32) -> NetCounters {
+        use std::os::unix::fs::FileExt;
+        if pid <= 0 {
+            return NetCounters::default();
+        }
+        if self.pid != pid {
+            self.pid = pid;
+            self.file = own_netns(pid)
+                .then(|| std::fs::File::open(format!("/proc/{pid}/net/dev")).ok())
+                .flatten();
+        }
+        let Some(f) = &self.file else {
+            return NetCounters::default();
+        };
+        self.data.clear();
+        loop {
+            let len = self.data.len();
+            if self.data.capacity() - len < 1024 {
+                self.data.reserve(4096);
+            }
+            let cap = self.data.capacity();
+            self.data.resize(cap, 0);
+            match f.read_at(&mut self.data[len..], len as u64) {
+                // A short read is the end of a seq file: no second pread.
+                Ok(n) if n < cap - len => {
+                    self.data.truncate(len + n);
+                    break;
+                }
+                Ok(n) => self.data.truncate(len + n),
+                Err(_) => {
+                    self.pid = 0;
+                    return NetCounters::default();
+                }
+            }
+        }
+        parse_net_dev(std::str::from_utf8(&self.data).unwrap_or(""))
+    }
+}
+
+/// True when `pid` has a network namespace other than the caller's.
+fn own_netns(pid: i32) -> bool {
+    match (
+        std::fs::read_link(format!("/proc/{pid}/ns/net")),
+        std::fs::read_link("/proc/self/ns/net"),
+    ) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,20 +56,6 @@ pub(crate) fn read_opt(dir: &Path, name: &str, buf: &mut String) -> Result<bool>
     }
 }
 
-/// Reads a file holding one number (or "max", read as `u64::MAX`); 0 when
-/// the file does not exist.
-pub(crate) fn read_u64(dir: &Path, name: &str, buf: &mut String) -> Result<u64> {
-    if !read_opt(dir, name, buf)? {
-        return Ok(0);
-    }
-    let s = buf.trim();
-    if s == "max" {
-        return Ok(u64::MAX);
-    }
-    s.parse()
-        .map_err(|_| cg_err(&dir.join(name), format!("not a number: {s:?}")))
-}
-
 /// The value of `key` in a flat-keyed file ("key value" per line).
 pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|l| {
@@ -148,5 +134,120 @@ pub(crate) fn wait_until(
         }
         std::thread::sleep(delay);
         delay = (delay * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Reads control files through descriptors kept open after the first
+/// read: one `pread(2)` per file per sample instead of open + read +
+/// close (path lookups dominate the cost of sampling; see BENCHMARKS.md).
+/// Files are keyed by name, which is unique within one container's cgroup
+/// (each v1 file name belongs to one hierarchy). A missing file is
+/// remembered as missing.
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    files: Vec<(&'static str, Option<File>)>,
+    data: Vec<u8>,
+}
+
+impl Reader {
+    /// The text of `dir/name`, `None` when the file does not exist.
+    pub fn opt(&mut self, dir: &Path, name: &'static str) -> Result<Option<&str>> {
+        use std::os::unix::fs::FileExt;
+        let idx = match self.files.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                let path = dir.join(name);
+                let f = match File::open(&path) {
+                    Ok(f) => Some(f),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(cg_err(&path, format!("open: {e}"))),
+                };
+                self.files.push((name, f));
+                self.files.len() - 1
+            }
+        };
+        let Some(f) = &self.files[idx].1 else {
+            return Ok(None);
+        };
+        self.data.clear();
+        if self.data.capacity() < 4096 {
+            self.data.reserve(4096);
+        }
+        loop {
+            let len = self.data.len();
+            if self.data.capacity() - len < 1024 {
+                self.data.reserve(4096);
+            }
+            let cap = self.data.capacity();
+            self.data.resize(cap, 0);
+            let n = f
+                .read_at(&mut self.data[len..], len as u64)
+                .map_err(|e| cg_err(&dir.join(name), format!("read: {e}")))?;
+            self.data.truncate(len + n);
+            // A kernfs/proc seq file fills the buffer unless it reached
+            // the end: a short read is the end, no second pread needed.
+            if n < cap - len {
+                break;
+            }
+        }
+        Ok(Some(std::str::from_utf8(&self.data).unwrap_or("")))
+    }
+
+    /// The text of `dir/name` read through a fresh descriptor. For
+    /// `cgroup.procs` and `tasks`: on cgroup v1 an open descriptor keeps
+    /// serving the pid list built at its first read for as long as it is
+    /// re-read, so a kept one would never see processes leave.
+    pub fn fresh(&mut self, dir: &Path, name: &str) -> Result<&str> {
+        let path = dir.join(name);
+        File::open(&path)
+            .and_then(|f| read_seq(&f, &mut self.data))
+            .map_err(|e| cg_err(&path, format!("read: {e}")))?;
+        Ok(std::str::from_utf8(&self.data).unwrap_or(""))
+    }
+
+    /// Like [`Self::opt`], an error when the file is missing.
+    pub fn text(&mut self, dir: &Path, name: &'static str) -> Result<&str> {
+        self.opt(dir, name)?
+            .ok_or_else(|| cg_err(&dir.join(name), "read: no such file"))
+    }
+
+    /// A file holding one number ("max" reads as `u64::MAX`); 0 when missing.
+    pub fn u64(&mut self, dir: &Path, name: &'static str) -> Result<u64> {
+        let Some(s) = self.opt(dir, name)? else {
+            return Ok(0);
+        };
+        let s = s.trim();
+        if s == "max" {
+            return Ok(u64::MAX);
+        }
+        s.parse()
+            .map_err(|_| cg_err(&dir.join(name), format!("not a number: {s:?}")))
+    }
+}
+
+/// Reads a kernfs/proc seq file from its current offset into `data`
+/// (cleared) with as few `read(2)` calls as possible: a short read is the
+/// end. (`read_to_end` would add a `statx`, an `lseek` and a final empty
+/// read per file, which doubles the cost of sampling.)
+pub(crate) fn read_seq(mut f: &File, data: &mut Vec<u8>) -> std::io::Result<()> {
+    data.clear();
+    loop {
+        let len = data.len();
+        if data.capacity() - len < 1024 {
+            data.reserve(4096);
+        }
+        let cap = data.capacity();
+        data.resize(cap, 0);
+        let n = match f.read(&mut data[len..]) {
+            Ok(n) => n,
+            Err(e) => {
+                data.truncate(len);
+                return Err(e);
+            }
+        };
+        data.truncate(len + n);
+        if n < cap - len {
+            return Ok(());
+        }
     }
 }

@@ -25,6 +25,7 @@ mod v1;
 mod v2;
 mod validate;
 
+pub(crate) use fs::read_seq;
 pub use mode::{detect as detect_mode, Mode};
 pub use v2::{blkio_to_io_weight, shares_to_weight};
 

@@ -33,7 +33,7 @@ const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 fn is_cgroup2(path: &Path) -> Result<bool> {
     match nix::sys::statfs::statfs(path) {
-        Ok(s) => Ok(s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC),
+        Ok(s) => Ok(i64::from(s.filesystem_type().0) == CGROUP2_SUPER_MAGIC),
         Err(nix::errno::Errno::ENOENT) => Ok(false),
         Err(e) => Err(Error::io("statfs", path, e.into())),
     }

@@ -30,10 +30,13 @@ pub(crate) struct V1Mount {
     pub root: String,
 }
 
+/// The cgroup2 mount: (mount point, hierarchy path mounted there).
+pub(crate) type V2Mount = (PathBuf, String);
+
 /// Every v1 hierarchy with at least one real controller (named
 /// hierarchies like `name=systemd` are left alone), and the cgroup2 mount
 /// point if any.
-pub(crate) fn mounts() -> Result<(Vec<V1Mount>, Option<(PathBuf, String)>)> {
+pub(crate) fn mounts() -> Result<(Vec<V1Mount>, Option<V2Mount>)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
     let mut v1 = Vec::new();

@@ -27,9 +27,8 @@ const V1_UNLIMITED: u64 = 1 << 62;
 #[derive(Debug)]
 pub(crate) struct V1 {
     state: CgroupState,
-    /// Scratch buffer for reading control files (sampling allocates nothing
-    /// once it has grown).
-    buf: Mutex<String>,
+    /// Control files kept open for sampling (see `fs::Reader`).
+    reader: Mutex<fs::Reader>,
 }
 
 impl V1 {
@@ -91,7 +90,7 @@ impl V1 {
                     hierarchies: hierarchies.clone(),
                     created: created.0.clone(),
                 },
-                buf: Mutex::new(String::with_capacity(4096)),
+                reader: Mutex::new(fs::Reader::default()),
             };
             if let Some(r) = resources {
                 mgr.apply(r)?;
@@ -107,7 +106,7 @@ impl V1 {
     pub fn open(state: &CgroupState) -> V1 {
         V1 {
             state: state.clone(),
-            buf: Mutex::new(String::with_capacity(4096)),
+            reader: Mutex::new(fs::Reader::default()),
         }
     }
 
@@ -337,7 +336,12 @@ fn activate_blkio_accounting(dir: &Path) {
     };
     let mut buf = String::new();
     for e in rd.flatten() {
-        if fs::read_opt(&e.path(), "dev", &mut buf).unwrap_or(false) {
+        // Only devices with media: each one written here gives the cgroup
+        // a blkg that every blkio stats read walks (empty loop and zram
+        // devices would only make sampling slower).
+        let has_media = fs::read_opt(&e.path(), "size", &mut buf).unwrap_or(false)
+            && buf.trim().parse::<u64>().is_ok_and(|s| s > 0);
+        if has_media && fs::read_opt(&e.path(), "dev", &mut buf).unwrap_or(false) {
             let v = format!("{} 0", buf.trim());
             let _ = fs::write(dir, "blkio.throttle.read_bps_device", &v);
         }
@@ -418,9 +422,8 @@ impl CgroupManager for V1 {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        fs::read_into(self.procs_dir()?, "cgroup.procs", &mut buf)?;
-        Ok(fs::parse_pids(&buf))
+        let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(fs::parse_pids(r.fresh(self.procs_dir()?, "cgroup.procs")?))
     }
 
     fn freeze(&self) -> Result<()> {
@@ -439,51 +442,47 @@ impl CgroupManager for V1 {
     }
 
     fn stats(&self) -> Result<CgroupStats> {
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let buf = &mut *buf;
+        let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let r = &mut *r;
         let mut s = CgroupStats::default();
         if let Some(d) = self.dir("memory") {
-            let usage = fs::read_u64(d, "memory.usage_in_bytes", buf)?;
-            fs::read_into(d, "memory.stat", buf)?;
-            let inactive = fs::keyed(buf, "total_inactive_file").unwrap_or(0);
-            s.memory_usage = usage.saturating_sub(inactive);
-            s.memory_peak = fs::read_u64(d, "memory.max_usage_in_bytes", buf)?;
-            let limit = fs::read_u64(d, "memory.limit_in_bytes", buf)?;
+            let usage = r.u64(d, "memory.usage_in_bytes")?;
+            let inactive = fs::keyed(r.text(d, "memory.stat")?, "total_inactive_file");
+            s.memory_usage = usage.saturating_sub(inactive.unwrap_or(0));
+            s.memory_peak = r.u64(d, "memory.max_usage_in_bytes")?;
+            let limit = r.u64(d, "memory.limit_in_bytes")?;
             s.memory_limit = (limit < V1_UNLIMITED).then_some(limit);
-            if fs::read_opt(d, "memory.oom_control", buf)? {
-                s.oom_kills = fs::keyed(buf, "oom_kill").unwrap_or(0);
+            if let Some(t) = r.opt(d, "memory.oom_control")? {
+                s.oom_kills = fs::keyed(t, "oom_kill").unwrap_or(0);
             }
         }
         if let Some(d) = self.dir("cpuacct") {
-            s.cpu_time_ns = fs::read_u64(d, "cpuacct.usage", buf)?;
+            s.cpu_time_ns = r.u64(d, "cpuacct.usage")?;
         }
         if let Some(d) = self.dir("cpu") {
-            if fs::read_opt(d, "cpu.stat", buf)? {
-                s.cpu_periods = fs::keyed(buf, "nr_periods").unwrap_or(0);
-                s.cpu_throttled_periods = fs::keyed(buf, "nr_throttled").unwrap_or(0);
-                s.cpu_throttled_ns = fs::keyed(buf, "throttled_time").unwrap_or(0);
+            if let Some(t) = r.opt(d, "cpu.stat")? {
+                s.cpu_periods = fs::keyed(t, "nr_periods").unwrap_or(0);
+                s.cpu_throttled_periods = fs::keyed(t, "nr_throttled").unwrap_or(0);
+                s.cpu_throttled_ns = fs::keyed(t, "throttled_time").unwrap_or(0);
             }
         }
         if let Some(d) = self.dir("blkio") {
             // The throttle files count every bio the cgroup submits,
             // whatever the I/O scheduler (the CFQ/BFQ ones count only on
             // devices using that scheduler); see activate_blkio_accounting.
-            if fs::read_opt(d, "blkio.throttle.io_service_bytes_recursive", buf)? {
-                (s.read_bytes, s.write_bytes) = blkio_sum(buf);
+            if let Some(t) = r.opt(d, "blkio.throttle.io_service_bytes_recursive")? {
+                (s.read_bytes, s.write_bytes) = blkio_sum(t);
             }
-            if fs::read_opt(d, "blkio.throttle.io_serviced_recursive", buf)? {
-                (s.read_ops, s.write_ops) = blkio_sum(buf);
+            if let Some(t) = r.opt(d, "blkio.throttle.io_serviced_recursive")? {
+                (s.read_ops, s.write_ops) = blkio_sum(t);
             }
         }
+        let procs = self.procs_dir()?;
         s.tasks = match self.dir("pids") {
-            Some(d) => fs::read_u64(d, "pids.current", buf)?,
-            None => {
-                fs::read_into(self.procs_dir()?, "tasks", buf)?;
-                fs::count_lines(buf)
-            }
+            Some(d) => r.u64(d, "pids.current")?,
+            None => fs::count_lines(r.fresh(procs, "tasks")?),
         };
-        fs::read_into(self.procs_dir()?, "cgroup.procs", buf)?;
-        s.processes = fs::count_lines(buf);
+        s.processes = fs::count_lines(r.fresh(procs, "cgroup.procs")?);
         Ok(s)
     }
 

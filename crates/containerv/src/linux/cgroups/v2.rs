@@ -133,7 +133,8 @@ pub fn blkio_to_io_weight(w: u16) -> u64 {
 #[derive(Debug)]
 pub(crate) struct V2 {
     state: CgroupState,
-    buf: Mutex<String>,
+    /// Control files kept open for sampling (see `fs::Reader`).
+    reader: Mutex<fs::Reader>,
 }
 
 impl V2 {
@@ -163,7 +164,7 @@ impl V2 {
                     }],
                     created: created.0.clone(),
                 },
-                buf: Mutex::new(String::with_capacity(4096)),
+                reader: Mutex::new(fs::Reader::default()),
             };
             if let Some(r) = resources {
                 mgr.apply(r)?;
@@ -179,7 +180,7 @@ impl V2 {
     pub fn open(state: &CgroupState) -> V2 {
         V2 {
             state: state.clone(),
-            buf: Mutex::new(String::with_capacity(4096)),
+            reader: Mutex::new(fs::Reader::default()),
         }
     }
 
@@ -341,9 +342,8 @@ impl V2 {
     }
 
     fn events_frozen(&self) -> Result<bool> {
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        fs::read_into(self.dir(), "cgroup.events", &mut buf)?;
-        Ok(fs::keyed(&buf, "frozen") == Some(1))
+        let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(fs::keyed(r.text(self.dir(), "cgroup.events")?, "frozen") == Some(1))
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<()> {
@@ -429,9 +429,8 @@ impl CgroupManager for V2 {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        fs::read_into(self.dir(), "cgroup.procs", &mut buf)?;
-        Ok(fs::parse_pids(&buf))
+        let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(fs::parse_pids(r.fresh(self.dir(), "cgroup.procs")?))
     }
 
     fn freeze(&self) -> Result<()> {
@@ -448,37 +447,34 @@ impl CgroupManager for V2 {
 
     fn stats(&self) -> Result<CgroupStats> {
         let d = self.dir();
-        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let buf = &mut *buf;
+        let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let r = &mut *r;
         let mut s = CgroupStats::default();
-        let usage = fs::read_u64(d, "memory.current", buf)?;
-        if fs::read_opt(d, "memory.stat", buf)? {
-            s.memory_usage = usage.saturating_sub(fs::keyed(buf, "inactive_file").unwrap_or(0));
+        let usage = r.u64(d, "memory.current")?;
+        if let Some(t) = r.opt(d, "memory.stat")? {
+            s.memory_usage = usage.saturating_sub(fs::keyed(t, "inactive_file").unwrap_or(0));
         }
-        s.memory_peak = fs::read_u64(d, "memory.peak", buf)?;
-        if fs::read_opt(d, "memory.max", buf)? {
-            s.memory_limit = buf.trim().parse().ok();
+        s.memory_peak = r.u64(d, "memory.peak")?;
+        if let Some(t) = r.opt(d, "memory.max")? {
+            s.memory_limit = t.trim().parse().ok();
         }
-        if fs::read_opt(d, "memory.events", buf)? {
-            s.oom_kills = fs::keyed(buf, "oom_kill").unwrap_or(0);
+        if let Some(t) = r.opt(d, "memory.events")? {
+            s.oom_kills = fs::keyed(t, "oom_kill").unwrap_or(0);
         }
-        if fs::read_opt(d, "cpu.stat", buf)? {
-            s.cpu_time_ns = fs::keyed(buf, "usage_usec").unwrap_or(0) * 1000;
-            s.cpu_periods = fs::keyed(buf, "nr_periods").unwrap_or(0);
-            s.cpu_throttled_periods = fs::keyed(buf, "nr_throttled").unwrap_or(0);
-            s.cpu_throttled_ns = fs::keyed(buf, "throttled_usec").unwrap_or(0) * 1000;
+        if let Some(t) = r.opt(d, "cpu.stat")? {
+            s.cpu_time_ns = fs::keyed(t, "usage_usec").unwrap_or(0) * 1000;
+            s.cpu_periods = fs::keyed(t, "nr_periods").unwrap_or(0);
+            s.cpu_throttled_periods = fs::keyed(t, "nr_throttled").unwrap_or(0);
+            s.cpu_throttled_ns = fs::keyed(t, "throttled_usec").unwrap_or(0) * 1000;
         }
-        if fs::read_opt(d, "io.stat", buf)? {
-            [s.read_bytes, s.write_bytes, s.read_ops, s.write_ops] = io_stat_sum(buf);
+        if let Some(t) = r.opt(d, "io.stat")? {
+            [s.read_bytes, s.write_bytes, s.read_ops, s.write_ops] = io_stat_sum(t);
         }
-        s.tasks = if fs::read_opt(d, "pids.current", buf)? {
-            buf.trim().parse().unwrap_or(0)
-        } else {
-            fs::read_into(d, "cgroup.threads", buf)?;
-            fs::count_lines(buf)
+        s.tasks = match r.opt(d, "pids.current")? {
+            Some(t) => t.trim().parse().unwrap_or(0),
+            None => fs::count_lines(r.fresh(d, "cgroup.threads")?),
         };
-        fs::read_into(d, "cgroup.procs", buf)?;
-        s.processes = fs::count_lines(buf);
+        s.processes = fs::count_lines(r.fresh(d, "cgroup.procs")?);
         Ok(s)
     }
 
