@@ -52,16 +52,14 @@ fn container_sees_only_its_own() {
     let (net, _) = sh(&c, "ls /sys/class/net");
     assert_eq!(net.split_whitespace().collect::<Vec<_>>(), ["lo"], "{net}");
 
-    // A mount made inside never shows on the host.
-    let marker = format!("mnt-{id}");
-    let (_, code) = sh(
-        &c,
-        &format!("mkdir -p /tmp/{marker} && mount -t tmpfs {marker} /tmp/{marker}"),
-    );
-    assert_eq!(code, 0);
+    // Mounts made inside (the rootfs on <root>/<id>/rootfs, /dev, /proc,
+    // ...) never show on the host. (Spawned processes run with the spec's
+    // default capabilities, without CAP_SYS_ADMIN, so they cannot mount.)
     let (inside, _) = sh(&c, "cat /proc/self/mountinfo");
-    assert!(inside.contains(&marker), "{inside}");
-    assert!(mounts_mentioning(&marker).is_empty());
+    assert!(inside.contains(" /dev/mqueue "), "{inside}");
+    assert!(mounts_mentioning(&id).is_empty());
+    let (_, code) = sh(&c, "mkdir -p /tmp/m && mount -t tmpfs x /tmp/m");
+    assert_ne!(code, 0, "mount without CAP_SYS_ADMIN succeeded");
 
     // IPC: a SysV shm segment made on the host is invisible inside.
     // SAFETY: a fresh private segment, removed below.
@@ -125,6 +123,45 @@ fn readonly_rootfs_and_binds() {
         std::fs::read_to_string(host_dir.join("out")).unwrap(),
         "hi\n"
     );
+    c.destroy().unwrap();
+    assert_no_leftovers(root.path(), &id);
+}
+
+#[test]
+fn mount_made_inside_never_shows_on_the_host() {
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    let id = unique_id("core-mnt");
+    let marker = format!("mnt-{id}");
+    let (mut spec, mut cfg) = ContainerOptions::new()
+        .rootfs(busybox_rootfs())
+        .overlay(false)
+        .command([
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "mkdir -p /tmp/{marker} && mount -t tmpfs {marker} /tmp/{marker} && \
+                 grep -c {marker} /proc/self/mountinfo && (read x; exit 0)"
+            ),
+        ])
+        .build(&id)
+        .unwrap();
+    // No capability set in the spec: the init keeps root's (CAP_SYS_ADMIN).
+    spec.process_mut().as_mut().unwrap().set_capabilities(None);
+    cfg.stdin = Stdio::Pipe;
+    cfg.stdout = Stdio::Pipe;
+    let mut c = rt.create_from_spec(&id, spec, cfg).unwrap();
+    let [stdin, stdout, _] = c.take_stdio();
+    let mut line = [0u8; 2];
+    stdout.unwrap().read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"1\n", "the mount exists inside");
+    assert!(
+        mounts_mentioning(&marker).is_empty(),
+        "mount leaked to the host"
+    );
+    drop(stdin);
+    assert!(c.wait().unwrap().success());
     c.destroy().unwrap();
     assert_no_leftovers(root.path(), &id);
 }

@@ -183,7 +183,7 @@ mod tests {
     fn reads_own_stat() {
         let me = std::process::id() as i32;
         let st = proc_stat(me).unwrap();
-        assert_eq!(st.state, 'R');
+        assert!(st.state != 'Z', "{st:?}");
         assert!(init_alive(me, st.start));
         assert!(!init_alive(me, st.start + 1));
     }
