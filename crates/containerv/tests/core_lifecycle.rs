@@ -5,7 +5,9 @@
 use std::io::Read;
 
 use containerv::{ContainerOptions, Runtime, StartMode, Status, Stdio};
-use containerv_testutil::{assert_no_leftovers, busybox_rootfs, require_root, temp_root, unique_id};
+use containerv_testutil::{
+    assert_no_leftovers, busybox_rootfs, require_root, temp_root, unique_id,
+};
 
 /// Run `script` with busybox sh as the container's init and return its
 /// stdout and exit code.
