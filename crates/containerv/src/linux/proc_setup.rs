@@ -22,6 +22,13 @@ use super::user;
 use crate::error::{Error, Result};
 
 /// PATH used for the lookup when the process's env has none (runc's).
+/// The type of setrlimit's resource argument: glibc's enum, a plain int on
+/// musl (the static test binaries run in the cgroup v2 VM are musl).
+#[cfg(target_env = "gnu")]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type RlimitResource = libc::c_int;
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Longest path the child builds for the PATH search (PATH_MAX).
@@ -144,7 +151,7 @@ fn last_cap() -> u32 {
         .min(CAP_NAMES.len() as u32 - 1)
 }
 
-fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+fn rlimit_resource(t: PosixRlimitType) -> RlimitResource {
     match t {
         PosixRlimitType::RlimitCpu => libc::RLIMIT_CPU,
         PosixRlimitType::RlimitFsize => libc::RLIMIT_FSIZE,
@@ -196,7 +203,7 @@ pub(crate) struct PreparedProcess {
     gid: u32,
     groups: Vec<libc::gid_t>,
     umask: Option<u32>,
-    rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    rlimits: Vec<(RlimitResource, libc::rlimit)>,
     /// `None`: capabilities are left as they are (spec has none).
     caps: Option<CapSets>,
     last_cap: u32,
@@ -475,19 +482,23 @@ impl PreparedProcess {
                 }
             }
         }
+        // Raw system calls, not glibc's wrappers: those broadcast the change
+        // to every thread glibc believes exists (SETXID) and, in a child
+        // forked from a multi-threaded caller by a raw clone, wait forever
+        // for threads that are not there.
         // SAFETY: setgroups with a pointer/length pair into our own Vec.
-        if unsafe { libc::setgroups(self.groups.len(), self.groups.as_ptr()) } != 0 {
+        if unsafe { libc::syscall(libc::SYS_setgroups, self.groups.len(), self.groups.as_ptr()) } != 0 {
             // In a user namespace with setgroups denied, an empty list is fine.
             if !(self.groups.is_empty() && errno() == libc::EPERM) {
                 return Err(fail("setgroups"));
             }
         }
         // SAFETY: plain id-setting system calls.
-        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
+        if unsafe { libc::syscall(libc::SYS_setresgid, self.gid, self.gid, self.gid) } != 0 {
             return Err(fail("setresgid"));
         }
         // SAFETY: as above.
-        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
+        if unsafe { libc::syscall(libc::SYS_setresuid, self.uid, self.uid, self.uid) } != 0 {
             return Err(fail("setresuid"));
         }
         if let Some(caps) = &self.caps {

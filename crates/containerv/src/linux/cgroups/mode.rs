@@ -31,9 +31,11 @@ pub const HYBRID_UNIFIED: &str = "/sys/fs/cgroup/unified";
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
+// The statfs type field is i64 on glibc and u64/u32 elsewhere (musl).
+#[allow(clippy::unnecessary_cast)]
 fn is_cgroup2(path: &Path) -> Result<bool> {
     match nix::sys::statfs::statfs(path) {
-        Ok(s) => Ok(i64::from(s.filesystem_type().0) == CGROUP2_SUPER_MAGIC),
+        Ok(s) => Ok(s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC),
         Err(nix::errno::Errno::ENOENT) => Ok(false),
         Err(e) => Err(Error::io("statfs", path, e.into())),
     }
