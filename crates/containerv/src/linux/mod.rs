@@ -244,7 +244,8 @@ impl Container {
     /// Defaults (env, user, capabilities, rlimits) come from the
     /// container's own process. With `options.wait` it returns exited.
     pub fn spawn(&self, options: ProcessOptions) -> Result<Process> {
-        let (process, io, wait) = exec::process_from_options(options, None)?;
+        let base = self.spec().process().as_ref();
+        let (process, io, wait) = exec::process_from_options(options, base)?;
         let mut p = self.exec(&process, io)?;
         if wait {
             p.wait()?;

@@ -487,7 +487,9 @@ impl PreparedProcess {
         // forked from a multi-threaded caller by a raw clone, wait forever
         // for threads that are not there.
         // SAFETY: setgroups with a pointer/length pair into our own Vec.
-        if unsafe { libc::syscall(libc::SYS_setgroups, self.groups.len(), self.groups.as_ptr()) } != 0 {
+        if unsafe { libc::syscall(libc::SYS_setgroups, self.groups.len(), self.groups.as_ptr()) }
+            != 0
+        {
             // In a user namespace with setgroups denied, an empty list is fine.
             if !(self.groups.is_empty() && errno() == libc::EPERM) {
                 return Err(fail("setgroups"));
