@@ -21,7 +21,6 @@ use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType};
 use super::user;
 use crate::error::{Error, Result};
 
-/// PATH used for the lookup when the process's env has none (runc's).
 /// The type of setrlimit's resource argument: glibc's enum, a plain int on
 /// musl (the static test binaries run in the cgroup v2 VM are musl).
 #[cfg(target_env = "gnu")]
@@ -29,6 +28,7 @@ type RlimitResource = libc::__rlimit_resource_t;
 #[cfg(not(target_env = "gnu"))]
 type RlimitResource = libc::c_int;
 
+/// PATH used for the lookup when the process's env has none (runc's).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Longest path the child builds for the PATH search (PATH_MAX).
