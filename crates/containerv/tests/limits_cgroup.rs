@@ -56,7 +56,7 @@ fn fork_bomb_stops_at_pids_limit() {
     });
     let mut cg = Cg::new("cvt-pids", Some(&r));
     // Bounded: 40 background sleeps; only 8 tasks may exist at once.
-    let mut child = cg.spawn_piped(&[
+    let child = cg.spawn_piped(&[
         "sh",
         "-c",
         "i=0; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done; wait",
