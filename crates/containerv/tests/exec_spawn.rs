@@ -232,3 +232,28 @@ fn oci_exec_uses_the_process_as_given() {
     assert_eq!(s, "1\n0077\n");
     assert!(p.wait().unwrap().success());
 }
+
+/// Latency of one spawn + wait of `/bin/true` (the figure in
+/// docs/BENCHMARKS.md). Run: `cargo test --release -p containerv --test
+/// exec_spawn -- --ignored --nocapture spawn_latency`.
+#[test]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture"]
+fn spawn_latency() {
+    let b = Box_::new("exec-bench");
+    let n = 500;
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let mut p = b.c().spawn(ProcessOptions::new(["/bin/true"])).unwrap();
+            assert!(p.wait().unwrap().success());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mean = times.iter().sum::<f64>() / n as f64;
+    println!(
+        "spawn+wait /bin/true x{n}: mean {mean:.3} ms, p50 {:.3} ms, p99 {:.3} ms",
+        times[n / 2],
+        times[n * 99 / 100]
+    );
+}
