@@ -39,9 +39,22 @@ pub fn require_root() {
 pub fn busybox_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("containerv-test-rootfs-{}", std::process::id()));
-        build_busybox_rootfs(&dir);
+        // One shared copy for every test process of a run (tests only read
+        // it): built under a private name, then renamed into place, so a
+        // concurrent builder never sees half a rootfs and nothing piles up
+        // in /tmp run after run.
+        let dir = std::env::temp_dir().join("containerv-test-rootfs");
+        if dir.join("etc/group").exists() {
+            return dir;
+        }
+        let tmp =
+            std::env::temp_dir().join(format!("containerv-test-rootfs.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        build_busybox_rootfs(&tmp);
+        if std::fs::rename(&tmp, &dir).is_err() {
+            // Another process won the race: use its copy.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
         dir
     })
 }
