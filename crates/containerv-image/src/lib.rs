@@ -8,8 +8,10 @@
 //! [`ImageStore::run_config`] for the image's Entrypoint, Cmd, Env,
 //! WorkingDir and User.
 
+pub mod archive;
 pub mod digest;
 pub mod error;
+pub mod gc;
 pub mod spec;
 pub mod store;
 pub mod unpack;
@@ -20,6 +22,7 @@ pub mod image;
 pub mod reference;
 pub mod registry;
 
+pub use gc::{DiskUsage, PruneReport};
 pub use image::{ImageDetails, ImageStore, ImageSummary};
 pub use reference::ImageRef;
 pub use spec::RunConfig;

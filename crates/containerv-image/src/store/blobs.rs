@@ -72,6 +72,26 @@ impl BlobStore {
         })
     }
 
+    /// Starts writing a blob whose digest is not known in advance (an
+    /// archive member): [`UncheckedWriter::commit`] names it by its hash.
+    pub fn writer_unchecked(&self) -> Result<UncheckedWriter> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let tmp = self.ingest.join(format!(
+            "unchecked-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let f = File::create(&tmp).ctx("create ingest file", &tmp)?;
+        Ok(UncheckedWriter {
+            inner: Some(HashingWriter::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                f,
+            ))),
+            tmp,
+            dir: self.dir.clone(),
+        })
+    }
+
     /// Stores `data`; checks it against `expected` when given. Returns the
     /// digest.
     pub fn put(&self, data: &[u8], expected: Option<&Digest>) -> Result<Digest> {
@@ -199,4 +219,46 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|f| f.sync_all())
         .ctx("fsync directory", dir)
+}
+
+/// A blob being written whose name is its hash, known at the end.
+pub struct UncheckedWriter {
+    inner: Option<HashingWriter<std::io::BufWriter<File>>>,
+    tmp: PathBuf,
+    dir: PathBuf,
+}
+
+impl UncheckedWriter {
+    /// fsyncs and renames the blob into place; returns digest and size.
+    pub fn commit(mut self) -> Result<(Digest, u64)> {
+        let w = self.inner.take().expect("commit called once");
+        let (d, n, buf) = w.finish();
+        let f = buf
+            .into_inner()
+            .map_err(|e| Error::io("write ingest file", &self.tmp, e.into_error()))?;
+        f.sync_all().ctx("fsync", &self.tmp)?;
+        drop(f);
+        let dest = self.dir.join(d.hex());
+        std::fs::rename(&self.tmp, &dest).ctx("rename into place", &dest)?;
+        fsync_dir(&self.dir)?;
+        Ok((d, n))
+    }
+}
+
+impl Write for UncheckedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.as_mut().expect("not committed").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.as_mut().expect("not committed").flush()
+    }
+}
+
+impl Drop for UncheckedWriter {
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }

@@ -1,0 +1,373 @@
+//! Image commands with docker's flags: `pull`, `push`, `images`, `rmi`,
+//! `tag`, `save`, `load` at top level and `image inspect|prune|ls|rm|…`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+use containerv_image::archive::ArchiveFormat;
+use containerv_image::registry::{
+    Credentials, ProgressMode, PullOptions, PushOptions, RegistryOptions,
+};
+use containerv_image::spec::Platform;
+
+use super::Context;
+use crate::output::{human_size, is_json, table};
+
+/// Image commands docker has at top level.
+#[derive(Subcommand)]
+pub enum TopLevel {
+    /// Download an image from a registry.
+    Pull(PullArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// List images.
+    Images(ListArgs),
+    /// Remove one or more images.
+    Rmi(RmArgs),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag { source: String, target: String },
+    /// Save images to an archive (oci-archive, docker-archive or oci-dir).
+    Save(SaveArgs),
+    /// Load images from an archive or OCI layout directory.
+    Load(LoadArgs),
+}
+
+/// `cv image …`.
+#[derive(Subcommand)]
+pub enum ImageCmd {
+    Pull(PullArgs),
+    Push(PushArgs),
+    #[command(alias = "list")]
+    Ls(ListArgs),
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    Tag {
+        source: String,
+        target: String,
+    },
+    Save(SaveArgs),
+    Load(LoadArgs),
+    /// Display detailed information on one or more images.
+    Inspect {
+        images: Vec<String>,
+        /// `json` (the default output is JSON too).
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+    /// Remove unused images.
+    Prune {
+        /// Remove all images not used by a container, not just dangling ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt (cv never prompts; accepted for docker compatibility).
+        #[arg(short, long)]
+        force: bool,
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct RegistryArgs {
+    /// Credentials `USER:PASSWORD`.
+    #[arg(long)]
+    creds: Option<String>,
+    /// Auth file (docker config.json / containers auth.json format).
+    #[arg(long)]
+    authfile: Option<PathBuf>,
+    /// Require HTTPS (false: plain HTTP to this registry).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    tls_verify: bool,
+}
+
+impl RegistryArgs {
+    fn credentials(&self) -> anyhow::Result<Credentials> {
+        Ok(match (&self.creds, &self.authfile) {
+            (Some(c), _) => Credentials::parse_user_pass(c)
+                .with_context(|| "--creds must be USER:PASSWORD".to_string())?,
+            (None, Some(f)) => Credentials::AuthFile(f.clone()),
+            (None, None) => Credentials::Auto,
+        })
+    }
+
+    fn options(&self, image: &str) -> RegistryOptions {
+        let mut o = RegistryOptions::default();
+        if !self.tls_verify {
+            if let Ok(r) = containerv_image::ImageRef::parse(image) {
+                o.insecure.push(r.registry().to_string());
+            }
+        }
+        o
+    }
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    image: String,
+    /// Platform `os/arch[/variant]` to pick from a multi-arch image.
+    #[arg(long)]
+    platform: Option<String>,
+    /// Suppress verbose output.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    reg: RegistryArgs,
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    image: String,
+    /// Destination (default: IMAGE itself).
+    destination: Option<String>,
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    reg: RegistryArgs,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Show all images (cv keeps no intermediate images: same as default).
+    #[arg(short, long)]
+    all: bool,
+    /// Only show image IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show digests.
+    #[arg(long)]
+    digests: bool,
+    /// Don't truncate output.
+    #[arg(long)]
+    no_trunc: bool,
+    /// `json` for one JSON object per line.
+    #[arg(long)]
+    format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// Force removal of an image referenced by several names.
+    #[arg(short, long)]
+    force: bool,
+}
+
+#[derive(Args)]
+pub struct SaveArgs {
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// Write to this file (or directory for oci-dir).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// oci-archive (default), docker-archive or oci-dir.
+    #[arg(long, default_value = "oci-archive")]
+    format: String,
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Archive file or OCI layout directory.
+    #[arg(short, long)]
+    input: PathBuf,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
+    match c {
+        TopLevel::Pull(a) => pull(ctx, a),
+        TopLevel::Push(a) => push(ctx, a),
+        TopLevel::Images(a) => list(ctx, a),
+        TopLevel::Rmi(a) => rm(ctx, a),
+        TopLevel::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
+        TopLevel::Save(a) => save(ctx, a),
+        TopLevel::Load(a) => load(ctx, a),
+    }
+}
+
+pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
+    match c {
+        ImageCmd::Pull(a) => pull(ctx, a),
+        ImageCmd::Push(a) => push(ctx, a),
+        ImageCmd::Ls(a) => list(ctx, a),
+        ImageCmd::Rm(a) => rm(ctx, a),
+        ImageCmd::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
+        ImageCmd::Save(a) => save(ctx, a),
+        ImageCmd::Load(a) => load(ctx, a),
+        ImageCmd::Inspect { images, format } => {
+            if format.is_some() && !is_json(&format) {
+                bail!("--format: only `json` is supported");
+            }
+            let store = ctx.images()?;
+            let mut out = Vec::new();
+            for i in &images {
+                out.push(store.inspect(i)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        ImageCmd::Prune {
+            all,
+            force: _,
+            format,
+        } => {
+            let r = ctx.images()?.prune(all, &|_| false)?;
+            if is_json(&format) {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                if !r.images_deleted.is_empty() {
+                    println!("Deleted Images:");
+                    for i in &r.images_deleted {
+                        println!("deleted: {i}");
+                    }
+                    println!();
+                }
+                println!("Total reclaimed space: {}", human_size(r.reclaimed));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_platform(s: &str) -> anyhow::Result<Platform> {
+    let parts: Vec<&str> = s.split('/').collect();
+    match parts.as_slice() {
+        [os, arch] => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: None,
+        }),
+        [os, arch, v] => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: Some(v.to_string()),
+        }),
+        _ => bail!("--platform {s:?}: expected os/arch[/variant]"),
+    }
+}
+
+fn pull(ctx: &Context, a: PullArgs) -> anyhow::Result<()> {
+    let opts = PullOptions {
+        credentials: a.reg.credentials()?,
+        platform: a.platform.as_deref().map(parse_platform).transpose()?,
+        registry: a.reg.options(&a.image),
+        progress: if a.quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        },
+        no_unpack: false,
+    };
+    let store = ctx.images()?;
+    let r = store.pull(&a.image, &opts)?;
+    if a.quiet {
+        println!("{}", r.reference);
+    } else {
+        println!(
+            "{}: {} layers ({} downloaded, {})",
+            r.reference,
+            r.layers,
+            r.layers_downloaded,
+            human_size(r.bytes_downloaded)
+        );
+        println!("Digest: {}", r.digest);
+        println!("Status: Downloaded image for {}", r.reference);
+    }
+    Ok(())
+}
+
+fn push(ctx: &Context, a: PushArgs) -> anyhow::Result<()> {
+    let dest = a.destination.clone().unwrap_or_else(|| a.image.clone());
+    let opts = PushOptions {
+        credentials: a.reg.credentials()?,
+        registry: a.reg.options(&dest),
+    };
+    let d = ctx.images()?.push(&a.image, Some(&dest), &opts)?;
+    if !a.quiet {
+        println!("Pushed {dest}: digest: {d}");
+    }
+    Ok(())
+}
+
+fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
+    let rows = ctx.images()?.list()?;
+    let id = |s: &str| -> String {
+        if a.no_trunc {
+            s.to_string()
+        } else {
+            s.trim_start_matches("sha256:").chars().take(12).collect()
+        }
+    };
+    if a.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            if seen.insert(r.id.clone()) {
+                println!("{}", id(&r.id));
+            }
+        }
+        return Ok(());
+    }
+    if is_json(&a.format) {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    if let Some(f) = &a.format {
+        bail!("--format {f:?}: only `json` is supported");
+    }
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if a.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut v = vec![r.repository.clone(), r.tag.clone()];
+            if a.digests {
+                v.push(r.digest.clone());
+            }
+            v.extend([id(&r.id), r.created.clone(), human_size(r.size)]);
+            v
+        })
+        .collect();
+    table(&header, &table_rows);
+    Ok(())
+}
+
+fn rm(ctx: &Context, a: RmArgs) -> anyhow::Result<()> {
+    let store = ctx.images()?;
+    let mut failed = false;
+    for i in &a.images {
+        match store.remove(i, a.force) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn save(ctx: &Context, a: SaveArgs) -> anyhow::Result<()> {
+    let fmt: ArchiveFormat = a.format.parse()?;
+    ctx.images()?.save(&a.images, fmt, &a.output)?;
+    Ok(())
+}
+
+fn load(ctx: &Context, a: LoadArgs) -> anyhow::Result<()> {
+    let loaded = ctx.images()?.load(&a.input)?;
+    for l in loaded {
+        if !a.quiet {
+            println!("Loaded image: {l}");
+        }
+    }
+    Ok(())
+}

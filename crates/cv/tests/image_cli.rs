@@ -1,0 +1,307 @@
+//! `cv` image commands end to end against a real registry on 127.0.0.1:
+//! pull/images/tag/rmi/inspect/prune/push, save/load interchange with
+//! skopeo, and a pull killed with SIGKILL half way.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use containerv_image::{Digest, ImageStore};
+use containerv_testutil::registry::{RegistryAuth, TestRegistry};
+use containerv_testutil::{require_root, temp_root};
+
+fn cv(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cv"))
+        .arg("--image-root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(root: &Path, args: &[&str]) -> String {
+    let o = cv(root, args);
+    assert!(
+        o.status.success(),
+        "cv {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0)
+}
+
+#[test]
+fn pull_list_tag_rmi_inspect_prune_push() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let r = root.path();
+    let a = &reg.addr;
+    ok(r, &["pull", "-q", &format!("{a}/busybox:latest")]);
+    ok(r, &["pull", "-q", &format!("{a}/busybox:multi")]);
+    let json = ok(r, &["images", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{json}");
+    assert!(rows.iter().any(|v| v["tag"] == "multi"));
+    let table = ok(r, &["images"]);
+    assert!(table.starts_with("REPOSITORY"), "{table}");
+
+    ok(r, &["tag", &format!("{a}/busybox:latest"), "mine:v1"]);
+    let insp = ok(r, &["image", "inspect", "mine:v1"]);
+    let v: serde_json::Value = serde_json::from_str(&insp).unwrap();
+    assert_eq!(v[0]["config"]["Entrypoint"][0], "/bin/sh");
+
+    // Push under a new name, pull it back into a fresh store.
+    ok(r, &["push", "-q", "mine:v1", &format!("{a}/copy:v1")]);
+    let root2 = temp_root();
+    ok(root2.path(), &["pull", "-q", &format!("{a}/copy:v1")]);
+
+    // rmi: unknown image is a clear error.
+    let o = cv(r, &["rmi", "nosuch:tag"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("image not found: nosuch:tag"));
+    let out = ok(r, &["rmi", &format!("{a}/busybox:multi")]);
+    assert!(out.contains("Untagged") && out.contains("Deleted"), "{out}");
+    // The multi image's own layers are now unreferenced: prune frees them.
+    let out = ok(r, &["image", "prune", "-f"]);
+    assert!(out.contains("Total reclaimed space"), "{out}");
+    assert_eq!(
+        count(&r.join("layers/sha256")),
+        1,
+        "only the shared base layer stays"
+    );
+    // prune -a removes everything.
+    ok(r, &["image", "prune", "-a", "-f"]);
+    assert_eq!(ok(r, &["images", "-q"]), "");
+    assert_eq!(count(&r.join("blobs/sha256")), 0);
+    assert_eq!(count(&r.join("layers/sha256")), 0);
+    let df = ok(r, &["system", "df", "--format", "json"]);
+    assert!(df.contains("\"images\": 0"), "{df}");
+}
+
+fn skopeo(args: &[&str]) {
+    let o = Command::new("skopeo").args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn save_and_load_interchange_with_skopeo() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let r = root.path();
+    let a = &reg.addr;
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+
+    // skopeo → cv load (oci-archive and docker-archive).
+    let src = format!("docker://{a}/busybox:multi");
+    let oa = w.join("sk-oci.tar");
+    let da = w.join("sk-docker.tar");
+    skopeo(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &src,
+        &format!("oci-archive:{}:multi", oa.display()),
+    ]);
+    skopeo(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &src,
+        &format!("docker-archive:{}:example/bb:multi", da.display()),
+    ]);
+    let out = ok(r, &["load", "-i", oa.to_str().unwrap()]);
+    assert!(
+        out.contains("Loaded image: localhost/sk-oci:multi"),
+        "{out}"
+    );
+    let out = ok(r, &["load", "-i", da.to_str().unwrap()]);
+    assert!(out.contains("docker.io/example/bb:multi"), "{out}");
+    let store = ImageStore::open(r).unwrap();
+    for img in ["localhost/sk-oci:multi", "example/bb:multi"] {
+        let layers = store.rootfs_layers(img).unwrap();
+        assert_eq!(layers.len(), 3, "{img}");
+        assert!(layers[0].join("etc/hello").is_file(), "{img}");
+    }
+
+    // cv save → skopeo reads it back (and the copy is complete).
+    for (fmt, transport) in [
+        ("oci-archive", "oci-archive"),
+        ("docker-archive", "docker-archive"),
+    ] {
+        let f = w.join(format!("cv-{fmt}.tar"));
+        ok(
+            r,
+            &[
+                "save",
+                "--format",
+                fmt,
+                "-o",
+                f.to_str().unwrap(),
+                "example/bb:multi",
+            ],
+        );
+        let dir = w.join(format!("copy-{fmt}"));
+        skopeo(&[
+            "copy",
+            "-q",
+            &format!("{transport}:{}", f.display()),
+            &format!("oci:{}:x", dir.display()),
+        ]);
+        // And cv loads its own archive into a fresh store.
+        let root2 = temp_root();
+        ok(root2.path(), &["load", "-q", "-i", f.to_str().unwrap()]);
+        let s2 = ImageStore::open(root2.path()).unwrap();
+        assert_eq!(
+            s2.rootfs_layers("example/bb:multi").unwrap().len(),
+            3,
+            "{fmt}"
+        );
+    }
+    // OCI layout directory written by cv, read by skopeo.
+    let d = w.join("cv-dir");
+    ok(
+        r,
+        &[
+            "save",
+            "--format",
+            "oci-dir",
+            "-o",
+            d.to_str().unwrap(),
+            "example/bb:multi",
+        ],
+    );
+    skopeo(&["inspect", &format!("oci:{}", d.display())]);
+
+    // Bad input: a clear error naming the file, nothing recorded.
+    let junk = w.join("junk.tar");
+    std::fs::write(&junk, b"not a tar at all").unwrap();
+    let before = ok(r, &["images", "-q"]);
+    let o = cv(r, &["load", "-i", junk.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("junk.tar"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(ok(r, &["images", "-q"]), before);
+    assert_eq!(count(&r.join("ingest")), 0);
+}
+
+/// An OCI layout with one uncompressed layer holding `mib` MiB of random
+/// data, tagged `big`.
+fn big_layout(dir: &Path, mib: usize) {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let mut data = vec![0u8; mib << 20];
+    let mut f = std::fs::File::open("/dev/urandom").unwrap();
+    std::io::Read::read_exact(&mut f, &mut data).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "big.bin", &data[..]).unwrap();
+    let layer = b.into_inner().unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::of(bytes);
+        std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let (ld, ls) = put(&layer);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {"Cmd": ["/big.bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [ld.as_str()]}
+    });
+    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.as_str(), "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.as_str(), "size": ls}]
+    });
+    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.as_str(), "size": ms,
+        "annotations": {"org.opencontainers.image.ref.name": "big"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn pull_killed_half_way_leaves_no_corrupt_state() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    let work = tempfile::tempdir().unwrap();
+    big_layout(&work.path().join("oci"), 256);
+    reg.skopeo_push(
+        &format!("oci:{}:big", work.path().join("oci").display()),
+        "big:v1",
+    );
+    let root = temp_root();
+    let r = root.path();
+    let image = format!("{}/big:v1", reg.addr);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cv"))
+        .arg("--image-root")
+        .arg(r)
+        .args(["pull", "-q", &image])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the layer is partly downloaded, then SIGKILL.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut killed_mid = false;
+    while std::time::Instant::now() < deadline {
+        let partial = std::fs::read_dir(r.join("ingest"))
+            .map(|rd| {
+                rd.flatten()
+                    .any(|e| e.metadata().map(|m| m.len() > (4 << 20)).unwrap_or(false))
+            })
+            .unwrap_or(false);
+        if partial {
+            child.kill().unwrap();
+            killed_mid = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    assert!(killed_mid, "the pull finished before it could be killed");
+
+    // No reference recorded; every visible blob matches its name.
+    assert_eq!(ok(r, &["images", "-q"]), "");
+    let store = ImageStore::open(r).unwrap();
+    for (d, _) in store.blobs().list().unwrap() {
+        let data = std::fs::read(store.blobs().path(&d)).unwrap();
+        assert_eq!(Digest::of(&data), d, "corrupt blob visible");
+    }
+    // The next pull completes.
+    ok(r, &["pull", "-q", &image]);
+    let layers = store.rootfs_layers(&image).unwrap();
+    assert_eq!(
+        std::fs::metadata(layers[0].join("big.bin")).unwrap().len(),
+        256 << 20
+    );
+    // And prune clears the killed pull's leftovers.
+    ok(r, &["image", "prune", "-a", "-f"]);
+    assert_eq!(count(&r.join("ingest")), 0);
+    assert_eq!(count(&r.join("layers/tmp")), 0);
+    assert_eq!(count(&r.join("blobs/sha256")), 0);
+}
