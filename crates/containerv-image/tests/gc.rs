@@ -1,0 +1,103 @@
+//! GC: prune removes dangling images and unreferenced blobs and layers,
+//! leaves used ones, and is safe while pulls run at the same time.
+
+use containerv_image::registry::{ProgressMode, PullOptions};
+use containerv_image::{Digest, ImageStore};
+use containerv_testutil::registry::{RegistryAuth, TestRegistry};
+use containerv_testutil::{require_root, temp_root};
+
+fn quiet() -> PullOptions {
+    PullOptions {
+        progress: ProgressMode::Quiet,
+        ..Default::default()
+    }
+}
+
+/// Every blob and layer an image needs is present and intact.
+fn assert_complete(store: &ImageStore, image: &str) {
+    let d = store.resolve(image).unwrap();
+    let m = store.manifest(&d).unwrap();
+    for b in std::iter::once(&m.config).chain(m.layers.iter()) {
+        let bd = Digest::parse(&b.digest).unwrap();
+        let data = std::fs::read(store.blobs().path(&bd)).unwrap();
+        assert_eq!(Digest::of(&data), bd);
+    }
+    for l in store.rootfs_layers(image).unwrap() {
+        assert!(l.is_dir());
+    }
+}
+
+#[test]
+fn prune_while_pulling_keeps_pulled_images_whole() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let store = ImageStore::open(root.path()).unwrap();
+    let a = reg.addr.clone();
+    for round in 0..3 {
+        let s2 = store.clone();
+        let a2 = a.clone();
+        let puller = std::thread::spawn(move || {
+            for tag in ["latest", "multi", "latest-docker", "multiarch"] {
+                s2.pull(&format!("{a2}/busybox:{tag}"), &quiet()).unwrap();
+            }
+        });
+        let mut prunes = 0;
+        while !puller.is_finished() && prunes < 200 {
+            store.prune(false, &|_| false).unwrap();
+            prunes += 1;
+        }
+        puller.join().unwrap();
+        for tag in ["latest", "multi", "latest-docker", "multiarch"] {
+            assert_complete(&store, &format!("{a}/busybox:{tag}"));
+        }
+        // Dangling-only prune never removes tagged images.
+        store.prune(false, &|_| false).unwrap();
+        assert_eq!(store.list().unwrap().len(), 4, "round {round}");
+        // -a with one image "in use" keeps that one only.
+        let keep = store
+            .resolve(&format!("{a}/busybox:multi"))
+            .unwrap()
+            .to_string();
+        let rep = store.prune(true, &|d| d == keep).unwrap();
+        assert!(rep.reclaimed > 0);
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert_complete(&store, &format!("{a}/busybox:multi"));
+        store.prune(true, &|_| false).unwrap();
+        assert!(store.blobs().list().unwrap().is_empty());
+        assert!(store.layer_store().list().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn retagging_leaves_a_dangling_image_that_prune_removes() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let store = ImageStore::open(root.path()).unwrap();
+    let a = &reg.addr;
+    store.pull(&format!("{a}/busybox:multi"), &quiet()).unwrap();
+    // Point the tag elsewhere: the old image becomes <none>.
+    store.tag(&format!("{a}/busybox:multi"), "x:old").unwrap();
+    store.remove("x:old", false).unwrap();
+    store
+        .pull(&format!("{a}/busybox:latest"), &quiet())
+        .unwrap();
+    store
+        .tag(
+            &format!("{a}/busybox:latest"),
+            &format!("{a}/busybox:multi"),
+        )
+        .unwrap();
+    let rows = store.list().unwrap();
+    assert!(rows.iter().any(|r| r.tag == "<none>"), "{rows:?}");
+    let rep = store.prune(false, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1);
+    assert_eq!(rep.layers_deleted, 2);
+    assert_complete(&store, &format!("{a}/busybox:latest"));
+    // Bad input: a clear error naming the image.
+    let e = store.remove("does-not-exist", false).unwrap_err();
+    assert!(e.to_string().contains("does-not-exist"), "{e}");
+}
