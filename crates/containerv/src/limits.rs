@@ -504,6 +504,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn percents_of_the_host() {
         let l = ResourceLimits {
             memory: Some("50%".into()),
@@ -642,6 +643,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn devices_by_path() {
         use std::os::unix::fs::FileTypeExt;
         let dev = std::fs::read_dir("/dev")

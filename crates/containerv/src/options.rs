@@ -287,7 +287,9 @@ impl ContainerOptions {
 
     /// Read operations/s limit on a device.
     pub fn device_read_iops(mut self, device: &str, iops: u64) -> Self {
-        self.limits.device_read_iops.push((device.to_string(), iops));
+        self.limits
+            .device_read_iops
+            .push((device.to_string(), iops));
         self
     }
 
@@ -615,12 +617,12 @@ fn parse_rlimit(kind: &str) -> Result<PosixRlimitType> {
         .map_err(|_| Error::option("rlimit", kind, "unknown resource (e.g. RLIMIT_NOFILE)"))
 }
 
-#[cfg(test)]
+// Both tests build Linux specs (a rootfs is required there).
+#[cfg(all(test, not(windows)))]
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(not(windows))] // Linux builds: a rootfs is required there
     fn build_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let (spec, cfg) = ContainerOptions::new()
@@ -642,7 +644,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(not(windows))] // Linux builds: a rootfs is required there
     fn bad_input_names_the_problem() {
         let e = ContainerOptions::new().build("c1").unwrap_err().to_string();
         assert!(e.contains("rootfs"), "{e}");

@@ -1,6 +1,7 @@
 //! Enforcement of cgroup limits on the running host's cgroup mode, through
 //! the library's manager, with real busybox processes. The same binary runs
 //! on cgroup v2 inside the VM (tools/cgroup2-vm/run-tests.sh).
+#![cfg(target_os = "linux")]
 
 mod limits_common;
 

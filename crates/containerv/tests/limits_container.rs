@@ -1,6 +1,7 @@
 //! Limits and monitoring through the public `Container` API on real
 //! containers (create → spawn → stats/processes/pause/resume/update →
 //! destroy), on this host's cgroup mode.
+#![cfg(target_os = "linux")]
 
 use std::time::Duration;
 

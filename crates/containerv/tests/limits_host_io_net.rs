@@ -5,6 +5,7 @@
 //! virtio disk here (a tmpfs would count nothing). Network: a veth pair
 //! whose two ends sit in two network namespaces the test made; addresses
 //! live only inside them.
+#![cfg(target_os = "linux")]
 
 mod limits_common;
 

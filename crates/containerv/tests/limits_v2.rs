@@ -1,6 +1,7 @@
 //! cgroup v2-only behaviour. This host is hybrid, so these are ignored
 //! here; `tools/cgroup2-vm/run-tests.sh` runs them (with the common
 //! `limits_cgroup` tests) inside a VM whose only hierarchy is cgroup2.
+#![cfg(target_os = "linux")]
 
 mod limits_common;
 
