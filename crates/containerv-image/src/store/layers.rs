@@ -66,7 +66,7 @@ impl LayerStore {
         std::fs::create_dir(&tmp).ctx("create directory", &tmp)?;
         let result = (|| {
             let f = std::fs::File::open(blob).ctx("open blob", blob)?;
-            let got = unpack_layer(f, &tmp, &diff_id.short().to_string(), limits)?;
+            let got = unpack_layer(f, &tmp, diff_id.short(), limits)?;
             if got != *diff_id {
                 return Err(Error::DigestMismatch {
                     what: format!("uncompressed layer {}", blob.display()),

@@ -98,6 +98,7 @@ pub fn unpack_layer<R: Read>(
         limits: limits.clone(),
         total: 0,
         dirs: Vec::new(),
+        buf: vec![0u8; 128 << 10],
     };
     let entries = ar
         .entries()
@@ -122,6 +123,9 @@ struct Unpacker {
     total: u64,
     /// Directories whose mtime is set last (creating children changes it).
     dirs: Vec<(PathBuf, Timespec)>,
+    /// Copy buffer reused for every file (a fresh large allocation per
+    /// file costs an mmap and page faults each time).
+    buf: Vec<u8>,
 }
 
 /// Metadata of an entry, PAX overrides applied.
@@ -254,7 +258,7 @@ impl Unpacker {
                 )
                 .map_err(|er| self.os(&raw, "create file", er))?;
                 let mut f = std::fs::File::from(fd);
-                write_sparse(e, &mut f, size)
+                write_sparse(e, &mut f, size, &mut self.buf)
                     .map_err(|er| Error::io("write layer file", rel.clone(), er))?;
                 let fd = OwnedFd::from(f);
                 self.set_fd_meta(&fd, &raw, &meta)?;
@@ -453,11 +457,15 @@ fn times(t: Timespec) -> Timestamps {
 
 /// Copies `size` bytes from `r` to `f`, seeking over all-zero chunks
 /// instead of writing them, so holes stay holes.
-fn write_sparse(r: &mut impl Read, f: &mut std::fs::File, size: u64) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 256 << 10];
+fn write_sparse(
+    r: &mut impl Read,
+    f: &mut std::fs::File,
+    size: u64,
+    buf: &mut [u8],
+) -> std::io::Result<()> {
     let mut pos = 0u64;
     loop {
-        let n = match r.read(&mut buf) {
+        let n = match r.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
