@@ -1,0 +1,102 @@
+//! The engine's error type.
+//!
+//! Every variant names what was wrong (the container, the flag, the file)
+//! so `cv` can print it as it is; errors from the core library pass through
+//! unchanged inside [`Error::Core`].
+
+use std::io;
+use std::path::PathBuf;
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A flag or option value that cannot be used (raised before anything
+    /// is created), e.g. `--restart "sometimes": unknown policy`.
+    #[error("invalid {option} {value:?}: {reason}")]
+    InvalidOption {
+        option: String,
+        value: String,
+        reason: String,
+    },
+
+    /// No container with this name or id (prefix).
+    #[error("no such container: {0}")]
+    NoSuchContainer(String),
+
+    /// An id prefix that matches more than one container.
+    #[error("container reference {0:?} is ambiguous: it matches several containers")]
+    Ambiguous(String),
+
+    /// `--name` already taken.
+    #[error("the container name {name:?} is already in use by container {id}")]
+    NameInUse { name: String, id: String },
+
+    /// The operation does not fit the container's status.
+    #[error("container {id} is {status}: cannot {operation}")]
+    InvalidState {
+        id: String,
+        status: String,
+        operation: String,
+    },
+
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A record on disk that cannot be parsed.
+    #[error("corrupt record {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+
+    /// A system call failed outside any one path.
+    #[error("{what}: {source}")]
+    Sys {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The core library failed.
+    #[error(transparent)]
+    Core(#[from] containerv::Error),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Io`].
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidOption`].
+    pub fn option(
+        option: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidOption {
+            option: option.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Sys`].
+    pub fn sys(what: impl Into<String>, source: io::Error) -> Self {
+        Error::Sys {
+            what: what.into(),
+            source,
+        }
+    }
+}

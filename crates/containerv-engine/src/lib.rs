@@ -1,0 +1,20 @@
+//! containerv-engine: managed containers for `cv`.
+//!
+//! The runtime library (`containerv`) makes a container and forgets it; the
+//! engine keeps one: a state store with a record per container and names
+//! claimed atomically, logs with rotation, health checks, restart policies
+//! and a graceful stop. There is no daemon: each container has a small
+//! monitor process, and every `cv` command reads the store directly.
+
+pub mod duration;
+pub mod error;
+pub mod health;
+pub mod logs;
+pub mod proc;
+pub mod record;
+pub mod restart;
+pub mod signal;
+pub mod stop;
+pub mod store;
+
+pub use error::{Error, Result};

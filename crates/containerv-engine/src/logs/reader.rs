@@ -1,0 +1,462 @@
+//! Reading logs back for `cv logs`: every file oldest first (`.N.gz` …
+//! `.1`, current), filtered by stream and time, the last `--tail` lines,
+//! and with `-f` following the current file as lines arrive and across a
+//! rotation (the open file is drained, then the new one is opened).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::format::{decode, rfc3339_nano, Entry};
+use super::{log_file_name, LogDriver};
+use crate::duration::parse_duration;
+use crate::error::{Error, Result};
+
+/// What `cv logs` asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Only the last N lines (before following).
+    pub tail: Option<usize>,
+    pub follow: bool,
+    /// Poll period while following (default 50 ms).
+    pub poll: Option<Duration>,
+}
+
+/// `--since` / `--until`: an RFC 3339 time, a Unix time (`1700000000.5`)
+/// or a duration before `now` (`10m`).
+pub fn parse_time_filter(option: &str, s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Utc.timestamp_nanos((secs * 1e9) as i64));
+        }
+    }
+    let d = parse_duration(option, s).map_err(|_| {
+        Error::option(
+            option,
+            s,
+            "not a time (use RFC 3339, a Unix timestamp, or a duration like 10m)",
+        )
+    })?;
+    Ok(now - chrono::Duration::from_std(d).unwrap_or_default())
+}
+
+/// Formats an entry as `cv logs` prints it (with `-t`: the time first).
+pub fn format_entry(e: &Entry, timestamps: bool, out: &mut Vec<u8>) {
+    if timestamps {
+        out.extend_from_slice(rfc3339_nano(&e.time).as_bytes());
+        out.push(b' ');
+    }
+    out.extend_from_slice(&e.line);
+}
+
+/// The rotated files beside `current`, oldest first.
+fn rotated_files(current: &Path) -> Vec<(u32, PathBuf)> {
+    let (Some(dir), Some(name)) = (current.parent(), current.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let mut v: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let rest = n.strip_prefix(&prefix)?;
+            let num = rest.strip_suffix(".gz").unwrap_or(rest);
+            Some((num.parse::<u32>().ok()?, e.path()))
+        })
+        .collect();
+    v.sort_by_key(|e| std::cmp::Reverse(e.0));
+    v
+}
+
+fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
+    let f = File::open(path)?;
+    let mut buf = Vec::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(f).read_to_end(&mut buf)?;
+    } else {
+        let mut f = f;
+        f.read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
+/// Reads the logs of container `id` (files in `dir`) and hands each
+/// selected entry to `sink`. With `follow`, keeps reading until
+/// `running()` is false and everything written has been read. A `sink`
+/// error (the reader went away) ends the read quietly.
+pub fn read_logs(
+    dir: &Path,
+    id: &str,
+    driver: LogDriver,
+    opts: &ReadOptions,
+    running: &dyn Fn() -> bool,
+    sink: &mut dyn FnMut(&Entry) -> io::Result<()>,
+) -> Result<()> {
+    if driver == LogDriver::None {
+        return Err(Error::option(
+            "logs",
+            id,
+            "the container uses the none log driver: there are no logs to read",
+        ));
+    }
+    let current = dir.join(log_file_name(driver, id));
+    let selected = |e: &Entry| {
+        opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
+    };
+    // Open the current file first so a rotation while we read the older
+    // ones is not missed.
+    let mut cur = File::open(&current).ok();
+    let mut kept: VecDeque<Entry> = VecDeque::new();
+    let cap = opts.tail.unwrap_or(usize::MAX);
+    let push = |e: Entry, kept: &mut VecDeque<Entry>| {
+        if cap == 0 || !selected(&e) {
+            return;
+        }
+        if kept.len() == cap {
+            kept.pop_front();
+        }
+        kept.push_back(e);
+    };
+    for (_, path) in rotated_files(&current) {
+        let Ok(buf) = read_whole(&path) else { continue };
+        let mut entries = Vec::new();
+        decode(driver, &buf, &mut entries);
+        for e in entries {
+            push(e, &mut kept);
+        }
+    }
+    let mut pending = Vec::new();
+    if let Some(f) = cur.as_mut() {
+        f.read_to_end(&mut pending)
+            .map_err(|e| Error::io("read log", &current, e))?;
+        let mut entries = Vec::new();
+        let used = decode(driver, &pending, &mut entries);
+        pending.drain(..used);
+        for e in entries {
+            push(e, &mut kept);
+        }
+    }
+    for e in kept {
+        if sink(&e).is_err() {
+            return Ok(());
+        }
+    }
+    if !opts.follow {
+        return Ok(());
+    }
+    follow(
+        driver, &current, cur, pending, opts, running, &selected, sink,
+    )
+}
+
+/// What draining the open file found.
+enum Drained {
+    Nothing,
+    Some,
+    /// The sink went away or `--until` passed: stop following.
+    Stop,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drain(
+    driver: LogDriver,
+    current: &Path,
+    f: &mut File,
+    pending: &mut Vec<u8>,
+    chunk: &mut [u8],
+    opts: &ReadOptions,
+    selected: &dyn Fn(&Entry) -> bool,
+    sink: &mut dyn FnMut(&Entry) -> io::Result<()>,
+) -> Result<Drained> {
+    let mut got = Drained::Nothing;
+    loop {
+        let n = f
+            .read(chunk)
+            .map_err(|e| Error::io("read log", current, e))?;
+        if n == 0 {
+            return Ok(got);
+        }
+        got = Drained::Some;
+        pending.extend_from_slice(&chunk[..n]);
+        let mut entries = Vec::new();
+        let used = decode(driver, pending, &mut entries);
+        pending.drain(..used);
+        for e in entries {
+            if opts.until.is_some_and(|u| e.time > u) {
+                return Ok(Drained::Stop);
+            }
+            if selected(&e) && sink(&e).is_err() {
+                return Ok(Drained::Stop);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn follow(
+    driver: LogDriver,
+    current: &Path,
+    mut cur: Option<File>,
+    mut pending: Vec<u8>,
+    opts: &ReadOptions,
+    running: &dyn Fn() -> bool,
+    selected: &dyn Fn(&Entry) -> bool,
+    sink: &mut dyn FnMut(&Entry) -> io::Result<()>,
+) -> Result<()> {
+    let poll = opts.poll.unwrap_or(Duration::from_millis(50));
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut finishing = false;
+    loop {
+        let mut got_any = false;
+        if let Some(f) = cur.as_mut() {
+            match drain(
+                driver,
+                current,
+                f,
+                &mut pending,
+                &mut chunk,
+                opts,
+                selected,
+                sink,
+            )? {
+                Drained::Stop => return Ok(()),
+                Drained::Some => got_any = true,
+                Drained::Nothing => {}
+            }
+        }
+        // Rotated? The path now names another file: drain ours once more
+        // (the writer may have added to it before renaming), then switch.
+        let path_ino = std::fs::metadata(current).ok().map(|m| m.ino());
+        let our_ino = cur
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.ino());
+        if path_ino.is_some() && path_ino != our_ino {
+            if let Some(f) = cur.as_mut() {
+                let d = drain(
+                    driver,
+                    current,
+                    f,
+                    &mut pending,
+                    &mut chunk,
+                    opts,
+                    selected,
+                    sink,
+                )?;
+                if matches!(d, Drained::Stop) {
+                    return Ok(());
+                }
+            }
+            // Rotated twice since we looked? `.1` is then a file we never
+            // opened: read it whole before the new current file.
+            let next = File::open(current).ok();
+            let mut one = current.as_os_str().to_owned();
+            one.push(".1");
+            if let Ok(mut f1) = File::open(&one) {
+                if f1.metadata().ok().map(|m| m.ino()) != our_ino
+                    && next
+                        .as_ref()
+                        .and_then(|f| f.metadata().ok())
+                        .map(|m| m.ino())
+                        != f1.metadata().ok().map(|m| m.ino())
+                {
+                    pending.clear();
+                    let d = drain(
+                        driver,
+                        current,
+                        &mut f1,
+                        &mut pending,
+                        &mut chunk,
+                        opts,
+                        selected,
+                        sink,
+                    )?;
+                    if matches!(d, Drained::Stop) {
+                        return Ok(());
+                    }
+                }
+            }
+            cur = next;
+            pending.clear();
+            continue;
+        }
+        if got_any {
+            continue;
+        }
+        if finishing {
+            return Ok(());
+        }
+        if !running() {
+            // One more pass to catch what was written just before the end.
+            finishing = true;
+            continue;
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{LogConfig, LogWriter, Stream};
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    fn collect(dir: &Path, driver: LogDriver, opts: &ReadOptions) -> Vec<String> {
+        let mut out = Vec::new();
+        read_logs(dir, "c", driver, opts, &|| false, &mut |e| {
+            out.push(String::from_utf8_lossy(&e.line).into_owned());
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    fn write_lines(dir: &Path, cfg: &LogConfig, from: u32, to: u32) {
+        let mut w = LogWriter::open(dir, "c", cfg).unwrap();
+        for i in from..to {
+            w.feed(Stream::Stdout, format!("line {i:04}\n").as_bytes());
+        }
+    }
+
+    #[test]
+    fn reads_across_rotated_and_compressed_files_in_order() {
+        for driver in [LogDriver::JsonFile, LogDriver::Local] {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = LogConfig {
+                driver,
+                max_size: Some(2000),
+                max_file: 4,
+                compress: true,
+            };
+            write_lines(dir.path(), &cfg, 0, 100);
+            let got = collect(dir.path(), driver, &ReadOptions::default());
+            assert!(got.len() > 40, "{driver:?}: {}", got.len());
+            let last = got.last().unwrap().clone();
+            assert_eq!(last, "line 0099\n");
+            let mut sorted = got.clone();
+            sorted.sort();
+            assert_eq!(got, sorted, "{driver:?}: out of order");
+            let tail = collect(
+                dir.path(),
+                driver,
+                &ReadOptions {
+                    tail: Some(3),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(tail, ["line 0097\n", "line 0098\n", "line 0099\n"]);
+        }
+    }
+
+    #[test]
+    fn since_and_until_filter_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig::default();
+        let mut w = LogWriter::open(dir.path(), "c", &cfg).unwrap();
+        for (i, secs) in [100, 200, 300].iter().enumerate() {
+            w.write_entry(&Entry {
+                stream: Stream::Stdout,
+                time: Utc.timestamp_opt(*secs, 0).unwrap(),
+                line: format!("{i}\n").into_bytes(),
+            });
+        }
+        let opts = ReadOptions {
+            since: Some(Utc.timestamp_opt(150, 0).unwrap()),
+            until: Some(Utc.timestamp_opt(250, 0).unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(collect(dir.path(), LogDriver::JsonFile, &opts), ["1\n"]);
+    }
+
+    #[test]
+    fn time_filters_parse_like_docker() {
+        let now = Utc.timestamp_opt(1_000_000, 0).unwrap();
+        assert_eq!(
+            parse_time_filter("--since", "10m", now).unwrap(),
+            Utc.timestamp_opt(1_000_000 - 600, 0).unwrap()
+        );
+        assert_eq!(
+            parse_time_filter("--since", "1700000000", now).unwrap(),
+            Utc.timestamp_opt(1_700_000_000, 0).unwrap()
+        );
+        assert!(parse_time_filter("--since", "2023-11-14T22:13:20Z", now).is_ok());
+        let e = parse_time_filter("--until", "yesterday", now).unwrap_err();
+        assert!(e.to_string().contains("--until"));
+    }
+
+    #[test]
+    fn follow_streams_new_lines_across_rotation_and_stops_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = LogConfig {
+            driver: LogDriver::JsonFile,
+            max_size: Some(600),
+            max_file: 3,
+            compress: true,
+        };
+        write_lines(dir.path(), &cfg, 0, 2);
+        let running = Arc::new(AtomicBool::new(true));
+        let writer = {
+            let dir = dir.path().to_path_buf();
+            let running = running.clone();
+            let cfg = cfg.clone();
+            std::thread::spawn(move || {
+                let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
+                for i in 2..60 {
+                    w.feed(Stream::Stdout, format!("line {i:04}\n").as_bytes());
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                running.store(false, Ordering::SeqCst);
+            })
+        };
+        let mut got = Vec::new();
+        let opts = ReadOptions {
+            follow: true,
+            poll: Some(Duration::from_millis(2)),
+            ..Default::default()
+        };
+        let r = running.clone();
+        read_logs(
+            dir.path(),
+            "c",
+            LogDriver::JsonFile,
+            &opts,
+            &move || r.load(Ordering::SeqCst),
+            &mut |e| {
+                got.push(String::from_utf8_lossy(&e.line).into_owned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        writer.join().unwrap();
+        let want: Vec<String> = (0..60).map(|i| format!("line {i:04}\n")).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_none_driver_has_no_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_logs(
+            dir.path(),
+            "c",
+            LogDriver::None,
+            &ReadOptions::default(),
+            &|| false,
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("none log driver"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Is a recorded process still the same process? A pid alone can be
+//! reused, so records keep the pid with its start time (field 22 of
+//! `/proc/PID/stat`, clock ticks since boot) and liveness compares both.
+
+/// The start time of `pid`, or `None` if there is no such process.
+pub fn start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: the
+    // fields after it start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // rest starts at field 3; starttime is field 22.
+    fields.nth(18)?.parse().ok()
+}
+
+/// True if `pid` is alive and started at `start` (a zombie is not alive).
+pub fn is_alive(pid: i32, start: u64) -> bool {
+    start != 0 && start_time(pid) == Some(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_alive_and_a_reaped_child_is_not() {
+        let me = std::process::id() as i32;
+        let st = start_time(me).unwrap();
+        assert!(is_alive(me, st));
+        assert!(!is_alive(me, st + 1));
+        let mut c = std::process::Command::new("/bin/true").spawn().unwrap();
+        let pid = c.id() as i32;
+        c.wait().unwrap();
+        assert!(start_time(pid).is_none() || !is_alive(pid, 1));
+        assert!(start_time(0).is_none());
+    }
+}

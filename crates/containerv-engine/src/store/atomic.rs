@@ -1,0 +1,40 @@
+//! Atomic record files: write a temporary file beside the target, fsync,
+//! rename over it. A reader sees the old record or the new one, never a
+//! torn one, even without taking the lock.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Writes `value` as JSON to `path` atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let data = serde_json::to_vec_pretty(value).map_err(|e| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    f.write_all(&data)
+        .and_then(|_| f.sync_data())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io("write", &tmp, e)
+        })?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("rename into place", path, e)
+    })
+}
+
+/// Reads a JSON record.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let data = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    serde_json::from_slice(&data).map_err(|e| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}

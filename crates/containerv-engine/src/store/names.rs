@@ -1,0 +1,43 @@
+//! Container names: docker's rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`) and
+//! docker-style random names (`adjective_surname`) when `--name` is absent.
+
+use crate::error::{Error, Result};
+
+/// Checks a `--name`.
+pub fn validate(name: &str) -> Result<()> {
+    let bad = |why: &str| Error::option("--name", name, why.to_string());
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Err(bad("empty name")),
+        Some(c) if !c.is_ascii_alphanumeric() => {
+            return Err(bad("must start with a letter or digit"))
+        }
+        _ => {}
+    }
+    if name.len() > 128 {
+        return Err(bad("longer than 128 characters"));
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        return Err(bad("only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+    }
+    Ok(())
+}
+
+const LEFT: &[&str] = &[
+    "admiring", "brave", "clever", "eager", "focused", "gentle", "happy", "jolly", "keen",
+    "loving", "modest", "nifty", "quirky", "sharp", "stoic", "tender", "vibrant", "zealous",
+];
+const RIGHT: &[&str] = &[
+    "babbage", "curie", "dijkstra", "einstein", "feynman", "galois", "hopper", "knuth", "lovelace",
+    "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak",
+];
+
+/// A random `adjective_name`, from `seed` bytes (the new id's).
+pub fn random_name(seed: &str) -> String {
+    let n = u64::from_str_radix(&seed[..seed.len().min(12)], 16).unwrap_or(0);
+    format!(
+        "{}_{}",
+        LEFT[(n % LEFT.len() as u64) as usize],
+        RIGHT[((n >> 16) % RIGHT.len() as u64) as usize]
+    )
+}
