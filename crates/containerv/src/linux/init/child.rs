@@ -106,9 +106,12 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             sys::read_byte(fd.as_raw_fd())?;
             sys::close(fd.as_raw_fd());
             // SAFETY: becoming root of the new user namespace (mapped now).
+            // Raw syscalls: glibc's setres*id broadcast to every thread of
+            // the caller (SETXID), which hangs after a raw clone from a
+            // multi-threaded runtime.
             unsafe {
-                libc::setresgid(0, 0, 0);
-                libc::setresuid(0, 0, 0);
+                libc::syscall(libc::SYS_setresgid, 0, 0, 0);
+                libc::syscall(libc::SYS_setresuid, 0, 0, 0);
             }
             Ok(())
         }
