@@ -1,0 +1,112 @@
+//! A container in its own user namespace, through the options builder:
+//! root inside maps to an unprivileged host uid, the init and spawned
+//! processes run as that uid on the host, and destroy leaves nothing.
+#![cfg(target_os = "linux")]
+
+use std::io::Read;
+
+use containerv::{ContainerOptions, IdMap, ProcessOptions, Runtime, Stdio};
+use containerv_testutil::{
+    assert_no_leftovers, busybox_rootfs, require_root, temp_root, unique_id,
+};
+
+const HOST_BASE: u32 = 200_000;
+
+fn userns_options() -> ContainerOptions {
+    let map = vec![IdMap {
+        container_id: 0,
+        host_id: HOST_BASE,
+        size: 65536,
+    }];
+    ContainerOptions::new()
+        .rootfs(busybox_rootfs())
+        .user_namespace(map.clone(), map)
+}
+
+/// The host uid and gid of a process, from /proc/PID/status.
+fn host_ids(pid: i32) -> (u32, u32) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u32 {
+        let l = s.lines().find(|l| l.starts_with(name)).unwrap();
+        l.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("Uid:"), field("Gid:"))
+}
+
+#[test]
+fn root_inside_is_unprivileged_outside() {
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    let id = unique_id("core-userns");
+    let c = rt.create(&id, &userns_options()).unwrap();
+
+    // The init runs as the mapped uid on the host.
+    assert_eq!(host_ids(c.pid()), (HOST_BASE, HOST_BASE));
+
+    let mut p = ProcessOptions::new([
+        "/bin/sh",
+        "-c",
+        "id -u; id -g; cat /proc/self/uid_map; hostname; ls /proc | grep -c '^[0-9]'",
+    ]);
+    p.stdout = Stdio::Pipe;
+    let mut proc_ = c.spawn(p).unwrap();
+    let host_pid = proc_.pid();
+    let mut out = String::new();
+    proc_
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let st = proc_.wait().unwrap();
+    assert!(st.success(), "{st:?}: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(lines[1], "0", "{out}");
+    let map: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(map, ["0", &HOST_BASE.to_string(), "65536"], "{out}");
+    assert!(host_pid > 0);
+
+    // Root inside is nobody to the host's files: the rootfs (owned by host
+    // root, unmapped here) shows as the overflow uid and cannot be written.
+    let probe = busybox_rootfs().join("etc/userns-probe");
+    let mut p = ProcessOptions::new([
+        "/bin/sh",
+        "-c",
+        "stat -c %u /bin/busybox; touch /etc/userns-probe 2>/dev/null && echo wrote || echo denied",
+    ]);
+    p.stdout = Stdio::Pipe;
+    let mut q = c.spawn(p).unwrap();
+    let mut out = String::new();
+    q.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    q.wait().unwrap();
+    let _ = std::fs::remove_file(&probe);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["65534", "denied"],
+        "{out}"
+    );
+
+    c.destroy().unwrap();
+    assert_no_leftovers(root.path(), &id);
+}
+
+#[test]
+fn user_namespace_without_mappings_is_refused() {
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    let id = unique_id("core-userns-bad");
+    let e = rt
+        .create(
+            &id,
+            &ContainerOptions::new()
+                .rootfs(busybox_rootfs())
+                .user_namespace(vec![], vec![]),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("user namespace"), "{e}");
+    assert_no_leftovers(root.path(), &id);
+}
