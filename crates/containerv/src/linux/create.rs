@@ -19,6 +19,7 @@ use super::proc_setup::PreparedProcess;
 use super::rootfs::{self, OverlayDirs, RootfsInput};
 use super::state::{self, Lock, OverlayState, State};
 use super::stdio::StdioSet;
+use super::tty;
 use super::Container;
 use crate::config::{CreateConfig, InitKind, StartMode};
 use crate::error::{Error, Result};
@@ -150,18 +151,27 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 .process()
                 .as_ref()
                 .ok_or_else(|| Error::InvalidSpec("no process to run".into()))?;
-            let p = PreparedProcess::prepare(process, &rootfs)?;
-            if p.terminal {
-                return Err(Error::Unsupported(
-                    "process.terminal for the container's init".into(),
-                ));
-            }
+            let mut p = PreparedProcess::prepare(process, &rootfs)?;
+            p.set_personality(linux.and_then(|l| l.personality().as_ref()))?;
             Some(p)
         }
     };
-    let stdio = match config.init {
-        InitKind::BuiltinReaper => StdioSet::open([Stdio::Null, Stdio::Null, Stdio::Null])?,
-        InitKind::SpecProcess => StdioSet::open([config.stdin, config.stdout, config.stderr])?,
+    // process.terminal: the pty master goes to the console socket (a host
+    // path, connected here); the init's stdio is the pty slave.
+    let tty = match &prepared {
+        Some(p) if p.terminal => {
+            let socket = config.console_socket.as_deref().ok_or_else(|| {
+                Error::InvalidSpec("process.terminal is set but no console socket was given".into())
+            })?;
+            let process = spec.process().as_ref().expect("prepared from it");
+            Some(tty::connect(socket, process.console_size())?)
+        }
+        _ => None,
+    };
+    let stdio = match (config.init, &tty) {
+        (_, Some(_)) => StdioSet::open([Stdio::Inherit, Stdio::Inherit, Stdio::Inherit])?,
+        (InitKind::BuiltinReaper, _) => StdioSet::open([Stdio::Null, Stdio::Null, Stdio::Null])?,
+        (InitKind::SpecProcess, _) => StdioSet::open([config.stdin, config.stdout, config.stderr])?,
     };
     let StdioSet {
         child: child_stdio,
@@ -217,6 +227,10 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         process: prepared.as_ref(),
         new_pidns: ns.new_pid,
         preserve_fds: config.preserve_fds,
+        tty: match (&tty, &prepared) {
+            (Some(t), Some(p)) => Some(t.child(p.ids())),
+            _ => None,
+        },
         keep: Vec::new(),
     };
     let empty = Vec::new();
@@ -231,6 +245,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     });
     let pid = init::start(plan, ns.clone_flags, user_maps, report_rx)?;
     undo.pid = Some(pid);
+    drop(tty);
 
     let pid_start = state::proc_stat(pid).map(|s| s.start).ok_or_else(|| {
         Error::sys(
@@ -324,9 +339,14 @@ fn validate(spec: &Spec, config: &CreateConfig) -> Result<()> {
             ));
         }
     }
-    if config.console_socket.is_some() {
-        return Err(Error::Unsupported(
-            "console socket for the container's init".into(),
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    if config.console_socket.is_some() && !(terminal && config.init == InitKind::SpecProcess) {
+        return Err(Error::InvalidSpec(
+            "a console socket was given but process.terminal is not set".into(),
         ));
     }
     Ok(())

@@ -290,6 +290,11 @@ fn errno() -> i32 {
 /// # Safety
 /// Only in the freshly forked intermediate child.
 unsafe fn intermediate(plan: &ChildPlan<'_>) -> ! {
+    // Non-dumpable before entering the container (inherited by the
+    // grandchild until its execve): no /proc/<pid>/exe for the container
+    // to reopen (CVE-2019-5736).
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     for fd in plan.cgroup_procs {
         // SAFETY: write "0" (this process) to an open cgroup.procs file.
         if unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) } < 0 {

@@ -16,7 +16,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use libc::c_char;
-use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType};
+use oci_spec::runtime::{
+    Capabilities, Capability, IOPriorityClass, LinuxIOPriority, LinuxPersonality,
+    LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, PosixRlimitType, Scheduler,
+};
 
 use super::user;
 use crate::error::{Error, Result};
@@ -106,6 +109,11 @@ const STEPS: &[&str] = &[
     "open pty",
     "send pty master",
     "write pid",
+    "prctl PR_SET_DUMPABLE",
+    "ioprio_set",
+    "sched_setattr",
+    "personality",
+    "cwd is outside the container",
 ];
 
 /// A capability number (0 = CAP_CHOWN ...) from a name like `CAP_NET_ADMIN`
@@ -210,8 +218,101 @@ pub(crate) struct PreparedProcess {
     no_new_privs: bool,
     /// oom_score_adj, pre-formatted.
     oom_score_adj: Option<CString>,
+    /// `process.ioPriority` as the `ioprio_set` value (class << 13 | level).
+    ioprio: Option<i32>,
+    /// `process.scheduler` for `sched_setattr`.
+    sched: Option<SchedAttr>,
+    /// `linux.personality` (the init only: see [`Self::set_personality`]).
+    personality: Option<libc::c_ulong>,
     /// `process.terminal`.
     pub terminal: bool,
+}
+
+/// The kernel's `struct sched_attr` (SCHED_ATTR_SIZE_VER1, 56 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SchedAttr {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+    util_min: u32,
+    util_max: u32,
+}
+
+/// `process.ioPriority` → the `ioprio_set` value; priority must be 0..=7.
+fn ioprio_value(p: &LinuxIOPriority) -> Result<i32> {
+    let class = match p.class() {
+        IOPriorityClass::IoprioClassRt => 1,
+        IOPriorityClass::IoprioClassBe => 2,
+        IOPriorityClass::IoprioClassIdle => 3,
+    };
+    if !(0..=7).contains(&p.priority()) {
+        return Err(Error::InvalidSpec(format!(
+            "process.ioPriority.priority {} is outside 0..=7",
+            p.priority()
+        )));
+    }
+    Ok((class << 13) | p.priority() as i32)
+}
+
+/// `process.scheduler` → `struct sched_attr`, checked like the kernel would.
+fn sched_attr(s: &Scheduler) -> Result<SchedAttr> {
+    use LinuxSchedulerPolicy as P;
+    let policy = match s.policy() {
+        P::SchedOther => 0,
+        P::SchedFifo => 1,
+        P::SchedRr => 2,
+        P::SchedBatch => 3,
+        P::SchedIso => {
+            return Err(Error::InvalidSpec(
+                "process.scheduler.policy SCHED_ISO is not implemented by Linux".into(),
+            ))
+        }
+        P::SchedIdle => 5,
+        P::SchedDeadline => 6,
+    };
+    let mut flags = 0u64;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+            LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+            LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+            LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+            LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+            LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+            LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+        };
+    }
+    let nice = s.nice().unwrap_or(0);
+    if !(-20..=19).contains(&nice) {
+        return Err(Error::InvalidSpec(format!(
+            "process.scheduler.nice {nice} is outside -20..=19"
+        )));
+    }
+    let priority = s.priority().unwrap_or(0);
+    let realtime = matches!(s.policy(), P::SchedFifo | P::SchedRr);
+    if realtime && !(1..=99).contains(&priority) || !realtime && priority != 0 {
+        return Err(Error::InvalidSpec(format!(
+            "process.scheduler.priority {priority}: must be 1..=99 for SCHED_FIFO/SCHED_RR and 0 otherwise"
+        )));
+    }
+    Ok(SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        policy,
+        flags,
+        nice,
+        priority: priority as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+        util_min: 0,
+        util_max: 0,
+    })
 }
 
 // SAFETY: the raw pointers point into the CStrings owned by the same struct
@@ -387,6 +488,13 @@ impl PreparedProcess {
             None => None,
         };
 
+        let ioprio = process
+            .io_priority()
+            .as_ref()
+            .map(ioprio_value)
+            .transpose()?;
+        let sched = process.scheduler().as_ref().map(sched_attr).transpose()?;
+
         let argv_ptrs = null_terminated(&argv);
         let envp_ptrs = null_terminated(&envp);
         Ok(PreparedProcess {
@@ -407,8 +515,30 @@ impl PreparedProcess {
             last_cap,
             no_new_privs: process.no_new_privileges().unwrap_or(false),
             oom_score_adj,
+            ioprio,
+            sched,
+            personality: None,
             terminal: process.terminal().unwrap_or(false),
         })
+    }
+
+    /// Apply `linux.personality` before the exec (the container's init).
+    pub(crate) fn set_personality(&mut self, p: Option<&LinuxPersonality>) -> Result<()> {
+        self.personality = match p {
+            None => None,
+            Some(p) => {
+                if let Some(f) = p.flags().as_ref().filter(|f| !f.is_empty()) {
+                    return Err(Error::InvalidSpec(format!(
+                        "linux.personality.flags {f:?}: no flags are supported"
+                    )));
+                }
+                Some(match p.domain() {
+                    LinuxPersonalityDomain::PerLinux => 0x0000,
+                    LinuxPersonalityDomain::PerLinux32 => 0x0008,
+                })
+            }
+        };
+        Ok(())
     }
 
     /// The uid and gid the process will run as.
@@ -423,6 +553,12 @@ impl PreparedProcess {
         let step = match e.step {
             "exec" => format!("exec {:?}", self.args[0]),
             "chdir" => format!("chdir {:?}", self.cwd_display),
+            "cwd is outside the container" => {
+                format!(
+                    "process.cwd {:?}: resolves outside the container",
+                    self.cwd_display
+                )
+            }
             "setresuid" => format!("setresuid {}", self.uid),
             "setresgid" => format!("setresgid {}", self.gid),
             s => s.to_string(),
@@ -452,6 +588,13 @@ impl PreparedProcess {
             errno: errno(),
         };
         reset_signals();
+        // Until execve replaces it, this process is a copy of the runtime:
+        // non-dumpable, nobody in the container may open /proc/<pid>/exe
+        // (CVE-2019-5736) or ptrace it. execve makes the program dumpable.
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+            return Err(fail("prctl PR_SET_DUMPABLE"));
+        }
 
         if let Some(v) = &self.oom_score_adj {
             write_file(c"/proc/self/oom_score_adj", v.as_bytes()).map_err(|errno| ChildError {
@@ -463,6 +606,26 @@ impl PreparedProcess {
             // SAFETY: setrlimit with a valid rlimit struct.
             if unsafe { libc::setrlimit(*res, lim) } != 0 {
                 return Err(fail("setrlimit"));
+            }
+        }
+        if let Some(v) = self.ioprio {
+            // SAFETY: ioprio_set(IOPRIO_WHO_PROCESS, self, value): integers only.
+            if unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, v) } != 0 {
+                return Err(fail("ioprio_set"));
+            }
+        }
+        if let Some(attr) = &self.sched {
+            // SAFETY: sched_setattr(self, attr, 0) with a valid struct of its declared size.
+            if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *const SchedAttr, 0) }
+                != 0
+            {
+                return Err(fail("sched_setattr"));
+            }
+        }
+        if let Some(p) = self.personality {
+            // SAFETY: personality with an integer argument.
+            if unsafe { libc::personality(p) } < 0 {
+                return Err(fail("personality"));
             }
         }
         if let Some(caps) = &self.caps {
@@ -548,6 +711,19 @@ impl PreparedProcess {
         // SAFETY: chdir with a valid C string.
         if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
             return Err(fail("chdir"));
+        }
+        // The cwd must be inside the container's root: a path through a
+        // leaked host descriptor (/proc/self/fd/N, CVE-2024-21626) would
+        // resolve outside it, and the kernel's getcwd then answers
+        // "(unreachable)/..." instead of an absolute path.
+        let mut buf = [0u8; PATH_BUF];
+        // SAFETY: getcwd into a stack buffer of the given size.
+        let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+        if n <= 0 || buf[0] != b'/' {
+            return Err(ChildError {
+                step: "cwd is outside the container",
+                errno: libc::EPERM,
+            });
         }
         Ok(())
     }

@@ -55,6 +55,11 @@ fn errno() -> i32 {
 }
 
 impl ChildTty {
+    /// The connected console socket (kept open in the child until it is used).
+    pub(crate) fn socket(&self) -> RawFd {
+        self.socket
+    }
+
     /// In the child (mount namespace joined): open a pty, make its slave
     /// the controlling terminal and fds 0-2, send the master. System calls
     /// only. Err((step, errno)).

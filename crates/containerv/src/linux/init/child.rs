@@ -28,8 +28,13 @@ const KEEP_FLAGS: libc::c_ulong = libc::MS_NOSUID
 pub(crate) unsafe fn run(plan: &Plan) -> ! {
     sys::close_all_except(&plan.keep);
     let report_fd = plan.report.as_raw_fd();
-    // SAFETY: plain syscalls on this child's own state.
+    // SAFETY: plain syscalls on this child's own state. Non-dumpable first:
+    // until it execs, this process is a copy of the runtime, and nobody in
+    // the container may open its /proc/<pid>/exe (CVE-2019-5736) or
+    // ptrace it. (execve makes the container's program dumpable again; the
+    // built-in reaper stays non-dumpable.)
     unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         libc::umask(0);
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
@@ -52,7 +57,14 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
         raw(&plan.stdio[1]),
         raw(&plan.stdio[2]),
     ];
-    if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
+    if let Some(tty) = &plan.tty {
+        if let Err((step, errno)) = tty.setup_in_child() {
+            let e = crate::linux::proc_setup::ChildError { step, errno };
+            report::send_error(report_fd, report::STEP_PROCESS, errno, &e.encode());
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
+    } else if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
         report::send_error(report_fd, report::STEP_NAMED, e, b"set up stdio");
         // SAFETY: as above.
         unsafe { libc::_exit(1) };

@@ -141,6 +141,10 @@ pub(crate) struct Plan<'a> {
     /// forwarding to "every process" is only safe then).
     pub new_pidns: bool,
     pub preserve_fds: u32,
+    /// `process.terminal`: a pty from the container's devpts becomes the
+    /// init's controlling terminal and stdio; its master goes to the
+    /// console socket.
+    pub tty: Option<crate::linux::tty::ChildTty>,
     /// Every fd the child keeps at its start (sorted); filled by [`Plan::seal`].
     pub keep: Vec<i32>,
 }
@@ -153,6 +157,7 @@ impl Plan<'_> {
         keep.push(self.report.as_raw_fd());
         keep.extend(self.stdio.iter().flatten().map(|f| f.as_raw_fd()));
         keep.extend(self.fifo.iter().map(|f| f.as_raw_fd()));
+        keep.extend(self.tty.iter().map(|t| t.socket()));
         for s in &self.steps {
             match &s.op {
                 Op::WaitForMaps { fd } | Op::SetNs { fd, .. } | Op::JoinCgroup { fd } => {

@@ -1,0 +1,112 @@
+//! Helpers for the runtime-spec tests (`spec_*.rs`, `security_*.rs`): a
+//! spec for the busybox rootfs whose init is the spec's process, and a
+//! runner that creates the container, collects the init's output, waits,
+//! destroys and checks that nothing is left.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+
+use containerv::{ContainerOptions, CreateConfig, ExitStatus, Runtime, Spec, Stdio};
+use containerv_testutil::{assert_no_leftovers, busybox_rootfs, require_root, temp_root};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+
+pub use containerv_testutil::unique_id;
+
+/// The builder's spec for container `id` on the busybox rootfs, running
+/// `sh -c script` as its init (default namespaces, mounts, capabilities).
+pub fn sh_spec(id: &str, script: &str) -> (Spec, CreateConfig) {
+    ContainerOptions::new()
+        .rootfs(busybox_rootfs())
+        .command(["/bin/sh", "-c", script])
+        .build(id)
+        .unwrap()
+}
+
+/// A runtime on a private root (keep the guard alive).
+pub fn runtime() -> (containerv_testutil::TempRoot, Runtime) {
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    (root, rt)
+}
+
+/// Create and run the container to its end; its stdout+stderr and exit
+/// status. Destroys it and checks nothing is left.
+pub fn run(rt: &Runtime, id: &str, spec: Spec, mut config: CreateConfig) -> (ExitStatus, String) {
+    config.stdout = Stdio::Pipe;
+    config.stderr = Stdio::Pipe;
+    let mut c = rt.create_from_spec(id, spec, config).unwrap();
+    let [_, out, err] = c.take_stdio();
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = err {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let mut s = String::new();
+    if let Some(mut o) = out {
+        let _ = o.read_to_string(&mut s);
+    }
+    s.push_str(&err_reader.join().unwrap());
+    let status = c.wait().unwrap();
+    c.destroy().unwrap();
+    assert_no_leftovers(rt.root(), id);
+    (status, s)
+}
+
+/// `run` that asserts exit 0 and returns the output.
+pub fn run_ok(rt: &Runtime, id: &str, spec: Spec, config: CreateConfig) -> String {
+    let (st, out) = run(rt, id, spec, config);
+    assert!(st.success(), "{st:?}: {out}");
+    out
+}
+
+/// Create must fail: the error text; nothing may be left behind.
+pub fn create_err(rt: &Runtime, id: &str, spec: Spec, config: CreateConfig) -> String {
+    let e = rt
+        .create_from_spec(id, spec, config)
+        .err()
+        .expect("create should fail")
+        .to_string();
+    assert_no_leftovers(rt.root(), id);
+    e
+}
+
+/// A console socket listening at `<dir>/console.sock`; the thread returns
+/// the first descriptor received (SCM_RIGHTS) and the message text.
+pub fn console_socket(
+    dir: &std::path::Path,
+) -> (
+    std::path::PathBuf,
+    std::thread::JoinHandle<(OwnedFd, String)>,
+) {
+    let sock = dir.join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let h = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 128];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = recvmsg::<()>(
+            std::os::fd::AsRawFd::as_raw_fd(&conn),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )
+        .unwrap();
+        let n = msg.bytes;
+        let mut fd = None;
+        for c in msg.cmsgs().unwrap() {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: a descriptor just received, now ours.
+                fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+            }
+        }
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        (fd.expect("no descriptor received"), text)
+    });
+    (sock, h)
+}
