@@ -21,6 +21,7 @@ pub mod cgroups;
 mod create;
 mod exec;
 mod fs_copy;
+mod hooks;
 mod init;
 mod lifecycle;
 mod monitor;
@@ -34,6 +35,7 @@ mod stdio;
 mod tty;
 mod user;
 
+pub use hooks::{run_hooks, HookKind};
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 
@@ -195,9 +197,9 @@ impl Container {
         self.state.pid
     }
 
-    /// The OCI spec the container was created from.
-    #[allow(dead_code)]
-    pub(crate) fn spec(&self) -> &Spec {
+    /// The OCI spec the container was created from (the OCI CLI's `exec`
+    /// starts from its process, `events` reads its limits).
+    pub fn spec(&self) -> &Spec {
         &self.state.spec
     }
 
