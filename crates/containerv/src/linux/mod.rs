@@ -21,7 +21,6 @@ pub mod cgroups;
 mod create;
 mod exec;
 mod fs_copy;
-mod hooks;
 mod init;
 mod lifecycle;
 mod monitor;
@@ -35,7 +34,6 @@ mod stdio;
 mod tty;
 mod user;
 
-pub use hooks::{run_hooks, HookKind};
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 
