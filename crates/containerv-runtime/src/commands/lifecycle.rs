@@ -1,0 +1,135 @@
+//! create, start, run, kill, delete, pause, resume: the OCI lifecycle,
+//! with runc's checks and runc's words for a command that does not fit
+//! the container's status.
+
+use containerv::linux::HookKind;
+use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
+
+use super::{open, require_alive, runtime, status};
+use crate::cli::{Cli, CreateArgs, RunArgs};
+use crate::error::{fail, Result};
+use crate::{bundle, log, signal};
+
+/// Make the container: its program set up and waiting for `start`.
+fn make(cli: &Cli, a: &CreateArgs) -> Result<Container> {
+    if cli.systemd_cgroup {
+        return fail(
+            "--systemd-cgroup: the systemd cgroup driver is not supported by containerv \
+             (no systemd here); use the cgroupfs driver",
+        );
+    }
+    let dir = bundle::dir(a.bundle.as_deref())?;
+    let spec = bundle::load_spec(&dir)?;
+    log::debug(|| format!("create {} from bundle {}", a.id, dir.display()));
+    let config = CreateConfig {
+        init: InitKind::SpecProcess,
+        start: StartMode::OnStart,
+        bundle: Some(dir),
+        stdin: Stdio::Inherit,
+        stdout: Stdio::Inherit,
+        stderr: Stdio::Inherit,
+        console_socket: a.console_socket.clone(),
+        pid_file: a.pid_file.clone(),
+        preserve_fds: a.preserve_fds,
+        no_pivot: a.no_pivot,
+        ..Default::default()
+    };
+    Ok(runtime(cli)?.create_from_spec(&a.id, spec, config)?)
+}
+
+pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
+    make(cli, a)?;
+    Ok(0)
+}
+
+/// Release the program of a created container, then run poststart hooks
+/// (a failing poststart hook is a warning, as the runtime spec says).
+fn start_created(c: &Container) -> Result<()> {
+    match status(c)? {
+        Status::Created => {}
+        Status::Stopped => return fail("cannot start a container that has stopped"),
+        _ => return fail("cannot start an already running container"),
+    }
+    c.start()?;
+    if let Err(e) = c.run_hooks(HookKind::Poststart) {
+        log::error(&format!("warning: {e}"));
+    }
+    Ok(())
+}
+
+pub fn start(cli: &Cli, id: &str) -> Result<i32> {
+    start_created(&open(cli, id)?)?;
+    Ok(0)
+}
+
+pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
+    let c = make(cli, &a.create)?;
+    if let Err(e) = start_created(&c) {
+        let _ = c.destroy();
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    signal::forward_to(c.pid());
+    let st = c.wait()?;
+    log::debug(|| format!("container {} {st}", a.create.id));
+    if !a.keep {
+        c.destroy_with_poststop()?;
+    }
+    Ok(st.code())
+}
+
+pub fn kill(cli: &Cli, id: &str, sig: &str, all: bool) -> Result<i32> {
+    let sig = signal::parse(sig)?;
+    let c = open(cli, id)?;
+    require_alive(&c)?;
+    match c.signal(sig, all) {
+        Ok(()) => Ok(0),
+        // It died between the check and the signal.
+        Err(_) if status(&c)? == Status::Stopped => fail("container not running"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn delete(cli: &Cli, id: &str, force: bool) -> Result<i32> {
+    let c = match open(cli, id) {
+        Ok(c) => c,
+        // runc: deleting what is not there is fine with --force.
+        Err(_) if force && !cli.root.join(id).exists() => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    match status(&c)? {
+        Status::Stopped | Status::Created => {}
+        Status::Paused if force => {
+            // Thaw first so the SIGKILL is delivered.
+            let _ = c.resume();
+        }
+        s if force => log::debug(|| format!("force-deleting {s} container {id}")),
+        s => {
+            return fail(format!(
+                "cannot delete container {id} that is not stopped: {s}"
+            ))
+        }
+    }
+    c.destroy_with_poststop()?;
+    Ok(0)
+}
+
+pub fn pause(cli: &Cli, id: &str) -> Result<i32> {
+    let c = open(cli, id)?;
+    if status(&c)? != Status::Running {
+        return fail("container not running");
+    }
+    c.pause()?;
+    Ok(0)
+}
+
+pub fn resume(cli: &Cli, id: &str) -> Result<i32> {
+    let c = open(cli, id)?;
+    if status(&c)? != Status::Paused {
+        return fail("container not paused");
+    }
+    c.resume()?;
+    Ok(0)
+}

@@ -1,0 +1,126 @@
+//! Error and debug lines the way runc writes them, so callers that read
+//! runc's log read ours: containerd's shim passes `--log <bundle>/log.json
+//! --log-format json` and reports the last `"level":"error"` line's `msg`.
+//!
+//! - No `--log`: the line goes to stderr (logrus text, or JSON).
+//! - `--log FILE`: the line is appended to FILE, and the bare message goes
+//!   to stderr as well (what runc does).
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::cli::LogFormat;
+
+struct Logger {
+    file: Option<std::fs::File>,
+    json: bool,
+    debug: bool,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Set up logging from the global flags. A log file that cannot be opened
+/// is reported on stderr and logging falls back to stderr.
+pub fn init(path: Option<&std::path::Path>, format: LogFormat, debug: bool) {
+    let file = path.and_then(|p| {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("containerv: cannot open log file {}: {e}", p.display());
+                None
+            }
+        }
+    });
+    let _ = LOGGER.set(Logger {
+        file,
+        json: format == LogFormat::Json,
+        debug,
+    });
+}
+
+/// Log an error line (the message the caller shows its user).
+pub fn error(msg: &str) {
+    write("error", msg);
+    if LOGGER.get().is_some_and(|l| l.file.is_some()) {
+        eprintln!("{msg}");
+    }
+}
+
+/// Log a debug line (only with `--debug`).
+pub fn debug(msg: impl FnOnce() -> String) {
+    if LOGGER.get().is_some_and(|l| l.debug) {
+        write("debug", &msg());
+    }
+}
+
+fn write(level: &str, msg: &str) {
+    let (json, file) = match LOGGER.get() {
+        Some(l) => (l.json, l.file.as_ref()),
+        None => (false, None),
+    };
+    let time = now_rfc3339();
+    let line = if json {
+        let mut s = String::with_capacity(msg.len() + 64);
+        s.push_str("{\"level\":");
+        s.push_str(&serde_json::to_string(level).unwrap_or_default());
+        s.push_str(",\"msg\":");
+        s.push_str(&serde_json::to_string(msg).unwrap_or_default());
+        s.push_str(",\"time\":\"");
+        s.push_str(&time);
+        s.push_str("\"}\n");
+        s
+    } else {
+        format!(
+            "time=\"{time}\" level={level} msg={}\n",
+            serde_json::to_string(msg).unwrap_or_default()
+        )
+    };
+    match file {
+        Some(mut f) => {
+            let _ = f.write_all(line.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Now, as RFC 3339 in UTC with seconds (logrus' default).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_shape() {
+        let t = super::now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}
