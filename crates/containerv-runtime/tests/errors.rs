@@ -1,0 +1,136 @@
+//! Bad input through the binary: a clear error naming what was wrong, the
+//! right exit code, runc's JSON log lines, and nothing left behind.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::{id, stderr, Bundle};
+use containerv_testutil::assert_no_leftovers;
+
+/// `create` must fail with `want` in its message and leave nothing.
+fn create_fails(b: &Bundle, want: &str) {
+    let id = id("bad");
+    let log = b.dir.path().join("log.json");
+    let _ = std::fs::remove_file(&log);
+    let out = b.cv(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        b.dir.path().to_str().unwrap(),
+        &id,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // With --log, stderr carries the bare message and the log a JSON line.
+    assert!(
+        stderr(&out).contains(want),
+        "stderr {:?} lacks {want:?}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains(want), "{last}");
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+    assert_no_leftovers(b.root.path(), &id);
+}
+
+#[test]
+fn malformed_json() {
+    let b = Bundle::new(&["true"]);
+    std::fs::write(b.config(), "{\"ociVersion\": \"1.2.0\", \"process\": ").unwrap();
+    create_fails(&b, "config.json is not valid JSON");
+}
+
+#[test]
+fn unknown_capability() {
+    let b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "CAP_FLY"])
+    });
+    create_fails(&b, "CAP_FLY");
+}
+
+#[test]
+fn bad_mounts() {
+    let b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/data", "type": "bind", "source": "/nonexistent-containerv-src",
+            "options": ["rbind"]
+        }))
+    });
+    create_fails(&b, "/nonexistent-containerv-src");
+    b.edit(|c| {
+        let m = c["mounts"].as_array_mut().unwrap();
+        m.pop();
+        m.push(serde_json::json!({ "destination": "/x", "type": "nosuchfs", "source": "none" }));
+    });
+    create_fails(&b, "/x");
+}
+
+#[test]
+fn missing_rootfs_and_program() {
+    let b = Bundle::new(&["true"]);
+    b.edit(|c| c["root"]["path"] = "/nonexistent-containerv-rootfs".into());
+    create_fails(&b, "/nonexistent-containerv-rootfs");
+    let b = Bundle::new(&["/bin/nosuch-program"]);
+    // The library looks the program up when the init execs it, after
+    // `start` released it, so the init exits 127 (like a shell) and `run`
+    // returns that; nothing is left.
+    let id = id("noprog");
+    let out = b.cv(&["run", &id]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert_no_leftovers(b.root.path(), &id);
+}
+
+#[test]
+fn systemd_cgroup_and_text_log() {
+    let b = Bundle::new(&["true"]);
+    let id = id("sysd");
+    let out = b.cv(&["--systemd-cgroup", "run", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    // No --log: logrus text on stderr, like runc.
+    assert!(e.starts_with("time=\"") && e.contains("level=error"), "{e}");
+    assert!(e.contains("systemd"), "{e}");
+    assert_no_leftovers(b.root.path(), &id);
+    // State-only commands accept the flag.
+    let out = b.cv(&["--systemd-cgroup", "list", "-q"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn version_features_spec() {
+    let out = std::process::Command::new(common::BIN)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let v = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<_> = v.lines().collect();
+    assert_eq!(lines.len(), 3, "{v}");
+    assert!(lines[0].starts_with("containerv version "));
+    assert!(lines[1].starts_with("commit: "));
+    assert_eq!(lines[2], "spec: 1.2.0");
+
+    let out = std::process::Command::new(common::BIN)
+        .arg("features")
+        .output()
+        .unwrap();
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["ociVersionMax"], "1.2.0");
+    assert!(f["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .contains(&"user".into()));
+    assert!(f["hooks"].as_array().unwrap().contains(&"poststop".into()));
+
+    // spec refuses to overwrite.
+    let b = Bundle::new(&["true"]);
+    let out = b.cv(&["spec", "--bundle", b.dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("exists"));
+}
