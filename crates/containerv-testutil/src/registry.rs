@@ -149,6 +149,23 @@ impl TestRegistry {
             .count()
     }
 
+    /// Pushes an image of one layer per entry of `kib` (each adds a file of
+    /// that many KiB of random data; the first also a static busybox) as
+    /// `repo_tag`, with `tools/registry/push-random-image.sh`. `zstd`:
+    /// zstd-compressed layers (else gzip).
+    pub fn push_random_image(&self, repo_tag: &str, kib: &[usize], zstd: bool) -> String {
+        let mut cmd = Command::new(tools_dir().join("push-random-image.sh"));
+        if let Some(c) = self.creds() {
+            cmd.arg("-u").arg(c);
+        }
+        if zstd {
+            cmd.arg("-z");
+        }
+        cmd.arg(&self.addr).arg(repo_tag);
+        cmd.args(kib.iter().map(|k| k.to_string()));
+        run(&mut cmd)
+    }
+
     /// The registry's pid.
     pub fn pids(&self) -> &[i32] {
         &self.pids
@@ -174,4 +191,163 @@ impl Drop for TestRegistry {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Faults a [`FlakyProxy`] injects.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Close this many connections as soon as they are accepted, before a
+    /// byte is exchanged (a registry that drops connections).
+    pub refuse_first: usize,
+    /// After those, cut this many connections once `cut_after` bytes have
+    /// gone back to the client (a transfer broken half way).
+    pub cut_first: usize,
+    pub cut_after: u64,
+    /// Limit the registry → client direction to this many bytes a second
+    /// per connection (to make a transfer slow enough to interrupt).
+    pub rate: Option<u64>,
+}
+
+/// A TCP proxy on 127.0.0.1 in front of a registry that injects
+/// [`Faults`]. Stopped (threads joined, sockets closed) on drop.
+pub struct FlakyProxy {
+    /// `127.0.0.1:PORT`: use it instead of the registry's address.
+    pub addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FlakyProxy {
+    /// Starts a proxy to `upstream` (`host:port`).
+    pub fn start(upstream: &str, faults: Faults) -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let injected = Arc::new(AtomicUsize::new(0));
+        let (stop2, injected2, upstream) = (stop.clone(), injected.clone(), upstream.to_string());
+        let accept = std::thread::spawn(move || {
+            let mut n = 0usize;
+            let mut conns = Vec::new();
+            while !stop2.load(Ordering::Relaxed) {
+                let c = match l.accept() {
+                    Ok((c, _)) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(_) => break,
+                };
+                n += 1;
+                if n <= faults.refuse_first {
+                    injected2.fetch_add(1, Ordering::Relaxed);
+                    let _ = c.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let cut = (n <= faults.refuse_first + faults.cut_first).then_some(faults.cut_after);
+                let Ok(up) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                c.set_nonblocking(false).unwrap();
+                conns.extend(pump_pair(c, up, cut, faults.rate, &stop2, &injected2));
+            }
+            for h in conns {
+                let _ = h.join();
+            }
+        });
+        FlakyProxy {
+            addr,
+            stop,
+            injected,
+            accept: Some(accept),
+        }
+    }
+
+    /// How many faults were injected so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Copies both ways between client `c` and upstream `u` in two threads.
+fn pump_pair(
+    c: std::net::TcpStream,
+    u: std::net::TcpStream,
+    cut: Option<u64>,
+    rate: Option<u64>,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    injected: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> [std::thread::JoinHandle<()>; 2] {
+    let tick = Some(std::time::Duration::from_millis(100));
+    for s in [&c, &u] {
+        let _ = s.set_read_timeout(tick);
+    }
+    let (c2, u2) = (c.try_clone().unwrap(), u.try_clone().unwrap());
+    let (s1, s2) = (stop.clone(), stop.clone());
+    let inj = injected.clone();
+    let up = std::thread::spawn(move || pump(c, u, None, None, &s1, None));
+    let down = std::thread::spawn(move || pump(u2, c2, cut, rate, &s2, Some(&inj)));
+    [up, down]
+}
+
+fn pump(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    cut: Option<u64>,
+    rate: Option<u64>,
+    stop: &std::sync::atomic::AtomicBool,
+    injected: Option<&std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut sent = 0u64;
+    let start = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                continue
+            }
+            Err(_) => break,
+        };
+        let n = match cut {
+            Some(limit) if sent + n as u64 >= limit => {
+                let _ = to.write_all(&buf[..(limit - sent) as usize]);
+                if let Some(i) = injected {
+                    i.fetch_add(1, Ordering::Relaxed);
+                }
+                break;
+            }
+            _ => n,
+        };
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        sent += n as u64;
+        if let Some(r) = rate {
+            let due = std::time::Duration::from_secs_f64(sent as f64 / r as f64);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    let _ = from.shutdown(std::net::Shutdown::Both);
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
 }

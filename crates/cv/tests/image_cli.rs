@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use containerv_image::{Digest, ImageStore};
-use containerv_testutil::registry::{RegistryAuth, TestRegistry};
+use containerv_testutil::registry::{Faults, FlakyProxy, RegistryAuth, TestRegistry};
 use containerv_testutil::{require_root, temp_root};
 
 fn cv(root: &Path, args: &[&str]) -> Output {
@@ -202,56 +202,22 @@ fn save_and_load_interchange_with_skopeo() {
     assert_eq!(count(&r.join("ingest")), 0);
 }
 
-/// An OCI layout with one uncompressed layer holding `mib` MiB of random
-/// data, tagged `big`.
-fn big_layout(dir: &Path, mib: usize) {
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    let mut data = vec![0u8; mib << 20];
-    let mut f = std::fs::File::open("/dev/urandom").unwrap();
-    std::io::Read::read_exact(&mut f, &mut data).unwrap();
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, "big.bin", &data[..]).unwrap();
-    let layer = b.into_inner().unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::of(bytes);
-        std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).unwrap();
-        (d, bytes.len())
-    };
-    let (ld, ls) = put(&layer);
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux", "config": {"Cmd": ["/big.bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [ld.as_str()]}
-    });
-    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.as_str(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.as_str(), "size": ls}]
-    });
-    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.as_str(), "size": ms,
-        "annotations": {"org.opencontainers.image.ref.name": "big"}}]});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-}
-
 #[test]
 fn pull_killed_half_way_leaves_no_corrupt_state() {
     require_root();
     let reg = TestRegistry::start(RegistryAuth::Anonymous);
-    let work = tempfile::tempdir().unwrap();
-    big_layout(&work.path().join("oci"), 256);
-    reg.skopeo_push(
-        &format!("oci:{}:big", work.path().join("oci").display()),
-        "big:v1",
+    reg.push_random_image("big:v1", &[8192], false);
+    // Slow the transfer down (8 MiB/s) so the pull can be caught half way.
+    let proxy = FlakyProxy::start(
+        &reg.addr,
+        Faults {
+            rate: Some(8 << 20),
+            ..Default::default()
+        },
     );
     let root = temp_root();
     let r = root.path();
-    let image = format!("{}/big:v1", reg.addr);
+    let image = format!("{}/big:v1", proxy.addr);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_cv"))
         .arg("--image-root")
@@ -268,7 +234,7 @@ fn pull_killed_half_way_leaves_no_corrupt_state() {
         let partial = std::fs::read_dir(r.join("ingest"))
             .map(|rd| {
                 rd.flatten()
-                    .any(|e| e.metadata().map(|m| m.len() > (4 << 20)).unwrap_or(false))
+                    .any(|e| e.metadata().map(|m| m.len() > (1 << 20)).unwrap_or(false))
             })
             .unwrap_or(false);
         if partial {
@@ -296,8 +262,10 @@ fn pull_killed_half_way_leaves_no_corrupt_state() {
     ok(r, &["pull", "-q", &image]);
     let layers = store.rootfs_layers(&image).unwrap();
     assert_eq!(
-        std::fs::metadata(layers[0].join("big.bin")).unwrap().len(),
-        256 << 20
+        std::fs::metadata(layers[0].join("layer1.bin"))
+            .unwrap()
+            .len(),
+        8192 << 10
     );
     // And prune clears the killed pull's leftovers.
     ok(r, &["image", "prune", "-a", "-f"]);

@@ -49,6 +49,9 @@ pub fn make_client(registry: &str, opts: &RegistryOptions) -> oci_client::Client
         },
         max_concurrent_download: opts.max_concurrent.max(1),
         max_concurrent_upload: opts.max_concurrent.max(1),
+        // One PUT per blob with the file streamed as its body (constant
+        // memory, one round trip), not 4 MiB PATCHes.
+        use_monolithic_push: true,
         connect_timeout: Some(Duration::from_secs(15)),
         read_timeout: Some(Duration::from_secs(60)),
         ..Default::default()
@@ -120,6 +123,12 @@ where
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 n += 1;
+            }
+            Err(Error::Registry { registry, reason }) if n > 1 => {
+                return Err(Error::Registry {
+                    registry,
+                    reason: format!("{reason} (gave up after {n} attempts)"),
+                })
             }
             Err(e) => return Err(e),
         }

@@ -1,7 +1,12 @@
 //! `push`: the config and layer blobs the registry lacks (asked with HEAD
-//! first), then the manifest under the destination reference.
+//! first, several at once), each streamed from its file in the store as
+//! the body of one monolithic upload (memory use does not grow with the
+//! blob), then the manifest under the destination reference.
 
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference, RegistryOperation};
+use tokio::io::AsyncReadExt;
 
 use super::auth::Credentials;
 use super::client::{make_client, map_err, retry, runtime, RegistryOptions};
@@ -10,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::image::ImageStore;
 use crate::reference::ImageRef;
 use crate::spec::{self, Descriptor};
+
+/// Read size when streaming a blob to the registry.
+const CHUNK: usize = 1 << 20;
 
 /// How to push.
 #[derive(Clone, Debug, Default)]
@@ -45,13 +53,20 @@ impl ImageStore {
         let attempts = opts.registry.attempts;
         let mut blobs: Vec<&Descriptor> = vec![&manifest.config];
         blobs.extend(manifest.layers.iter());
-        for d in blobs {
-            let bd = Digest::parse(&d.digest)?;
-            retry(attempts, &format!("push blob {bd}"), || {
-                self.push_blob(&client, &cref, &bd, &registry)
-            })
+        let jobs = blobs.into_iter().map(|d| {
+            let (client, cref, registry) = (&client, &cref, &registry);
+            async move {
+                let bd = Digest::parse(&d.digest)?;
+                retry(attempts, &format!("push blob {bd}"), || {
+                    self.push_blob(client, cref, &bd, registry)
+                })
+                .await
+            }
+        });
+        futures_util::stream::iter(jobs)
+            .buffer_unordered(opts.registry.max_concurrent.max(1))
+            .try_collect::<Vec<()>>()
             .await?;
-        }
         let raw = self.blobs.read(digest)?;
         let ct = spec::manifest_media_type(&manifest).to_string();
         retry(attempts, "push manifest", || async {
@@ -66,6 +81,7 @@ impl ImageStore {
         Ok(digest.to_string())
     }
 
+    /// Uploads blob `d` unless the registry has it, streaming the file.
     async fn push_blob(
         &self,
         client: &Client,
@@ -80,11 +96,34 @@ impl ImageStore {
         {
             return Ok(());
         }
-        let data = tokio::fs::read(self.blobs.path(d))
+        let path = self.blobs.path(d);
+        let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| Error::io("read blob", self.blobs.path(d), e))?;
+            .map_err(|e| Error::io("open blob", &path, e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| Error::io("stat blob", &path, e))?
+            .len();
+        let body = futures_util::stream::try_unfold(file, |mut f| async move {
+            let mut buf = bytes::BytesMut::with_capacity(CHUNK);
+            while buf.len() < CHUNK {
+                let n = f
+                    .read_buf(&mut buf)
+                    .await
+                    .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+                if n == 0 {
+                    break;
+                }
+            }
+            Ok(if buf.is_empty() {
+                None
+            } else {
+                Some((buf.freeze(), f))
+            })
+        });
         client
-            .push_blob(cref, data, d.as_str())
+            .push_blob_stream(cref, body, d.as_str(), Some(size))
             .await
             .map_err(|e| map_err(registry, e))?;
         Ok(())
