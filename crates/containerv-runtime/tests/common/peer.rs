@@ -1,4 +1,6 @@
 //! For the real-client tests (podman, containerd): a private mount
+
+#![allow(dead_code)]
 //! namespace for the calling test thread with a tmpfs on /run (both tools
 //! write under /run whatever their config says), a busybox root tarball,
 //! and removal of the cgroup directories the clients made.
