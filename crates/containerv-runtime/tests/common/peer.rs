@@ -1,9 +1,9 @@
 //! For the real-client tests (podman, containerd): a private mount
-
-#![allow(dead_code)]
 //! namespace for the calling test thread with a tmpfs on /run (both tools
 //! write under /run whatever their config says), a busybox root tarball,
 //! and removal of the cgroup directories the clients made.
+
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
