@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 
 use super::cgroups::{self, CgroupManager};
+use super::hooks::{self, HookKind};
 use super::init::plan::{Op, Plan, Step};
 use super::init::{self, UserMaps};
 use super::namespaces;
@@ -59,6 +60,17 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     let rootfs = rootfs_path(&spec, config.bundle.as_deref())?;
     let ns = namespaces::plan(&spec)?;
     validate(&spec, &config)?;
+    hooks::validate(&spec)?;
+    let create_hooks: Vec<(HookKind, Vec<oci_spec::runtime::Hook>)> = [
+        HookKind::Prestart,
+        HookKind::CreateRuntime,
+        HookKind::CreateContainer,
+    ]
+    .into_iter()
+    .map(|k| (k, hooks::of_kind(&spec, k)))
+    .filter(|(_, h)| !h.is_empty())
+    .collect();
+    let start_hooks = !hooks::of_kind(&spec, HookKind::StartContainer).is_empty();
 
     let dir = root.join(id);
     match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
@@ -139,9 +151,11 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     std::fs::create_dir(&mountpoint).map_err(|e| Error::io("create", &mountpoint, e))?;
     let etc_files = write_etc_files(&dir, id, &spec)?;
 
-    let fifo = match config.start {
-        StartMode::Immediately => None,
-        StartMode::OnStart => Some(make_fifo(&dir)?),
+    // startContainer hooks run in `start`, so an immediate start goes
+    // through the fifo too.
+    let fifo = match (config.start, start_hooks) {
+        (StartMode::Immediately, false) => None,
+        _ => Some(make_fifo(&dir)?),
     };
 
     let prepared = match config.init {
@@ -218,6 +232,24 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         &mut steps,
     )?;
 
+    // Create-time hooks: after the mounts, before entering the root.
+    let mut hook_release = None;
+    if !create_hooks.is_empty() {
+        let (rx, tx) = pipe()?;
+        let at = steps
+            .iter()
+            .position(|s| matches!(s.op, Op::PivotRoot { .. } | Op::MoveRoot { .. }))
+            .unwrap_or(steps.len());
+        steps.insert(
+            at,
+            Step {
+                desc: "wait for the create-time hooks".into(),
+                op: Op::SyncHooks { fd: rx },
+            },
+        );
+        hook_release = Some(tx);
+    }
+
     let plan = Plan {
         steps,
         report: report_tx,
@@ -243,7 +275,22 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             .unwrap_or(&empty),
         sync,
     });
-    let pid = init::start(plan, ns.clone_flags, user_maps, report_rx)?;
+    let cg = undo.cgroup.as_deref().expect("set above");
+    let mut run_create_hooks = |pid: i32| -> Result<()> {
+        let st = hooks::creating_state(id, pid, config.bundle.as_deref(), &spec);
+        for (kind, list) in &create_hooks {
+            match kind {
+                HookKind::CreateContainer => hooks::run_in_container(*kind, list, pid, cg, &st)?,
+                _ => hooks::run_hooks(*kind, list, &st)?,
+            }
+        }
+        Ok(())
+    };
+    let hook_sync = hook_release.map(|release| init::HookSync {
+        release,
+        run: &mut run_create_hooks,
+    });
+    let pid = init::start(plan, ns.clone_flags, user_maps, report_rx, hook_sync)?;
     undo.pid = Some(pid);
     drop(tty);
 
@@ -273,7 +320,14 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     undo.armed = false;
     let cgroup = undo.cgroup.take().expect("set above");
     let [stdin, stdout, stderr] = parent_stdio;
-    Ok(Container::new(dir, st, cgroup, [stdin, stdout, stderr]))
+    let c = Container::new(dir, st, cgroup, [stdin, stdout, stderr]);
+    if config.start == StartMode::Immediately && start_hooks {
+        if let Err(e) = c.start_init() {
+            let _ = c.destroy_all();
+            return Err(e);
+        }
+    }
+    Ok(c)
 }
 
 /// The spec's `root.path` as an absolute, existing directory.

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::hooks::HookKind;
 use super::state::{self, Lock, ProcStat};
 use super::{Container, ContainerState, Status};
 use crate::error::{Error, Result};
@@ -72,6 +73,24 @@ impl Container {
         let status = self.status();
         if status != Status::Created {
             return Err(self.invalid(status, "start"));
+        }
+        // startContainer hooks: in the container, before its program runs.
+        // A failing one stops the container (it is then deleted as usual).
+        let hooks = self.hooks(HookKind::StartContainer);
+        if !hooks.is_empty() {
+            let mut st = self.current_state();
+            st.status = Status::Created;
+            if let Err(e) = super::hooks::run_in_container(
+                HookKind::StartContainer,
+                &hooks,
+                self.state.pid,
+                self.cgroup.as_ref(),
+                &st,
+            ) {
+                let _ = send(self.state.pid, libc::SIGKILL);
+                let _ = self.cgroup.kill_all();
+                return Err(e);
+            }
         }
         let fifo = self.dir.join(state::FIFO);
         // The init is blocked opening the fifo for writing: this open

@@ -21,6 +21,7 @@ pub mod cgroups;
 mod create;
 mod exec;
 mod fs_copy;
+mod hooks;
 mod init;
 mod lifecycle;
 mod monitor;
@@ -34,6 +35,7 @@ mod stdio;
 mod tty;
 mod user;
 
+pub use hooks::{run_hooks, HookKind};
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 

@@ -66,11 +66,13 @@ pub fn run_ok(rt: &Runtime, id: &str, spec: Spec, config: CreateConfig) -> Strin
 
 /// Create must fail: the error text; nothing may be left behind.
 pub fn create_err(rt: &Runtime, id: &str, spec: Spec, config: CreateConfig) -> String {
-    let e = rt
-        .create_from_spec(id, spec, config)
-        .err()
-        .expect("create should fail")
-        .to_string();
+    let e = match rt.create_from_spec(id, spec, config) {
+        Ok(c) => {
+            let _ = c.destroy();
+            panic!("create of {id} should fail");
+        }
+        Err(e) => e.to_string(),
+    };
     assert_no_leftovers(rt.root(), id);
     e
 }

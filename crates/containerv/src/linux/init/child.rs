@@ -42,6 +42,17 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
     }
     let mut root: i32 = -1;
     for (i, step) in plan.steps.iter().enumerate() {
+        if let Op::SyncHooks { fd } = &step.op {
+            report::send_hooks(report_fd);
+            let r = sys::read_byte(fd.as_raw_fd());
+            sys::close(fd.as_raw_fd());
+            if r.is_err() {
+                // The parent gave up (a hook failed): it kills us anyway.
+                // SAFETY: leaving the child.
+                unsafe { libc::_exit(1) };
+            }
+            continue;
+        }
         if let Err(e) = exec_op(&step.op, &mut root) {
             report::send_error(report_fd, i as u32, e, b"");
             // SAFETY: leaving the child without running the parent's destructors.
@@ -133,6 +144,7 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             sys::close(fd.as_raw_fd());
             Ok(())
         }
+        Op::SyncHooks { .. } => Ok(()),
         Op::JoinCgroup { fd } => {
             sys::write_all(fd.as_raw_fd(), b"0")?;
             sys::close(fd.as_raw_fd());

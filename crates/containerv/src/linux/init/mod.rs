@@ -30,6 +30,13 @@ pub(crate) struct UserMaps<'a> {
     pub sync: OwnedFd,
 }
 
+/// The parent's part of a `SyncHooks` step: the write end of the child's
+/// sync pipe and what to run (given the init's host pid) before releasing it.
+pub(crate) struct HookSync<'a> {
+    pub release: OwnedFd,
+    pub run: &'a mut dyn FnMut(i32) -> Result<()>,
+}
+
 /// Clone the init with `flags` (CLONE_NEW*), let it run `plan`, and wait
 /// for its report. Returns the init's host pid; on a failure the child is
 /// killed and reaped before the error is returned.
@@ -38,6 +45,7 @@ pub(crate) fn start(
     flags: libc::c_int,
     maps: Option<UserMaps<'_>>,
     report_rx: OwnedFd,
+    mut hooks: Option<HookSync<'_>>,
 ) -> Result<i32> {
     let process = plan.process;
     plan.seal();
@@ -76,10 +84,33 @@ pub(crate) fn start(
             f.write_all(b"1")
                 .map_err(|e| Error::sys("signal the init that its id maps are written", e))?;
         }
-        match report::receive(report_rx)
-            .map_err(|e| Error::sys("read the init's set-up report", e))?
-        {
+        let mut rx = std::fs::File::from(report_rx);
+        let mut report =
+            report::receive(&mut rx).map_err(|e| Error::sys("read the init's set-up report", e))?;
+        if report == Report::Hooks {
+            let h = hooks.as_mut().ok_or_else(|| {
+                Error::sys(
+                    "the init asked for hooks nobody planned",
+                    std::io::Error::from_raw_os_error(libc::EPROTO),
+                )
+            })?;
+            (h.run)(pid)?;
+            let mut f = std::fs::File::from(
+                h.release
+                    .try_clone()
+                    .map_err(|e| Error::sys("release the init after the create hooks", e))?,
+            );
+            f.write_all(b"1")
+                .map_err(|e| Error::sys("release the init after the create hooks", e))?;
+            report = report::receive(&mut rx)
+                .map_err(|e| Error::sys("read the init's set-up report", e))?;
+        }
+        match report {
             Report::Ready | Report::Exec => Ok(()),
+            Report::Hooks => Err(Error::sys(
+                "the init asked for the create hooks twice",
+                std::io::Error::from_raw_os_error(libc::EPROTO),
+            )),
             Report::Failed { step, errno, text } => {
                 if let (report::STEP_PROCESS, Some(p), Ok(b)) =
                     (step, process, <[u8; 8]>::try_from(text.as_slice()))

@@ -31,6 +31,11 @@ pub(crate) enum Op {
         fd: OwnedFd,
         nstype: i32,
     },
+    /// Tell the parent to run the create-time hooks (a report record) and
+    /// wait for one byte on `fd` (EOF: the parent gave up).
+    SyncHooks {
+        fd: OwnedFd,
+    },
     /// Join the container's cgroup: `write(fd, "0")` on its `cgroup.procs`.
     JoinCgroup {
         fd: OwnedFd,
@@ -160,9 +165,10 @@ impl Plan<'_> {
         keep.extend(self.tty.iter().map(|t| t.socket()));
         for s in &self.steps {
             match &s.op {
-                Op::WaitForMaps { fd } | Op::SetNs { fd, .. } | Op::JoinCgroup { fd } => {
-                    keep.push(fd.as_raw_fd())
-                }
+                Op::WaitForMaps { fd }
+                | Op::SetNs { fd, .. }
+                | Op::JoinCgroup { fd }
+                | Op::SyncHooks { fd } => keep.push(fd.as_raw_fd()),
                 _ => {}
             }
         }

@@ -6,7 +6,6 @@
 //! needs no framing, no allocation and no lock.
 
 use std::io::Read;
-use std::os::fd::OwnedFd;
 
 use super::sys;
 
@@ -18,6 +17,7 @@ pub(crate) const STEP_PROCESS: u32 = u32::MAX - 1;
 
 const KIND_READY: u32 = 1;
 const KIND_ERROR: u32 = 2;
+const KIND_HOOKS: u32 = 3;
 const TEXT: usize = 112;
 
 #[repr(C)]
@@ -51,6 +51,19 @@ pub(crate) fn send_ready(fd: i32) {
     let _ = sys::write_all(fd, r.bytes());
 }
 
+/// Child side: the mounts are done, the parent may run the create-time
+/// hooks now (the child then waits for a byte on its sync pipe).
+pub(crate) fn send_hooks(fd: i32) {
+    let r = Record {
+        kind: KIND_HOOKS,
+        step: 0,
+        errno: 0,
+        len: 0,
+        text: [0; TEXT],
+    };
+    let _ = sys::write_all(fd, r.bytes());
+}
+
 /// Child side: report a failed step (`text` for [`STEP_NAMED`] and [`STEP_PROCESS`]).
 pub(crate) fn send_error(fd: i32, step: u32, errno: i32, text: &[u8]) {
     let mut r = Record {
@@ -71,6 +84,9 @@ pub(crate) fn send_error(fd: i32, step: u32, errno: i32, text: &[u8]) {
 pub(crate) enum Report {
     /// Set-up done; the init waits (start on demand) or reaps.
     Ready,
+    /// Mounts done, before pivot_root: run the create-time hooks, then
+    /// release the child.
+    Hooks,
     /// The pipe closed without a record: the init exec'ed its program (or died).
     Exec,
     /// A step failed.
@@ -82,8 +98,7 @@ pub(crate) enum Report {
 }
 
 /// Parent side: block until the child reports or the pipe closes.
-pub(crate) fn receive(fd: OwnedFd) -> std::io::Result<Report> {
-    let mut f = std::fs::File::from(fd);
+pub(crate) fn receive(f: &mut std::fs::File) -> std::io::Result<Report> {
     let mut buf = [0u8; SIZE];
     let mut got = 0;
     while got < SIZE {
@@ -106,6 +121,7 @@ pub(crate) fn receive(fd: OwnedFd) -> std::io::Result<Report> {
     let word = |i: usize| u32::from_ne_bytes(buf[i..i + 4].try_into().unwrap_or([0; 4]));
     match word(0) {
         KIND_READY => Ok(Report::Ready),
+        KIND_HOOKS => Ok(Report::Hooks),
         _ => {
             let len = (word(12) as usize).min(TEXT);
             Ok(Report::Failed {
@@ -120,6 +136,7 @@ pub(crate) fn receive(fd: OwnedFd) -> std::io::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::OwnedFd;
 
     #[test]
     fn round_trip() {
@@ -127,7 +144,7 @@ mod tests {
         use std::os::fd::AsRawFd;
         send_error(w.as_raw_fd(), STEP_NAMED, libc::ENOENT, b"exec");
         drop(w);
-        let got = receive(OwnedFd::from(r)).unwrap();
+        let got = receive(&mut std::fs::File::from(OwnedFd::from(r))).unwrap();
         assert_eq!(
             got,
             Report::Failed {
@@ -138,9 +155,21 @@ mod tests {
         );
         let (r, w) = std::io::pipe().unwrap();
         send_ready(w.as_raw_fd());
-        assert_eq!(receive(OwnedFd::from(r)).unwrap(), Report::Ready);
+        assert_eq!(
+            receive(&mut std::fs::File::from(OwnedFd::from(r))).unwrap(),
+            Report::Ready
+        );
+        let (r, w) = std::io::pipe().unwrap();
+        send_hooks(w.as_raw_fd());
+        assert_eq!(
+            receive(&mut std::fs::File::from(OwnedFd::from(r))).unwrap(),
+            Report::Hooks
+        );
         let (r, w) = std::io::pipe().unwrap();
         drop(w);
-        assert_eq!(receive(OwnedFd::from(r)).unwrap(), Report::Exec);
+        assert_eq!(
+            receive(&mut std::fs::File::from(OwnedFd::from(r))).unwrap(),
+            Report::Exec
+        );
     }
 }

@@ -118,6 +118,22 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         ),
         Op::Propagation { flags: prop_flags },
     ));
+    // Host and domain name first: createContainer hooks (run before
+    // pivot_root) already see them.
+    if input.uts {
+        if let Some(h) = input.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+            out.push(step(
+                format!("set hostname {h:?}"),
+                Op::Sethostname { name: cstr(h)? },
+            ));
+        }
+        if let Some(d) = input.spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+            out.push(step(
+                format!("set domainname {d:?}"),
+                Op::Setdomainname { name: cstr(d)? },
+            ));
+        }
+    }
     let mp = cpath(input.mountpoint)?;
     match input.overlay {
         Some(o) => {
@@ -228,20 +244,6 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         .unwrap_or(false)
     {
         out.push(step("make the root read-only".into(), Op::RootReadOnly));
-    }
-    if input.uts {
-        if let Some(h) = input.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-            out.push(step(
-                format!("set hostname {h:?}"),
-                Op::Sethostname { name: cstr(h)? },
-            ));
-        }
-        if let Some(d) = input.spec.domainname().as_deref().filter(|h| !h.is_empty()) {
-            out.push(step(
-                format!("set domainname {d:?}"),
-                Op::Setdomainname { name: cstr(d)? },
-            ));
-        }
     }
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         let mut keys: Vec<_> = sysctl.iter().collect();
