@@ -71,6 +71,20 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     .filter(|(_, h)| !h.is_empty())
     .collect();
     let start_hooks = !hooks::of_kind(&spec, HookKind::StartContainer).is_empty();
+    // Device access: deny all but the standard devices, the spec's rules
+    // and its linux.devices (cgroups::devices).
+    let mut resources = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    resources.set_devices(Some(cgroups::devices::container_rules(
+        resources.devices().as_deref().unwrap_or_default(),
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.devices().as_deref())
+            .unwrap_or_default(),
+    )?));
 
     let dir = root.join(id);
     match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
@@ -93,7 +107,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     let cgroup = cgroups::create(
         id,
         linux.and_then(|l| l.cgroups_path().as_deref()),
-        linux.and_then(|l| l.resources().as_ref()),
+        Some(&resources),
     )?;
     let cgroup_fds = cgroup.procs_fds()?;
     let cgroup_state = cgroup.state();

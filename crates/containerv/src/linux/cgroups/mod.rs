@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub(crate) mod devices;
+mod devices_bpf;
 mod fs;
 pub mod mode;
 mod placement;

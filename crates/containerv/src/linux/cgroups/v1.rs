@@ -394,6 +394,9 @@ impl CgroupManager for V1 {
             self.set_blkio(b)?;
         }
         self.set_hugetlb(r)?;
+        if let Some(d) = r.devices().as_ref().filter(|d| !d.is_empty()) {
+            super::devices::apply_v1(self.need("devices", "device access rules")?, d)?;
+        }
         if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
             let dir = self.unified().ok_or_else(|| {
                 Error::Unsupported("unified: cgroup v2 keys on a cgroup v1 host".into())

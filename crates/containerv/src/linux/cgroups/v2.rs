@@ -414,6 +414,9 @@ impl CgroupManager for V2 {
             self.set_io(b)?;
         }
         set_hugetlb(dir, r.hugepage_limits().as_deref().unwrap_or_default())?;
+        if let Some(d) = r.devices().as_ref().filter(|d| !d.is_empty()) {
+            super::devices_bpf::apply(dir, d)?;
+        }
         for (k, v) in r.unified().iter().flatten() {
             fs::write(dir, k, v)?;
         }
