@@ -181,6 +181,13 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 .ok_or_else(|| Error::InvalidSpec("no process to run".into()))?;
             let mut p = PreparedProcess::prepare(process, &rootfs)?;
             p.set_personality(linux.and_then(|l| l.personality().as_ref()))?;
+            // linux.seccomp: compiled now, so a bad profile fails before the clone.
+            p.set_seccomp(super::seccomp::Context {
+                spec: &spec,
+                id,
+                bundle: config.bundle.as_deref(),
+                status: oci_spec::runtime::ContainerState::Creating,
+            })?;
             Some(p)
         }
     };

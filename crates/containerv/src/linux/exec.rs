@@ -146,13 +146,28 @@ pub(crate) fn exec(
     process: &OciProcess,
     io: ProcessIo,
 ) -> Result<Process> {
+    exec_with(init_pid, cgroup, process, io, None)
+}
+
+/// [`exec`] with the container's `linux.seccomp` (`Container::exec`; the
+/// hooks run without it).
+pub(crate) fn exec_with(
+    init_pid: i32,
+    cgroup: &dyn CgroupManager,
+    process: &OciProcess,
+    io: ProcessIo,
+    seccomp: Option<super::seccomp::Context<'_>>,
+) -> Result<Process> {
     if init_pid <= 0 {
         return Err(Error::InvalidSpec(
             "the container has no running init".into(),
         ));
     }
     let root = PathBuf::from(format!("/proc/{init_pid}/root"));
-    let prepared = PreparedProcess::prepare(process, &root)?;
+    let mut prepared = PreparedProcess::prepare(process, &root)?;
+    if let Some(ctx) = seccomp {
+        prepared.set_seccomp(ctx)?;
+    }
     let tty = if prepared.terminal {
         let socket = io.console_socket.as_deref().ok_or_else(|| {
             Error::InvalidSpec("process.terminal is set but no console socket was given".into())

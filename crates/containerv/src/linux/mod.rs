@@ -30,6 +30,7 @@ pub mod netstat;
 mod proc_setup;
 mod process;
 mod rootfs;
+pub mod seccomp;
 mod state;
 mod stdio;
 mod tty;
@@ -257,7 +258,14 @@ impl Container {
 
     /// Run an OCI process (runc exec) in the container.
     pub fn exec(&self, process: &oci_spec::runtime::Process, io: ProcessIo) -> Result<Process> {
-        exec::exec(self.pid(), self.cgroup.as_ref(), process, io)
+        // The container's linux.seccomp applies to exec'd processes too (runc).
+        let seccomp = seccomp::Context {
+            spec: self.spec(),
+            id: &self.id,
+            bundle: self.state.bundle.as_deref(),
+            status: oci_spec::runtime::ContainerState::Running,
+        };
+        exec::exec_with(self.pid(), self.cgroup.as_ref(), process, io, Some(seccomp))
     }
 
     /// Send `signal` to one process of the container (host pid).

@@ -114,6 +114,9 @@ const STEPS: &[&str] = &[
     "sched_setattr",
     "personality",
     "cwd is outside the container",
+    // seccomp (see `seccomp::Prepared::install`).
+    "seccomp",
+    "seccomp agent at linux.seccomp.listenerPath",
 ];
 
 /// A capability number (0 = CAP_CHOWN ...) from a name like `CAP_NET_ADMIN`
@@ -226,6 +229,8 @@ pub(crate) struct PreparedProcess {
     personality: Option<libc::c_ulong>,
     /// `process.terminal`.
     pub terminal: bool,
+    /// `linux.seccomp`, compiled (see [`Self::set_seccomp`]).
+    seccomp: Option<super::seccomp::Prepared>,
 }
 
 /// The kernel's `struct sched_attr` (SCHED_ATTR_SIZE_VER1, 56 bytes).
@@ -519,6 +524,7 @@ impl PreparedProcess {
             sched,
             personality: None,
             terminal: process.terminal().unwrap_or(false),
+            seccomp: None,
         })
     }
 
@@ -539,6 +545,30 @@ impl PreparedProcess {
             }
         };
         Ok(())
+    }
+
+    /// Compile and carry `linux.seccomp` (the init and every exec get it,
+    /// as in runc). Errors (unknown syscall, bad argument...) come here,
+    /// before anything is created.
+    pub(crate) fn set_seccomp(&mut self, ctx: super::seccomp::Context<'_>) -> Result<()> {
+        self.seccomp = super::seccomp::Prepared::new(ctx, self.no_new_privs)?;
+        Ok(())
+    }
+
+    /// A descriptor the child must keep until exec (the seccomp agent socket).
+    pub(crate) fn seccomp_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.seccomp.as_ref().and_then(|s| s.keep_fd())
+    }
+
+    /// Load the seccomp filter now if it goes in at this point (`early`:
+    /// before the credential change, else right before execve).
+    fn install_seccomp(&self, early: bool) -> Result<(), ChildError> {
+        match &self.seccomp {
+            Some(s) if s.early() == early => s
+                .install()
+                .map_err(|(step, errno)| ChildError { step, errno }),
+            _ => Ok(()),
+        }
     }
 
     /// The uid and gid the process will run as.
@@ -628,6 +658,8 @@ impl PreparedProcess {
                 return Err(fail("personality"));
             }
         }
+        // seccomp without no_new_privs needs CAP_SYS_ADMIN: before the caps drop (runc's order).
+        self.install_seccomp(true)?;
         if let Some(caps) = &self.caps {
             // Keep the permitted set across the uid change below.
             // SAFETY: prctl with integer arguments.
@@ -725,6 +757,8 @@ impl PreparedProcess {
                 errno: libc::EPERM,
             });
         }
+        // seccomp with no_new_privs: the very last step before execve.
+        self.install_seccomp(false)?;
         Ok(())
     }
 

@@ -163,6 +163,8 @@ impl Plan<'_> {
         keep.extend(self.stdio.iter().flatten().map(|f| f.as_raw_fd()));
         keep.extend(self.fifo.iter().map(|f| f.as_raw_fd()));
         keep.extend(self.tty.iter().map(|t| t.socket()));
+        // The seccomp agent socket (SCMP_ACT_NOTIFY), used right before exec.
+        keep.extend(self.process.and_then(|p| p.seccomp_fd()));
         for s in &self.steps {
             match &s.op {
                 Op::WaitForMaps { fd }

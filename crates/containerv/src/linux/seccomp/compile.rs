@@ -1,0 +1,513 @@
+//! `linux.seccomp` → a classic-BPF program, the way libseccomp (as runc
+//! drives it) builds one, without libseccomp.
+//!
+//! Layout, per audit architecture in the filter:
+//!
+//! ```text
+//!   A = arch
+//!   arch == X86_64 ?  A = nr
+//!                     nr >= X32_BIT ? (x32 listed ? x32 tree : KILL_THREAD)
+//!                     nr > highest listed ? ERRNO(ENOSYS)     (runc's stub)
+//!                     binary search on nr → the syscall's rules → default
+//!   arch == I386   ?  ...same, 32-bit argument compares
+//!   KILL_THREAD       (libseccomp's default bad-architecture action)
+//! ```
+//!
+//! Semantics chosen to match runc + libseccomp:
+//! - the native architecture (x86_64) is always in the filter; listed
+//!   `SCMP_ARCH_X86` / `SCMP_ARCH_X32` add sections; other architectures
+//!   cannot occur on this host and are skipped;
+//! - a syscall name unknown on one architecture is skipped there; a name
+//!   unknown on every architecture is an error naming it;
+//! - a syscall's rules are tried conditional-first, in spec order; the
+//!   first whose argument comparisons all hold decides; then its
+//!   unconditional rule, if any; otherwise the default action;
+//! - `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` without `errnoRet` use EPERM;
+//! - a syscall numbered above every syscall the profile names returns
+//!   ENOSYS instead of the default action unless the default allows (runc
+//!   does this so new syscalls such as clone3 fall back gracefully).
+//!
+//! 64-bit arguments are compared as two 32-bit words (BPF's accumulator
+//! is 32 bits): high word first, then low word; `seccomp_data.args[i]` is
+//! little-endian, low word at `16 + 8*i`.
+
+use std::collections::BTreeMap;
+
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+};
+
+use super::bpf::{Asm, Cmp, Label, SockFilter, To};
+use super::tables;
+use crate::error::{Error, Result};
+
+pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(crate) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+const RET_KILL_PROCESS: u32 = 0x8000_0000;
+const RET_KILL_THREAD: u32 = 0x0000_0000;
+const RET_TRAP: u32 = 0x0003_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const RET_USER_NOTIF: u32 = 0x7fc0_0000;
+const RET_TRACE: u32 = 0x7ff0_0000;
+const RET_LOG: u32 = 0x7ffc_0000;
+const RET_ALLOW: u32 = 0x7fff_0000;
+
+const FLAG_TSYNC: u32 = 1;
+const FLAG_LOG: u32 = 2;
+const FLAG_SPEC_ALLOW: u32 = 4;
+pub(crate) const FLAG_NEW_LISTENER: u32 = 8;
+const FLAG_TSYNC_ESRCH: u32 = 16;
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// Offsets in `struct seccomp_data`.
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+const OFF_ARGS: u32 = 16;
+
+/// Syscalls the runtime itself makes between installing the filter and the
+/// program's exec (credentials, cwd, the listener hand-off, the error
+/// report): a notify rule on them would stop the runtime waiting for an
+/// agent that has not got the listener yet.
+const RUNTIME_SYSCALLS: &[&str] = &[
+    "capset",
+    "chdir",
+    "close",
+    "execve",
+    "exit",
+    "exit_group",
+    "getcwd",
+    "prctl",
+    "recvfrom",
+    "recvmsg",
+    "sendmsg",
+    "setgroups",
+    "setresgid",
+    "setresuid",
+    "umask",
+    "write",
+];
+
+/// A compiled filter, ready for `seccomp(SECCOMP_SET_MODE_FILTER, flags)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub(crate) insns: Vec<SockFilter>,
+    pub(crate) flags: u32,
+}
+
+impl Program {
+    /// The BPF instructions.
+    pub fn instructions(&self) -> &[SockFilter] {
+        &self.insns
+    }
+
+    /// `SECCOMP_FILTER_FLAG_*` bits for `seccomp(2)`.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// Whether the filter hands out a notification listener
+    /// (`SCMP_ACT_NOTIFY` is used).
+    pub fn has_listener(&self) -> bool {
+        self.flags & FLAG_NEW_LISTENER != 0
+    }
+}
+
+/// The architectures this host can run, as filter sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Abi {
+    X86_64,
+    X32,
+    X86,
+}
+
+impl Abi {
+    fn table(self) -> &'static [(&'static str, u32)] {
+        match self {
+            Abi::X86_64 => tables::X86_64,
+            Abi::X32 => tables::X32,
+            Abi::X86 => tables::X86,
+        }
+    }
+
+    /// The syscall number as `seccomp_data.nr` carries it.
+    fn nr(self, name: &str) -> Option<u32> {
+        let t = self.table();
+        let i = t.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+        Some(match self {
+            Abi::X32 => t[i].1 | X32_SYSCALL_BIT,
+            _ => t[i].1,
+        })
+    }
+
+    /// 64-bit syscall arguments (i386's are 32 bits, zero-extended).
+    fn wide(self) -> bool {
+        self != Abi::X86
+    }
+}
+
+/// One argument comparison, as the spec gives it.
+#[derive(Debug, Clone, Copy)]
+struct ArgCmp {
+    index: u32,
+    op: LinuxSeccompOperator,
+    value: u64,
+    value_two: u64,
+}
+
+/// One `syscalls[]` entry, resolved.
+#[derive(Debug)]
+struct Rule {
+    action: u32,
+    args: Vec<ArgCmp>,
+}
+
+/// Whether `name` is a syscall on any architecture we know of.
+pub(crate) fn known_anywhere(name: &str) -> bool {
+    [Abi::X86_64, Abi::X32, Abi::X86]
+        .iter()
+        .any(|a| a.nr(name).is_some())
+        || tables::OTHER_ARCHES.contains(&name)
+}
+
+/// The `SECCOMP_RET_*` value of an action. `what` names the spec field for
+/// errors.
+fn action_value(a: LinuxSeccompAction, errno: Option<u32>, what: &str) -> Result<u32> {
+    let data = |default: u32| -> Result<u32> {
+        let v = errno.unwrap_or(default);
+        if v > 0xffff {
+            return Err(Error::InvalidSpec(format!(
+                "{what}: errnoRet {v} does not fit the 16 bits seccomp returns"
+            )));
+        }
+        Ok(v)
+    };
+    if errno.is_some()
+        && !matches!(
+            a,
+            LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+        )
+    {
+        tracing::debug!("{what}: errnoRet is ignored for {a}");
+    }
+    Ok(match a {
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => RET_KILL_THREAD,
+        LinuxSeccompAction::ScmpActKillProcess => RET_KILL_PROCESS,
+        LinuxSeccompAction::ScmpActTrap => RET_TRAP,
+        LinuxSeccompAction::ScmpActErrno => RET_ERRNO | data(libc::EPERM as u32)?,
+        LinuxSeccompAction::ScmpActTrace => RET_TRACE | data(libc::EPERM as u32)?,
+        LinuxSeccompAction::ScmpActNotify => RET_USER_NOTIF,
+        LinuxSeccompAction::ScmpActLog => RET_LOG,
+        LinuxSeccompAction::ScmpActAllow => RET_ALLOW,
+    })
+}
+
+/// Compile `linux.seccomp` into a BPF program (errors name the field).
+pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
+    let default_action = s.default_action();
+    if default_action == LinuxSeccompAction::ScmpActNotify {
+        return Err(Error::InvalidSpec(
+            "linux.seccomp.defaultAction SCMP_ACT_NOTIFY is not supported: every system call \
+             of the runtime itself would wait for an agent"
+                .into(),
+        ));
+    }
+    let default = action_value(
+        default_action,
+        s.default_errno_ret(),
+        "linux.seccomp.defaultErrnoRet",
+    )?;
+
+    let mut abis = vec![Abi::X86_64];
+    for a in s.architectures().iter().flatten() {
+        match a {
+            Arch::ScmpArchNative | Arch::ScmpArchX86_64 => {}
+            Arch::ScmpArchX86 => abis.push(Abi::X86),
+            Arch::ScmpArchX32 => abis.push(Abi::X32),
+            other => tracing::debug!("seccomp architecture {other} cannot run on x86_64: skipped"),
+        }
+    }
+    abis.sort();
+    abis.dedup();
+
+    // Rules per ABI per syscall number, in spec order.
+    let mut per_abi: BTreeMap<Abi, BTreeMap<u32, Vec<usize>>> = BTreeMap::new();
+    let mut rules = Vec::new();
+    let mut notify = false;
+    for (i, sc) in s.syscalls().iter().flatten().enumerate() {
+        let what = format!("linux.seccomp.syscalls[{i}]");
+        let action = action_value(sc.action(), sc.errno_ret(), &what)?;
+        let mut args = Vec::new();
+        for a in sc.args().iter().flatten() {
+            if a.index() > 5 {
+                return Err(Error::InvalidSpec(format!(
+                    "{what}: argument index {} is out of range (a syscall has arguments 0..=5)",
+                    a.index()
+                )));
+            }
+            if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq && a.value_two().is_none() {
+                return Err(Error::InvalidSpec(format!(
+                    "{what}: SCMP_CMP_MASKED_EQ on argument {} needs valueTwo (value is the mask)",
+                    a.index()
+                )));
+            }
+            args.push(ArgCmp {
+                index: a.index() as u32,
+                op: a.op(),
+                value: a.value(),
+                value_two: a.value_two().unwrap_or(0),
+            });
+        }
+        if sc.names().is_empty() {
+            return Err(Error::InvalidSpec(format!("{what}: names is empty")));
+        }
+        let is_notify = sc.action() == LinuxSeccompAction::ScmpActNotify;
+        notify |= is_notify;
+        rules.push(Rule { action, args });
+        let r = rules.len() - 1;
+        for name in sc.names() {
+            if !known_anywhere(name) {
+                return Err(Error::InvalidSpec(format!(
+                    "{what}: unknown system call {name:?}"
+                )));
+            }
+            if is_notify && RUNTIME_SYSCALLS.contains(&name.as_str()) {
+                return Err(Error::InvalidSpec(format!(
+                    "{what}: SCMP_ACT_NOTIFY on {name:?} is not supported: the runtime calls it \
+                     after installing the filter"
+                )));
+            }
+            for &abi in &abis {
+                if let Some(nr) = abi.nr(name) {
+                    let list = per_abi.entry(abi).or_default().entry(nr).or_default();
+                    if !list.contains(&r) {
+                        list.push(r);
+                    }
+                }
+            }
+        }
+    }
+    if notify && s.listener_path().is_none() {
+        return Err(Error::InvalidSpec(
+            "linux.seccomp uses SCMP_ACT_NOTIFY but listenerPath is not set".into(),
+        ));
+    }
+
+    let mut flags = 0;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FLAG_TSYNC,
+            // The kernel only takes it with a listener (libseccomp does the same).
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                if notify {
+                    FLAG_WAIT_KILLABLE_RECV
+                } else {
+                    0
+                }
+            }
+        };
+    }
+    if notify {
+        flags |= FLAG_NEW_LISTENER;
+        if flags & FLAG_TSYNC != 0 {
+            flags |= FLAG_TSYNC_ESRCH;
+        }
+    }
+
+    let enosys = !matches!(default, RET_ALLOW | RET_LOG);
+    let mut a = Asm::default();
+    let bad_arch = a.label();
+    a.load(OFF_ARCH);
+    let empty = BTreeMap::new();
+    let section = |abi: Abi| per_abi.get(&abi).unwrap_or(&empty);
+    let x32 = abis.contains(&Abi::X32);
+    // x86_64 (and x32, same audit arch).
+    let next_arch = a.label();
+    a.jump(Cmp::Eq, AUDIT_ARCH_X86_64, To::Next, To::L(next_arch));
+    a.load(OFF_NR);
+    let x32_label = a.label();
+    a.jump(
+        Cmp::Ge,
+        X32_SYSCALL_BIT,
+        To::L(if x32 { x32_label } else { bad_arch }),
+        To::Next,
+    );
+    emit_section(
+        &mut a,
+        section(Abi::X86_64),
+        &rules,
+        default,
+        enosys,
+        Abi::X86_64.wide(),
+    );
+    a.bind(x32_label);
+    if x32 {
+        emit_section(
+            &mut a,
+            section(Abi::X32),
+            &rules,
+            default,
+            enosys,
+            Abi::X32.wide(),
+        );
+    }
+    a.bind(next_arch);
+    if abis.contains(&Abi::X86) {
+        let next = a.label();
+        a.jump(Cmp::Eq, AUDIT_ARCH_I386, To::Next, To::L(next));
+        a.load(OFF_NR);
+        emit_section(
+            &mut a,
+            section(Abi::X86),
+            &rules,
+            default,
+            enosys,
+            Abi::X86.wide(),
+        );
+        a.bind(next);
+    }
+    a.bind(bad_arch);
+    a.ret(RET_KILL_THREAD);
+    Ok(Program {
+        insns: a.assemble()?,
+        flags,
+    })
+}
+
+/// One architecture's dispatch; `A` holds the syscall number on entry.
+fn emit_section(
+    a: &mut Asm,
+    by_nr: &BTreeMap<u32, Vec<usize>>,
+    rules: &[Rule],
+    default: u32,
+    enosys: bool,
+    wide: bool,
+) {
+    let mut entries: Vec<(u32, Vec<&Rule>)> = by_nr
+        .iter()
+        .map(|(nr, idx)| {
+            let mut r: Vec<&Rule> = idx.iter().map(|i| &rules[*i]).collect();
+            // Conditional rules first (stable: spec order kept).
+            r.sort_by_key(|r| r.args.is_empty());
+            (*nr, r)
+        })
+        .collect();
+    entries.sort_by_key(|e| e.0);
+    if let (true, Some(max)) = (enosys, entries.last().map(|e| e.0)) {
+        let tree = a.label();
+        a.jump(Cmp::Gt, max, To::Next, To::L(tree));
+        a.ret(RET_ERRNO | libc::ENOSYS as u32);
+        a.bind(tree);
+    }
+    emit_tree(a, &entries, default, wide);
+}
+
+/// Binary search over sorted syscall numbers; leaves of up to four
+/// syscalls are checked in a row. Every path ends in a return.
+fn emit_tree(a: &mut Asm, entries: &[(u32, Vec<&Rule>)], default: u32, wide: bool) {
+    if entries.len() <= 4 {
+        for (nr, rules) in entries {
+            let next = a.label();
+            a.jump(Cmp::Eq, *nr, To::Next, To::L(next));
+            emit_rules(a, rules, default, wide);
+            a.bind(next);
+        }
+        a.ret(default);
+        return;
+    }
+    let mid = entries.len() / 2;
+    let right = a.label();
+    a.jump(Cmp::Gt, entries[mid - 1].0, To::L(right), To::Next);
+    emit_tree(a, &entries[..mid], default, wide);
+    a.bind(right);
+    emit_tree(a, &entries[mid..], default, wide);
+}
+
+/// A matched syscall's rules, then the default. Clobbers `A`.
+fn emit_rules(a: &mut Asm, rules: &[&Rule], default: u32, wide: bool) {
+    for r in rules {
+        if r.args.is_empty() {
+            a.ret(r.action);
+            return;
+        }
+        let fail = a.label();
+        for c in &r.args {
+            emit_cmp(a, c, fail, wide);
+        }
+        a.ret(r.action);
+        a.bind(fail);
+    }
+    a.ret(default);
+}
+
+/// Fall through when the comparison holds, jump to `fail` otherwise.
+fn emit_cmp(a: &mut Asm, c: &ArgCmp, fail: Label, wide: bool) {
+    use LinuxSeccompOperator as Op;
+    let lo_off = OFF_ARGS + 8 * c.index;
+    let hi_off = lo_off + 4;
+    let (vhi, vlo) = ((c.value >> 32) as u32, c.value as u32);
+    let (dhi, dlo) = ((c.value_two >> 32) as u32, c.value_two as u32);
+    let ok = a.label();
+    let fail = To::L(fail);
+    match c.op {
+        Op::ScmpCmpEq => {
+            if wide {
+                a.load(hi_off);
+                a.jump(Cmp::Eq, vhi, To::Next, fail);
+            }
+            a.load(lo_off);
+            a.jump(Cmp::Eq, vlo, To::Next, fail);
+        }
+        Op::ScmpCmpMaskedEq => {
+            if wide {
+                a.load(hi_off);
+                a.and(vhi);
+                a.jump(Cmp::Eq, dhi, To::Next, fail);
+            }
+            a.load(lo_off);
+            a.and(vlo);
+            a.jump(Cmp::Eq, dlo, To::Next, fail);
+        }
+        Op::ScmpCmpNe => {
+            if wide {
+                a.load(hi_off);
+                a.jump(Cmp::Eq, vhi, To::Next, To::L(ok));
+            }
+            a.load(lo_off);
+            a.jump(Cmp::Eq, vlo, fail, To::Next);
+        }
+        Op::ScmpCmpGt | Op::ScmpCmpGe => {
+            if wide {
+                a.load(hi_off);
+                a.jump(Cmp::Gt, vhi, To::L(ok), To::Next);
+                a.jump(Cmp::Eq, vhi, To::Next, fail);
+            }
+            a.load(lo_off);
+            let cmp = if c.op == Op::ScmpCmpGt {
+                Cmp::Gt
+            } else {
+                Cmp::Ge
+            };
+            a.jump(cmp, vlo, To::Next, fail);
+        }
+        Op::ScmpCmpLt | Op::ScmpCmpLe => {
+            // Not GE / not GT.
+            if wide {
+                a.load(hi_off);
+                a.jump(Cmp::Gt, vhi, fail, To::Next);
+                a.jump(Cmp::Eq, vhi, To::Next, To::L(ok));
+            }
+            a.load(lo_off);
+            let cmp = if c.op == Op::ScmpCmpLt {
+                Cmp::Ge
+            } else {
+                Cmp::Gt
+            };
+            a.jump(cmp, vlo, fail, To::Next);
+        }
+    }
+    a.bind(ok);
+}
