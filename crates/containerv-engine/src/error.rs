@@ -43,6 +43,11 @@ pub enum Error {
         operation: String,
     },
 
+    /// The container could not be started (the reason comes from its
+    /// monitor, e.g. the command was not found).
+    #[error("container {id} could not start: {reason}")]
+    StartFailed { id: String, reason: String },
+
     /// A file operation failed.
     #[error("{what} {path}: {source}")]
     Io {

@@ -4,17 +4,27 @@
 //! engine keeps one: a state store with a record per container and names
 //! claimed atomically, logs with rotation, health checks, restart policies
 //! and a graceful stop. There is no daemon: each container has a small
-//! monitor process, and every `cv` command reads the store directly.
+//! monitor process ([`monitor`]), and every `cv` command reads the store
+//! directly ([`Engine`]).
 
+pub mod builtin;
 pub mod duration;
+pub mod engine;
 pub mod error;
 pub mod health;
+pub mod inspect;
 pub mod logs;
+pub mod monitor;
+mod ops;
+pub mod options;
 pub mod proc;
 pub mod record;
 pub mod restart;
 pub mod signal;
+pub mod spec;
 pub mod stop;
 pub mod store;
 
+pub use engine::Engine;
 pub use error::{Error, Result};
+pub use options::RunOptions;

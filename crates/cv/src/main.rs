@@ -1,7 +1,11 @@
 //! `cv`: the docker-like containerv CLI. Argument parsing and output
 //! formats only; the work is done by the library crates (images by
-//! `containerv-image`). One module per command group under `commands/`;
-//! container commands are added beside the image ones.
+//! `containerv-image`, containers by `containerv-engine`). One module per
+//! command group under `commands/`.
+//!
+//! `cv __monitor …` is the hidden entry point of a container's monitor
+//! process (see `containerv_engine::monitor`); it is dispatched before any
+//! argument parsing so the monitor starts small and single-threaded.
 
 mod commands;
 mod output;
@@ -9,6 +13,7 @@ mod output;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use containerv_engine::monitor::{self, launch::MONITOR_ARG};
 
 #[derive(Parser)]
 #[command(name = "cv", version, about = "containerv engine CLI")]
@@ -16,6 +21,9 @@ struct Cli {
     /// Image store root (default $CONTAINERV_IMAGE_ROOT or /var/lib/containerv/images).
     #[arg(long, global = true)]
     image_root: Option<PathBuf>,
+    /// Container state root (default $CONTAINERV_ROOT or /var/lib/containerv/engine).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -24,6 +32,13 @@ struct Cli {
 enum Cmd {
     #[command(flatten)]
     Top(commands::image::TopLevel),
+    #[command(flatten)]
+    Containers(commands::container::TopLevel),
+    /// Manage containers.
+    Container {
+        #[command(subcommand)]
+        cmd: commands::container::ContainerCmd,
+    },
     /// Manage images.
     Image {
         #[command(subcommand)]
@@ -37,12 +52,25 @@ enum Cmd {
 }
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == MONITOR_ARG) {
+        match monitor::launch::parse_args(&args[2..]) {
+            Some(m) => monitor::main(m),
+            None => {
+                eprintln!("cv: bad {MONITOR_ARG} arguments");
+                std::process::exit(2);
+            }
+        }
+    }
     let cli = Cli::parse();
     let ctx = commands::Context {
         image_root: cli.image_root,
+        root: cli.root,
     };
     let r = match cli.cmd {
         Cmd::Top(c) => commands::image::run_top(&ctx, c),
+        Cmd::Containers(c) => commands::container::run_top(&ctx, c),
+        Cmd::Container { cmd } => commands::container::run_container(&ctx, cmd),
         Cmd::Image { cmd } => commands::image::run(&ctx, cmd),
         Cmd::System { cmd } => commands::system::run(&ctx, cmd),
     };

@@ -13,7 +13,7 @@ mod reader;
 mod writer;
 
 pub use config::{LogConfig, LogDriver};
-pub use format::{Entry, Stream};
+pub use format::{rfc3339_nano, Entry, Stream};
 pub use reader::{format_entry, parse_time_filter, read_logs, ReadOptions};
 pub use writer::LogWriter;
 

@@ -35,3 +35,27 @@ pub fn lock_exclusive(path: &Path) -> Result<LockGuard> {
         }
     }
 }
+
+/// Takes the exclusive lock on `path` if it is free; `None` if another
+/// process holds it.
+pub fn try_lock(path: &Path) -> Result<Option<LockGuard>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io("open lock file", path, e))?;
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(Some(LockGuard { _file: file }));
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(None),
+            _ => return Err(Error::io("lock", path, err)),
+        }
+    }
+}

@@ -14,7 +14,7 @@ mod names;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use lock::LockGuard;
+pub use lock::{try_lock, LockGuard};
 pub use names::random_name;
 
 use crate::error::{Error, Result};

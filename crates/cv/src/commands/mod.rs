@@ -1,6 +1,7 @@
 //! One module per command group. Each turns parsed arguments into library
 //! calls and prints the result.
 
+pub mod container;
 pub mod image;
 pub mod system;
 
@@ -11,6 +12,8 @@ use containerv_image::ImageStore;
 /// Global options every command sees.
 pub struct Context {
     pub image_root: Option<PathBuf>,
+    /// The engine's state root (`--root`, `$CONTAINERV_ROOT`).
+    pub root: Option<PathBuf>,
 }
 
 impl Context {
@@ -20,5 +23,21 @@ impl Context {
             .clone()
             .unwrap_or_else(ImageStore::default_root);
         Ok(ImageStore::open(root)?)
+    }
+
+    /// The container engine (state store, monitors), over the same image
+    /// store as the image commands.
+    pub fn engine(&self) -> anyhow::Result<containerv_engine::Engine> {
+        let root = self
+            .root
+            .clone()
+            .or_else(|| std::env::var_os("CONTAINERV_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(containerv_engine::store::DEFAULT_ROOT));
+        let image_root = self
+            .image_root
+            .clone()
+            .unwrap_or_else(ImageStore::default_root);
+        let exe = std::env::current_exe()?;
+        Ok(containerv_engine::Engine::open(&root, &image_root, &exe)?)
     }
 }

@@ -1,0 +1,154 @@
+//! The engine as `cv` uses it: where things live (the state store, the
+//! image store, the core runtime's root) and the container lifecycle on
+//! top of them: create, start (launching the monitor), stop, kill, rm,
+//! pause, update… Each call works directly on the records under their
+//! lock; there is no daemon to ask.
+
+use std::path::{Path, PathBuf};
+
+use containerv::Runtime;
+use containerv_image::ImageStore;
+
+use crate::error::{Error, Result};
+use crate::monitor::launch::{launch, monitor_log, Launched};
+use crate::options::{to_config, ImageInfo, RunOptions};
+use crate::record::Status;
+use crate::store::Store;
+
+/// Where an engine keeps its state.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub store: Store,
+    image_root: PathBuf,
+    runtime_root: PathBuf,
+    monitor_exe: PathBuf,
+}
+
+impl Engine {
+    /// Opens the engine at `root` (state store; the core runtime's
+    /// containers under `root/runtime`) with images at `image_root`.
+    /// `monitor_exe` is the program that runs `__monitor` (the `cv`
+    /// binary itself).
+    pub fn open(root: &Path, image_root: &Path, monitor_exe: &Path) -> Result<Self> {
+        let store = Store::open(root)?;
+        let runtime_root = root.join("runtime");
+        std::fs::create_dir_all(&runtime_root)
+            .map_err(|e| Error::io("create", &runtime_root, e))?;
+        Ok(Engine {
+            store,
+            image_root: image_root.to_path_buf(),
+            runtime_root,
+            monitor_exe: monitor_exe.to_path_buf(),
+        })
+    }
+
+    pub fn images(&self) -> Result<ImageStore> {
+        ImageStore::open(&self.image_root).map_err(image_err)
+    }
+
+    pub fn runtime(&self) -> Result<Runtime> {
+        Ok(Runtime::new(&self.runtime_root)?)
+    }
+
+    pub fn runtime_root(&self) -> &Path {
+        &self.runtime_root
+    }
+
+    /// The core container of a running engine container.
+    pub fn core(&self, id: &str) -> Result<containerv::Container> {
+        let st = self.store.load_state(id)?.observed();
+        if !st.status.is_active() || st.pid == 0 {
+            return Err(Error::InvalidState {
+                id: id.to_string(),
+                status: st.status.to_string(),
+                operation: "reach its processes (it is not running)".into(),
+            });
+        }
+        Ok(self.runtime()?.open(id)?)
+    }
+
+    /// The image a new container uses: its layers and run config. `None`
+    /// or the built-in name: the built-in image (made if missing).
+    pub fn image_info(&self, image: Option<&str>) -> Result<ImageInfo> {
+        let images = self.images()?;
+        let reference = match image {
+            None => crate::builtin::ensure(&images)?.to_string(),
+            Some(i) if crate::builtin::is_builtin(i) => {
+                crate::builtin::ensure(&images)?.to_string()
+            }
+            Some(i) => i.to_string(),
+        };
+        let details = images.inspect(&reference).map_err(|e| {
+            Error::option(
+                "image",
+                reference.as_str(),
+                format!("{e} (pull or load it first)"),
+            )
+        })?;
+        let layers = images.rootfs_layers(&reference).map_err(image_err)?;
+        let run = images.run_config(&reference).map_err(image_err)?;
+        Ok(ImageInfo {
+            reference,
+            id: details.id,
+            layers,
+            run,
+        })
+    }
+
+    /// `cv create`: validates every flag, builds the spec once (so a bad
+    /// limit fails now), records the container. Nothing runs yet.
+    pub fn create(&self, opts: &RunOptions) -> Result<String> {
+        let image = self.image_info(opts.image.as_deref())?;
+        let id = Store::new_id()?;
+        let config = to_config(opts, &id, image)?;
+        let tmp = self.store.root().join(format!(".check-{id}"));
+        let checked = crate::spec::build(&config, &tmp).map(|_| ());
+        let _ = std::fs::remove_dir_all(&tmp);
+        checked?;
+        self.store.create(&config)?;
+        Ok(id)
+    }
+
+    /// `cv start`: launches the monitor and waits until the container runs
+    /// (or returns why it could not). A running container is left alone.
+    pub fn start(&self, reference: &str, attach_stdin: bool) -> Result<Option<Launched>> {
+        let id = self.store.resolve(reference)?;
+        let g = self.store.lock(&id)?;
+        let mut st = self.store.load_state(&id)?;
+        let obs = st.observed();
+        if obs.status.is_active() {
+            return Ok(None);
+        }
+        // A monitor killed earlier may have left the core container.
+        self.cleanup_core(&id);
+        st.status = Status::Created;
+        st.manually_stopped = false;
+        st.error.clear();
+        self.store.save_state(&id, &st, &g)?;
+        drop(g);
+        let dir = self.store.dir(&id);
+        let mut l = launch(
+            &self.monitor_exe,
+            self.store.root(),
+            &self.runtime_root,
+            &id,
+            &monitor_log(&dir),
+            attach_stdin,
+        )?;
+        l.wait_ready(&id)?;
+        Ok(Some(l))
+    }
+
+    /// Destroys a core container left behind (by a killed monitor).
+    pub(crate) fn cleanup_core(&self, id: &str) {
+        if let Ok(rt) = self.runtime() {
+            if let Ok(c) = rt.open(id) {
+                let _ = c.destroy();
+            }
+        }
+    }
+}
+
+fn image_err(e: containerv_image::Error) -> Error {
+    Error::sys("image store", std::io::Error::other(e.to_string()))
+}

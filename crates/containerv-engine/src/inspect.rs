@@ -1,0 +1,95 @@
+//! `cv inspect` as docker prints it: the container's config and observed
+//! state under docker's field names, so scripts written for `docker
+//! inspect` find `.State.Status`, `.State.Health.Status`, `.RestartCount`.
+
+use serde_json::{json, Value};
+
+use crate::logs::{log_file_name, LogDriver};
+use crate::store::{Entry, Store};
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| crate::logs::rfc3339_nano(&t))
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+/// The inspect document of one container.
+pub fn inspect(store: &Store, e: &Entry) -> Value {
+    let c = &e.config;
+    let s = e.state.observed();
+    let log_path = if c.log_config.driver == LogDriver::None {
+        String::new()
+    } else {
+        store
+            .dir(&c.id)
+            .join(log_file_name(c.log_config.driver, &c.id))
+            .display()
+            .to_string()
+    };
+    let health = s
+        .health
+        .as_ref()
+        .map(|h| serde_json::to_value(h).unwrap_or(Value::Null));
+    json!({
+        "Id": c.id,
+        "Created": crate::logs::rfc3339_nano(&c.created),
+        "Path": c.command.first().cloned().unwrap_or_default(),
+        "Args": c.command.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": s.status.as_str(),
+            "Running": matches!(s.status, crate::record::Status::Running | crate::record::Status::Paused),
+            "Paused": s.status == crate::record::Status::Paused,
+            "Restarting": s.status == crate::record::Status::Restarting,
+            "OOMKilled": s.oom_killed,
+            "Dead": s.status == crate::record::Status::Dead,
+            "Pid": s.pid,
+            "ExitCode": s.exit_code,
+            "Error": s.error,
+            "StartedAt": time(s.started_at),
+            "FinishedAt": time(s.finished_at),
+            "Health": health,
+            "MonitorPid": s.monitor_pid,
+            "LogLinesDropped": s.log_lines_dropped,
+        },
+        "Image": c.image_id,
+        "LogPath": log_path,
+        "Name": format!("/{}", c.name),
+        "RestartCount": s.restart_count,
+        "HostConfig": {
+            "Binds": c.binds.iter().map(|b| format!("{}:{}{}", b.source.display(), b.destination.display(), if b.read_only {":ro"} else {""})).collect::<Vec<_>>(),
+            "Tmpfs": c.tmpfs,
+            "ReadonlyRootfs": c.read_only,
+            "NetworkMode": match c.network { crate::record::NetworkMode::None => "none", crate::record::NetworkMode::Host => "host" },
+            "RestartPolicy": serde_json::to_value(c.restart_policy).unwrap_or(Value::Null),
+            "AutoRemove": c.auto_remove,
+            "LogConfig": {
+                "Type": c.log_config.driver.as_str(),
+                "Config": {
+                    "max-size": c.log_config.max_size.map(|n| n.to_string()),
+                    "max-file": c.log_config.max_file.to_string(),
+                    "compress": c.log_config.compress.to_string(),
+                },
+            },
+            "Memory": c.resources.memory,
+            "MemorySwap": c.resources.memory_swap,
+            "NanoCpus": c.resources.cpus,
+            "CpuShares": c.resources.cpu_shares,
+            "CpusetCpus": c.resources.cpuset_cpus,
+            "PidsLimit": c.resources.pids_limit,
+            "Init": c.init,
+        },
+        "Config": {
+            "Hostname": c.hostname.clone().unwrap_or_else(|| c.id[..12].to_string()),
+            "User": c.user.clone().unwrap_or_default(),
+            "Env": c.env,
+            "Cmd": c.command,
+            "Image": c.image,
+            "WorkingDir": c.working_dir.clone().unwrap_or_default(),
+            "Labels": c.labels,
+            "StopSignal": crate::signal::signal_name(c.stop_signal),
+            "StopTimeout": c.stop_timeout,
+            "Healthcheck": c.healthcheck,
+            "OpenStdin": c.interactive,
+            "Tty": c.tty,
+        },
+    })
+}

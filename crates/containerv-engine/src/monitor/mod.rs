@@ -1,0 +1,528 @@
+//! The per-container monitor: one small single-threaded process per
+//! running container, no daemon.
+//!
+//! `cv start`/`cv run` launches it ([`launch`]); it forks once more so it
+//! is nobody's child but init's, takes `monitor.lock` for its whole life
+//! (one monitor per container, released by the kernel even on SIGKILL),
+//! creates the container through the core library (so it is the init's
+//! parent and can reap it), holds the container's stdout/stderr pipes and
+//! writes them to the log, runs the health probes, records the exit and
+//! applies the restart policy with docker's backoff. Every record change
+//! goes through the store's flock, so `cv` commands running at the same
+//! time never see or write a torn state. If the monitor is killed, the
+//! records keep the init's pid and start time and `cv ps` reads the truth
+//! from /proc ([`crate::record::ContainerState::observed`]).
+
+mod fd;
+pub mod launch;
+mod probe;
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use containerv::{Container, ExitStatus, Process, ProcessOptions, Runtime, Stdio, User};
+
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::logs::{LogWriter, Stream};
+use crate::record::{ContainerConfig, Status};
+use crate::restart::RestartManager;
+use crate::store::Store;
+use fd::{pidfd_open, pipe, poll_readable, read_some, set_nonblocking, ReadOutcome};
+use probe::Probe;
+
+/// What the monitor is started with (see [`launch`]).
+#[derive(Debug, Clone)]
+pub struct MonitorArgs {
+    pub store_root: PathBuf,
+    pub runtime_root: PathBuf,
+    pub id: String,
+    /// Write end of the pipe `cv` waits on: one JSON line when the
+    /// container runs (or failed to), one when it is finally down.
+    pub ready_fd: Option<RawFd>,
+    /// The caller's stdin for `run -i` (attached).
+    pub stdin_fd: Option<RawFd>,
+}
+
+/// Runs the monitor; never returns. Call it first thing in the process
+/// (before any thread exists): it forks.
+pub fn main(args: MonitorArgs) -> ! {
+    // The second fork: the launcher reaps the intermediate at once, and
+    // the monitor is re-parented to init (or the nearest subreaper).
+    // SAFETY: single-threaded here; the parent only calls _exit.
+    match unsafe { libc::fork() } {
+        -1 => std::process::exit(1),
+        0 => {}
+        _ => unsafe { libc::_exit(0) },
+    }
+    // SAFETY: the ready fd was passed to us; we own it from now on.
+    let mut report = Reporter {
+        pipe: args.ready_fd.map(|fd| unsafe { File::from_raw_fd(fd) }),
+    };
+    let code = match run(&args, &mut report) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("cv monitor {}: {e}", args.id);
+            report.send(&serde_json::json!({"error": e.to_string()}));
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+/// The pipe back to the `cv` that started us.
+struct Reporter {
+    pipe: Option<File>,
+}
+
+impl Reporter {
+    fn send(&mut self, v: &serde_json::Value) {
+        if let Some(p) = self.pipe.as_mut() {
+            let mut line = v.to_string();
+            line.push('\n');
+            if p.write_all(line.as_bytes()).is_err() {
+                self.pipe = None;
+            }
+        }
+    }
+}
+
+/// Where the container's stdin comes from, for every (re)start.
+enum StdinSource {
+    Null,
+    /// The attached caller's stdin.
+    Caller(OwnedFd),
+    /// `-d -i`: a pipe kept open by the monitor (never EOF).
+    Open {
+        read: File,
+        _write: File,
+    },
+}
+
+impl StdinSource {
+    fn stdio(&self) -> Stdio {
+        let dup = |fd: RawFd| {
+            // SAFETY: dup of a descriptor we own; the copy is CLOEXEC.
+            let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+            if n < 0 {
+                Stdio::Null
+            } else {
+                // SAFETY: a fresh descriptor.
+                Stdio::Fd(unsafe { OwnedFd::from_raw_fd(n) })
+            }
+        };
+        match self {
+            StdinSource::Null => Stdio::Null,
+            StdinSource::Caller(fd) => dup(fd.as_raw_fd()),
+            StdinSource::Open { read, .. } => dup(read.as_raw_fd()),
+        }
+    }
+}
+
+fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
+    let store = Store::open(&a.store_root)?;
+    let dir = store.dir(&a.id);
+    let _monitor_lock =
+        crate::store::try_lock(&dir.join("monitor.lock"))?.ok_or_else(|| Error::InvalidState {
+            id: a.id.clone(),
+            status: "running".into(),
+            operation: "start (a monitor is already running it)".into(),
+        })?;
+    let rt = Runtime::new(&a.runtime_root)?;
+    let config = store.load_config(&a.id)?;
+    let stdin = match a.stdin_fd {
+        // SAFETY: passed to us by the launcher; ours from now on.
+        Some(fd) => StdinSource::Caller(unsafe { OwnedFd::from_raw_fd(fd) }),
+        None if config.interactive => {
+            let (r, w) = pipe().map_err(|e| Error::sys("stdin pipe", e))?;
+            StdinSource::Open { read: r, _write: w }
+        }
+        None => StdinSource::Null,
+    };
+    let mut logs = LogWriter::open(&dir, &a.id, &config.log_config)
+        .map_err(|e| Error::io("open the log of", &dir, e))?;
+    let me = std::process::id() as i32;
+    let me_start = crate::proc::start_time(me).unwrap_or(0);
+    let state = store.load_state(&a.id)?;
+    let mut restarts = RestartManager::new(config.restart_policy, state.restart_count);
+    let mut first = true;
+    loop {
+        let config = store.load_config(&a.id)?;
+        let run = match start_container(&rt, &config, &store, &stdin) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = if e.to_string().contains("No such file") {
+                    127
+                } else {
+                    126
+                };
+                let msg = e.to_string();
+                let _ = store.update_state(&a.id, |s| {
+                    s.status = Status::Exited;
+                    s.pid = 0;
+                    s.exit_code = code;
+                    s.error = msg.clone();
+                    s.finished_at = Some(Utc::now());
+                    s.monitor_pid = me;
+                    s.monitor_start = me_start;
+                    Ok(())
+                });
+                if first {
+                    report.send(&serde_json::json!({"error": msg}));
+                }
+                finish(&store, &config, report, code);
+                return Ok(());
+            }
+        };
+        let started = Instant::now();
+        let recorded = store.update_state(&a.id, |s| {
+            if first {
+                s.manually_stopped = false;
+            }
+            s.status = Status::Running;
+            s.pid = run.container.pid();
+            s.pid_start = crate::proc::start_time(s.pid).unwrap_or(0);
+            s.monitor_pid = me;
+            s.monitor_start = me_start;
+            s.exit_code = 0;
+            s.error.clear();
+            s.oom_killed = false;
+            s.started_at = Some(Utc::now());
+            s.restart_count = restarts.restart_count;
+            s.health = config.healthcheck.as_ref().map(|_| Health::default());
+            Ok(s.manually_stopped)
+        });
+        match recorded {
+            Ok((_, true)) => {
+                // Stopped (or removed) while restarting: end at once.
+                let _ = run.container.signal(libc::SIGKILL, true);
+            }
+            Ok(_) => {}
+            Err(_) => {
+                // Removed while we started: take the container down.
+                let _ = run.container.destroy();
+                return Ok(());
+            }
+        }
+        if first {
+            report.send(&serde_json::json!({"ok": true, "pid": run.container.pid()}));
+            first = false;
+        }
+        let (status, oom) = supervise(run, &config, &store, &mut logs, started);
+        let code = status.code();
+        let ran_for = started.elapsed();
+        let dropped = logs.dropped;
+        let decided = store.update_state(&config.id, |s| {
+            s.pid = 0;
+            s.exit_code = code;
+            s.oom_killed = oom;
+            s.finished_at = Some(Utc::now());
+            s.log_lines_dropped = dropped;
+            let delay = if config.auto_remove {
+                None
+            } else {
+                restarts.should_restart(code, s.manually_stopped, ran_for)
+            };
+            if delay.is_some() {
+                s.status = Status::Restarting;
+                s.restart_count = restarts.restart_count;
+            } else {
+                s.status = Status::Exited;
+            }
+            Ok(delay)
+        });
+        let delay = match decided {
+            Ok((_, d)) => d,
+            // Removed (rm -f) meanwhile: nothing left to record.
+            Err(_) => return Ok(()),
+        };
+        match delay {
+            None => {
+                finish(&store, &config, report, code);
+                return Ok(());
+            }
+            Some(d) => {
+                if !sleep_unless_stopped(&store, &config.id, d) {
+                    finish(&store, &config, report, code);
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `d` before a restart; false if the container was stopped or
+/// removed meanwhile (then it is recorded as exited).
+fn sleep_unless_stopped(store: &Store, id: &str, d: Duration) -> bool {
+    let end = Instant::now() + d;
+    loop {
+        match store.load_state(id) {
+            Ok(s) if s.manually_stopped || s.status != Status::Restarting => {
+                let _ = store.update_state(id, |s| {
+                    s.status = Status::Exited;
+                    Ok(())
+                });
+                return false;
+            }
+            Err(_) => return false,
+            Ok(_) => {}
+        }
+        let now = Instant::now();
+        if now >= end {
+            return true;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// The container's last exit: tell an attached `cv`, remove with `--rm`.
+fn finish(store: &Store, config: &ContainerConfig, report: &mut Reporter, code: i32) {
+    report.send(&serde_json::json!({"exit": code}));
+    if config.auto_remove {
+        // Let an attached `cv run --rm` read the last log lines first.
+        if let Some(p) = &report.pipe {
+            fd::wait_reader_gone(p, 10_000);
+        }
+        if let Ok(g) = store.lock(&config.id) {
+            let _ = store.remove(&config.id, g);
+        }
+    }
+}
+
+/// A started container: the core handle, its main process (the init,
+/// or under `--init` the command the reaper runs) and its output pipes.
+struct Running {
+    container: Container,
+    main: Option<Process>,
+    out: File,
+    err: File,
+}
+
+fn start_container(
+    rt: &Runtime,
+    config: &ContainerConfig,
+    store: &Store,
+    stdin: &StdinSource,
+) -> Result<Running> {
+    // A core container left by a killed monitor.
+    if let Ok(old) = rt.open(&config.id) {
+        let _ = old.destroy();
+    }
+    let (spec, mut create) = crate::spec::build(config, &store.dir(&config.id))?;
+    let (out_r, out_w) = pipe().map_err(|e| Error::sys("stdout pipe", e))?;
+    let (err_r, err_w) = pipe().map_err(|e| Error::sys("stderr pipe", e))?;
+    set_nonblocking(out_r.as_raw_fd());
+    set_nonblocking(err_r.as_raw_fd());
+    if config.init {
+        let container = rt.create_from_spec(&config.id, spec, create)?;
+        let opts = ProcessOptions {
+            args: config.command.clone(),
+            env: config.env.clone(),
+            cwd: config.working_dir.as_ref().map(PathBuf::from),
+            user: config.user.clone().map(User::Name),
+            stdin: stdin.stdio(),
+            stdout: Stdio::Fd(out_w.into()),
+            stderr: Stdio::Fd(err_w.into()),
+            wait: false,
+        };
+        let main = match container.spawn(opts) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = container.destroy();
+                return Err(e.into());
+            }
+        };
+        return Ok(Running {
+            container,
+            main: Some(main),
+            out: out_r,
+            err: err_r,
+        });
+    }
+    create.stdin = stdin.stdio();
+    create.stdout = Stdio::Fd(out_w.into());
+    create.stderr = Stdio::Fd(err_w.into());
+    let container = rt.create_from_spec(&config.id, spec, create)?;
+    Ok(Running {
+        container,
+        main: None,
+        out: out_r,
+        err: err_r,
+    })
+}
+
+/// The poll loop of one run: logs, health probes, the main process's
+/// exit. Returns how it ended and whether the OOM killer struck; the
+/// container is destroyed when this returns.
+fn supervise(
+    mut run: Running,
+    config: &ContainerConfig,
+    store: &Store,
+    logs: &mut LogWriter,
+    started: Instant,
+) -> (ExitStatus, bool) {
+    let main_pid = run
+        .main
+        .as_ref()
+        .map(|p| p.pid())
+        .unwrap_or_else(|| run.container.pid());
+    let pidfd = pidfd_open(main_pid).ok();
+    let hc = config.healthcheck.clone();
+    let mut next_probe = hc.as_ref().map(|h| Instant::now() + first_delay(h));
+    let mut probe: Option<Probe> = None;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out_open = true;
+    let mut err_open = true;
+    loop {
+        // When to wake up without any descriptor being ready.
+        let now = Instant::now();
+        let mut wake: Option<Instant> = None;
+        if let Some(p) = &probe {
+            wake = Some(if p.eof {
+                now + Duration::from_millis(10)
+            } else {
+                p.deadline
+            });
+        } else if let Some(n) = next_probe {
+            wake = Some(n);
+        }
+        if pidfd.is_none() {
+            wake = Some(wake.map_or(now + Duration::from_millis(100), |w| {
+                w.min(now + Duration::from_millis(100))
+            }));
+        }
+        let timeout = wake.map_or(-1, |w| {
+            w.saturating_duration_since(now).as_millis().min(60_000) as i32
+        });
+        let fds = [
+            if out_open { run.out.as_raw_fd() } else { -1 },
+            if err_open { run.err.as_raw_fd() } else { -1 },
+            pidfd.as_ref().map_or(-1, |p| p.as_raw_fd()),
+            probe.as_ref().map_or(-1, |p| p.fd()),
+        ];
+        let ready = poll_readable(&fds, timeout);
+        if ready[0] {
+            out_open = pump(&mut run.out, Stream::Stdout, logs, &mut buf);
+        }
+        if ready[1] {
+            err_open = pump(&mut run.err, Stream::Stderr, logs, &mut buf);
+        }
+        if ready[3] {
+            if let Some(p) = probe.as_mut() {
+                p.read();
+            }
+        }
+        // Health probe bookkeeping.
+        if let (Some(h), Some(p)) = (&hc, probe.as_mut()) {
+            let result = if p.eof {
+                p.try_finish()
+            } else if Instant::now() >= p.deadline {
+                Some(p.time_out(h))
+            } else {
+                None
+            };
+            if let Some(r) = result {
+                probe = None;
+                record_probe(store, config, h, r, started);
+                next_probe = Some(Instant::now() + h.interval);
+            }
+        } else if let (Some(h), Some(n)) = (&hc, next_probe) {
+            if Instant::now() >= n {
+                next_probe = None;
+                match Probe::start(&run.container, h) {
+                    Ok(p) => probe = Some(p),
+                    Err(r) => {
+                        record_probe(store, config, h, r, started);
+                        next_probe = Some(Instant::now() + h.interval);
+                    }
+                }
+            }
+        }
+        let exited = if pidfd.is_some() {
+            ready[2]
+        } else {
+            !crate::proc::start_time(main_pid).is_some()
+        };
+        if exited {
+            drop(probe);
+            return wind_down(run, logs, &mut buf);
+        }
+    }
+}
+
+/// Docker runs the first probe one interval after the start.
+fn first_delay(h: &crate::health::HealthConfig) -> Duration {
+    h.interval
+}
+
+fn record_probe(
+    store: &Store,
+    config: &ContainerConfig,
+    h: &crate::health::HealthConfig,
+    r: crate::health::ProbeResult,
+    started: Instant,
+) {
+    let since = started.elapsed().saturating_sub(Duration::from_millis(0));
+    let _ = store.update_state(&config.id, |s| {
+        if s.status == Status::Running {
+            s.health
+                .get_or_insert_with(Health::default)
+                .record(h, r, since);
+        }
+        Ok(())
+    });
+}
+
+/// Moves what is readable from a pipe to the log; false at EOF.
+fn pump(f: &mut File, stream: Stream, logs: &mut LogWriter, buf: &mut [u8]) -> bool {
+    loop {
+        match read_some(f, buf) {
+            ReadOutcome::Data(n) => logs.feed(stream, &buf[..n]),
+            ReadOutcome::WouldBlock => return true,
+            ReadOutcome::Eof => {
+                logs.flush_stream(stream);
+                return false;
+            }
+        }
+    }
+}
+
+/// The main process ended: reap it, read the OOM counter, destroy the
+/// container (which ends every other process and so closes the pipes),
+/// and log the last output.
+fn wind_down(mut run: Running, logs: &mut LogWriter, buf: &mut [u8]) -> (ExitStatus, bool) {
+    let status = match run.main.as_mut() {
+        Some(p) => p.wait(),
+        None => run.container.wait(),
+    }
+    .unwrap_or(ExitStatus::Exited(-1));
+    pump(&mut run.out, Stream::Stdout, logs, buf);
+    pump(&mut run.err, Stream::Stderr, logs, buf);
+    let oom = run
+        .container
+        .stats()
+        .map(|s| s.oom_kills > 0)
+        .unwrap_or(false);
+    let Running {
+        container,
+        mut out,
+        mut err,
+        ..
+    } = run;
+    if let Err(e) = container.destroy() {
+        eprintln!("destroy: {e}");
+    }
+    // Everything that held the pipes is gone: read to EOF.
+    for (f, s) in [(&mut out, Stream::Stdout), (&mut err, Stream::Stderr)] {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while pump(f, s, logs, buf) && Instant::now() < deadline {
+            poll_readable(&[f.as_raw_fd()], 50);
+        }
+        logs.flush_stream(s);
+    }
+    (status, oom)
+}

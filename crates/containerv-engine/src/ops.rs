@@ -1,0 +1,291 @@
+//! Lifecycle operations on an existing container: stop (graceful, with
+//! escalation to SIGKILL), kill, rm, restart, wait, pause/unpause, update,
+//! prune. Each marks its intent in the record under the container's lock
+//! first (so the monitor does not restart what a user stopped) and then
+//! acts on the processes through the core library. When the monitor is
+//! gone (killed), the operation does the monitor's part itself: records
+//! the exit and destroys what is left.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::record::{ContainerState, Status};
+use crate::stop::{graceful_stop, StopOutcome, Stoppable};
+
+/// How long to wait for the monitor to record an exit it has seen.
+const MONITOR_GRACE: Duration = Duration::from_secs(10);
+
+/// The init, checked by pid and start time so a reused pid is never
+/// signalled.
+struct Init {
+    pid: i32,
+    start: u64,
+}
+
+impl Stoppable for Init {
+    fn send(&mut self, signal: i32) -> Result<bool> {
+        if !crate::proc::is_alive(self.pid, self.start) {
+            return Ok(false);
+        }
+        // SAFETY: kill(2); the pid was just checked against its start time.
+        Ok(unsafe { libc::kill(self.pid, signal) } == 0)
+    }
+    fn has_ended(&mut self) -> Result<bool> {
+        Ok(!crate::proc::is_alive(self.pid, self.start))
+    }
+}
+
+impl Engine {
+    /// Marks a user's stop (restart policies no longer apply) and returns
+    /// the state as observed.
+    fn mark_stopped(&self, id: &str) -> Result<ContainerState> {
+        let (st, _) = self.store.update_state(id, |s| {
+            s.manually_stopped = true;
+            Ok(())
+        })?;
+        Ok(st.observed())
+    }
+
+    /// `cv stop`: the stop signal, SIGKILL after `timeout` (default: the
+    /// container's `--stop-timeout`). Returns how it ended.
+    pub fn stop(&self, reference: &str, timeout: Option<Duration>) -> Result<StopOutcome> {
+        let id = self.store.resolve(reference)?;
+        let config = self.store.load_config(&id)?;
+        let st = self.mark_stopped(&id)?;
+        if !st.status.is_active() {
+            self.settle(&id);
+            return Ok(StopOutcome::AlreadyStopped);
+        }
+        let timeout = timeout.unwrap_or(Duration::from_secs(config.stop_timeout));
+        let mut init = Init {
+            pid: st.pid,
+            start: st.pid_start,
+        };
+        let paused = st.status == Status::Paused;
+        if paused {
+            if let Ok(c) = self.runtime().and_then(|rt| Ok(rt.open(&id)?)) {
+                let _ = c.resume();
+            }
+        }
+        let outcome = if st.pid == 0 {
+            StopOutcome::AlreadyStopped
+        } else {
+            graceful_stop(
+                &mut init,
+                config.stop_signal,
+                timeout,
+                Duration::from_millis(20),
+                Duration::from_secs(5),
+            )?
+        };
+        self.settle(&id);
+        Ok(outcome)
+    }
+
+    /// Waits for the monitor to record the exit; if there is no monitor,
+    /// records it here and removes what the container left.
+    pub(crate) fn settle(&self, id: &str) {
+        let deadline = Instant::now() + MONITOR_GRACE;
+        loop {
+            let Ok(s) = self.store.load_state(id) else {
+                return; // removed (--rm)
+            };
+            let monitor = crate::proc::is_alive(s.monitor_pid, s.monitor_start);
+            if !s.status.is_active() && !monitor {
+                return;
+            }
+            if !monitor || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // No monitor (killed): do its part.
+        self.cleanup_core(id);
+        let _ = self.store.update_state(id, |s| {
+            let o = s.observed();
+            if s.status.is_active() {
+                *s = o;
+                s.status = Status::Exited;
+                s.pid = 0;
+                if s.finished_at.is_none() || s.finished_at < s.started_at {
+                    s.finished_at = Some(Utc::now());
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// `cv kill`: sends `signal` (default SIGKILL) to the init.
+    pub fn kill(&self, reference: &str, signal: i32) -> Result<()> {
+        let id = self.store.resolve(reference)?;
+        let st = self.store.load_state(&id)?.observed();
+        if !st.status.is_active() || st.pid == 0 {
+            return Err(Error::InvalidState {
+                id,
+                status: st.status.to_string(),
+                operation: "kill".into(),
+            });
+        }
+        if matches!(
+            signal,
+            libc::SIGKILL | libc::SIGTERM | libc::SIGINT | libc::SIGQUIT
+        ) {
+            self.mark_stopped(&id)?;
+        }
+        let mut init = Init {
+            pid: st.pid,
+            start: st.pid_start,
+        };
+        init.send(signal)?;
+        if signal == libc::SIGKILL {
+            self.settle(&id);
+        }
+        Ok(())
+    }
+
+    /// `cv rm`: removes a stopped container (`force`: kills it first).
+    pub fn remove(&self, reference: &str, force: bool) -> Result<String> {
+        let id = self.store.resolve(reference)?;
+        let st = self.store.load_state(&id)?.observed();
+        if st.status.is_active() {
+            if !force {
+                return Err(Error::InvalidState {
+                    id,
+                    status: st.status.to_string(),
+                    operation: "remove it (stop it first, or use rm -f)".into(),
+                });
+            }
+            self.mark_stopped(&id)?;
+            let mut init = Init {
+                pid: st.pid,
+                start: st.pid_start,
+            };
+            let _ = init.send(libc::SIGKILL);
+            self.settle(&id);
+        }
+        let g = match self.store.lock(&id) {
+            Ok(g) => g,
+            // Removed meanwhile (--rm): done.
+            Err(Error::NoSuchContainer(_)) => return Ok(id),
+            Err(e) => return Err(e),
+        };
+        self.cleanup_core(&id);
+        self.store.remove(&id, g)?;
+        Ok(id)
+    }
+
+    /// `cv restart`: stop, then start.
+    pub fn restart(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        self.stop(reference, timeout)?;
+        self.start(reference, false)?;
+        Ok(())
+    }
+
+    /// `cv wait`: blocks until the container is down; returns its exit code.
+    pub fn wait(&self, reference: &str) -> Result<i32> {
+        let id = self.store.resolve(reference)?;
+        let mut last = 0;
+        loop {
+            match self.store.load_state(&id) {
+                Ok(s) => {
+                    let o = s.observed();
+                    last = o.exit_code;
+                    if !o.status.is_active() && o.status != Status::Created {
+                        return Ok(o.exit_code);
+                    }
+                }
+                Err(Error::NoSuchContainer(_)) => return Ok(last),
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `cv pause` / `cv unpause`.
+    pub fn set_paused(&self, reference: &str, pause: bool) -> Result<()> {
+        let id = self.store.resolve(reference)?;
+        let g = self.store.lock(&id)?;
+        let mut st = self.store.load_state(&id)?;
+        let o = st.observed();
+        let (want_from, op) = if pause {
+            (Status::Running, "pause")
+        } else {
+            (Status::Paused, "unpause")
+        };
+        if o.status != want_from {
+            return Err(Error::InvalidState {
+                id,
+                status: o.status.to_string(),
+                operation: op.into(),
+            });
+        }
+        let c = self.runtime()?.open(&id)?;
+        if pause {
+            c.pause()?;
+            st.status = Status::Paused;
+        } else {
+            c.resume()?;
+            st.status = Status::Running;
+        }
+        self.store.save_state(&id, &st, &g)
+    }
+
+    /// `cv update`: new limits for a container, applied at once when it
+    /// runs and kept for its next start.
+    pub fn update(&self, reference: &str, r: &crate::record::Resources) -> Result<()> {
+        let id = self.store.resolve(reference)?;
+        let g = self.store.lock(&id)?;
+        let mut config = self.store.load_config(&id)?;
+        let mut merged = config.resources.clone();
+        if r.memory.is_some() {
+            merged.memory = r.memory.clone();
+        }
+        if r.memory_swap.is_some() {
+            merged.memory_swap = r.memory_swap.clone();
+        }
+        if r.cpus.is_some() {
+            merged.cpus = r.cpus.clone();
+        }
+        if r.cpu_shares.is_some() {
+            merged.cpu_shares = r.cpu_shares;
+        }
+        if r.cpuset_cpus.is_some() {
+            merged.cpuset_cpus = r.cpuset_cpus.clone();
+        }
+        if r.pids_limit.is_some() {
+            merged.pids_limit = r.pids_limit;
+        }
+        let limits = containerv::ResourceLimits {
+            memory: merged.memory.clone(),
+            memory_swap: merged.memory_swap.clone(),
+            cpus: merged.cpus.clone(),
+            cpu_shares: merged.cpu_shares,
+            cpuset_cpus: merged.cpuset_cpus.clone(),
+            pids: merged.pids_limit,
+            ..Default::default()
+        };
+        let resources = containerv::limits::to_linux_resources(&limits)
+            .map_err(|e| Error::sys("update", std::io::Error::other(e.to_string())))?;
+        let st = self.store.load_state(&id)?.observed();
+        if st.status.is_active() && st.pid != 0 {
+            self.runtime()?.open(&id)?.update(&resources)?;
+        }
+        config.resources = merged;
+        self.store.save_config(&config, &g)
+    }
+
+    /// `cv container prune`: removes every stopped container; returns
+    /// their ids.
+    pub fn prune(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in self.store.list()? {
+            if !e.state.observed().status.is_active() && self.remove(&e.config.id, false).is_ok() {
+                out.push(e.config.id);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,130 @@
+//! A container's config → the OCI `Spec` and `CreateConfig` the core
+//! library creates it from. This is the engine's only way to a container:
+//! the same builder (`ContainerOptions`) and the same `create_from_spec`
+//! as every other caller, plus what the builder has no words for (the
+//! image's environment as given, the user, `--tmpfs` mounts).
+
+use std::path::Path;
+
+use containerv::{ContainerOptions, CreateConfig, InitKind, Namespaces, Spec};
+use oci_spec::runtime::{MountBuilder, UserBuilder};
+
+use crate::error::{Error, Result};
+use crate::options::parse_tmpfs;
+use crate::record::{ContainerConfig, NetworkMode};
+
+/// Builds the spec of container `config`; `dir` is its engine directory
+/// (its writable layer lives in `dir/upper`, kept across restarts).
+pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig)> {
+    let Some((root, above)) = config.layers.split_first() else {
+        return Err(Error::option(
+            "image",
+            config.image.as_str(),
+            "the image has no layers",
+        ));
+    };
+    // `layers` is lowest first; the core wants the others topmost first.
+    let lower: Vec<_> = above.iter().rev().cloned().collect();
+    let mut o = ContainerOptions::new()
+        .rootfs(root)
+        .layers(lower)
+        .overlay_upper_dir(dir.join("upper"), true)
+        .hostname(
+            config
+                .hostname
+                .clone()
+                .unwrap_or_else(|| config.id[..12].to_string()),
+        )
+        .namespaces(Namespaces {
+            net: config.network == NetworkMode::None,
+            ..Namespaces::default()
+        })
+        .readonly_rootfs(config.read_only);
+    if !config.init {
+        o = o.command(config.command.clone());
+    }
+    if let Some(w) = &config.working_dir {
+        o = o.cwd(w);
+    }
+    for b in &config.binds {
+        o = o.bind(&b.source, &b.destination, b.read_only);
+    }
+    let r = &config.resources;
+    if let Some(v) = &r.memory {
+        o = o.memory(v);
+    }
+    if let Some(v) = &r.memory_swap {
+        o = o.memory_swap(v);
+    }
+    if let Some(v) = &r.cpus {
+        o = o.cpus(v);
+    }
+    if let Some(v) = r.cpu_shares {
+        o = o.cpu_shares(v);
+    }
+    if let Some(v) = &r.cpuset_cpus {
+        o = o.cpuset_cpus(v);
+    }
+    if let Some(v) = r.pids_limit {
+        o = o.pids(v);
+    }
+    let (mut spec, mut create) = o.build(&config.id).map_err(flag_error)?;
+    create.init = if config.init {
+        InitKind::BuiltinReaper
+    } else {
+        InitKind::SpecProcess
+    };
+
+    let process = spec
+        .process_mut()
+        .as_mut()
+        .expect("built spec has a process");
+    process.set_env(Some(config.env.clone()));
+    if let Some(u) = &config.user {
+        process.set_user(
+            UserBuilder::default()
+                .username(u.clone())
+                .build()
+                .map_err(|e| Error::option("-u", u.as_str(), e.to_string()))?,
+        );
+    }
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for t in &config.tmpfs {
+        let (path, opts) = parse_tmpfs(t)?;
+        mounts.push(
+            MountBuilder::default()
+                .destination(path)
+                .typ("tmpfs")
+                .source("tmpfs")
+                .options(opts)
+                .build()
+                .map_err(|e| Error::option("--tmpfs", t.as_str(), e.to_string()))?,
+        );
+    }
+    spec.set_mounts(Some(mounts));
+    Ok((spec, create))
+}
+
+/// The core names its own options ("memory", "cpus"); say which `cv`
+/// flag that was.
+fn flag_error(e: containerv::Error) -> Error {
+    let msg = e.to_string();
+    let flag = [
+        ("memory swap", "--memory-swap"),
+        ("memory_swap", "--memory-swap"),
+        ("memory", "--memory"),
+        ("cpu shares", "--cpu-shares"),
+        ("cpuset", "--cpuset-cpus"),
+        ("cpus", "--cpus"),
+        ("pids", "--pids-limit"),
+        ("bind", "-v"),
+        ("cwd", "-w"),
+    ]
+    .iter()
+    .find(|(k, _)| msg.contains(k))
+    .map(|(_, f)| *f);
+    match flag {
+        Some(f) => Error::sys(f, std::io::Error::other(msg)),
+        None => Error::Core(e),
+    }
+}

@@ -1,0 +1,102 @@
+//! `cv run` in the foreground (and `start -a`): start the container, print
+//! its output as the monitor logs it, and exit with its exit code. The
+//! output comes from the log (`logs -f`), so what `cv run` shows is what
+//! `cv logs` will show; the exit code comes from the monitor's pipe.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use containerv_engine::logs::{read_logs, LogDriver, ReadOptions, Stream};
+use containerv_engine::monitor::launch::Launched;
+use containerv_engine::Engine;
+
+use super::super::Context;
+use super::args::RunArgs;
+
+pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let opts = args.options();
+    if opts.tty && !detach {
+        // The main process's terminal is not wired up yet: run without.
+        eprintln!("warning: -t is not supported for attached runs yet; running without a terminal");
+    }
+    let id = e.create(&opts)?;
+    if detach {
+        if let Err(err) = e.start(&id, false) {
+            if opts.rm {
+                let _ = e.remove(&id, true);
+            }
+            return Err(err.into());
+        }
+        println!("{id}");
+        return Ok(());
+    }
+    let launched = match e.start(&id, opts.interactive) {
+        Ok(Some(l)) => l,
+        Ok(None) => unreachable!("a new container is not running"),
+        Err(err) => {
+            if opts.rm {
+                let _ = e.remove(&id, true);
+            }
+            return Err(err.into());
+        }
+    };
+    let code = follow(&e, &id, launched)?;
+    std::process::exit(code);
+}
+
+pub fn start_attached(ctx: &Context, reference: &str) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let id = e.store.resolve(reference)?;
+    match e.start(&id, false)? {
+        Some(l) => {
+            let code = follow(&e, &id, l)?;
+            std::process::exit(code)
+        }
+        None => anyhow::bail!("container {reference} is already running"),
+    }
+}
+
+/// Prints the container's output until its monitor reports the exit.
+fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
+    let config = e.store.load_config(id)?;
+    let dir = e.store.dir(id);
+    let done = Arc::new(AtomicBool::new(false));
+    let printer =
+        (config.log_config.driver != LogDriver::None).then(|| {
+            let done = done.clone();
+            let id = id.to_string();
+            let driver = config.log_config.driver;
+            std::thread::spawn(move || {
+                let opts = ReadOptions {
+                    follow: true,
+                    poll: Some(std::time::Duration::from_millis(10)),
+                    ..Default::default()
+                };
+                let running = || !done.load(Ordering::Acquire);
+                let mut out = std::io::stdout();
+                let mut err = std::io::stderr();
+                let _ = read_logs(&dir, &id, driver, &opts, &running, &mut |entry| match entry
+                    .stream
+                {
+                    Stream::Stdout => out.write_all(&entry.line).and_then(|_| out.flush()),
+                    Stream::Stderr => err.write_all(&entry.line),
+                });
+            })
+        });
+    let code = launched.wait_exit();
+    done.store(true, Ordering::Release);
+    if let Some(p) = printer {
+        let _ = p.join();
+    }
+    drop(launched);
+    Ok(match code {
+        Some(c) => c,
+        None => e
+            .store
+            .load_state(id)
+            .map(|s| s.observed().exit_code)
+            .unwrap_or(-1),
+    })
+}

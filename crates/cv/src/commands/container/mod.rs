@@ -1,0 +1,316 @@
+//! Container commands with docker's names and flags: `run`, `create`,
+//! `start`, `stop`, `restart`, `kill`, `rm`, `ps`, `inspect`, `exec`,
+//! `logs`, `stats`, `top`, `wait`, `cp`, `update`, `pause`, `unpause` at
+//! top level, and `container <cmd>` (plus `ls` and `prune`). Parsing and
+//! printing only: the engine does the work.
+
+mod args;
+mod attach;
+mod cp;
+mod exec;
+mod logs;
+mod ps;
+mod stats;
+mod top;
+
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use containerv_engine::record::Resources;
+use containerv_engine::signal::parse_signal;
+
+pub use args::RunArgs;
+
+use super::Context;
+
+/// Container commands docker has at top level.
+#[derive(Subcommand)]
+pub enum TopLevel {
+    /// Create and run a new container (no IMAGE: the built-in containerv/busybox).
+    #[command(disable_help_flag = true)]
+    Run(RunCmd),
+    /// Create a new container.
+    #[command(disable_help_flag = true)]
+    Create(RunArgs),
+    /// Start one or more stopped containers.
+    Start {
+        /// Attach: wait for the container and print its output.
+        #[arg(short, long)]
+        attach: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Kill one or more running containers.
+    Kill {
+        /// Signal to send (default SIGKILL).
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove one or more containers.
+    Rm {
+        /// Force the removal of a running container (uses SIGKILL).
+        #[arg(short, long)]
+        force: bool,
+        /// Accepted for docker compatibility (no anonymous volumes yet).
+        #[arg(short, long)]
+        volumes: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List containers.
+    Ps(ps::PsArgs),
+    /// Display detailed information on containers (or images).
+    Inspect {
+        /// `json` (the default), or a template like `{{.State.Status}}`.
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Run a command in a running container.
+    #[command(disable_help_flag = true)]
+    Exec(exec::ExecArgs),
+    /// Fetch the logs of a container.
+    Logs(logs::LogsArgs),
+    /// Display a live stream of container resource usage.
+    Stats(stats::StatsArgs),
+    /// Display the running processes of a container.
+    Top {
+        container: String,
+        /// Accepted for docker compatibility (ps options are not used).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Block until containers stop, then print their exit codes.
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Copy files between a container and the host (CONTAINER:PATH either side).
+    Cp { src: String, dest: String },
+    /// Update the limits of containers.
+    Update(UpdateArgs),
+    /// Pause all processes within containers.
+    Pause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within containers.
+    Unpause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+}
+
+/// `cv container …`: the same commands, plus `ls` and `prune`.
+#[derive(Subcommand)]
+pub enum ContainerCmd {
+    #[command(flatten)]
+    Common(TopLevel),
+    /// List containers.
+    #[command(alias = "list")]
+    Ls(ps::PsArgs),
+    /// Remove all stopped containers.
+    Prune {
+        /// Do not prompt (cv never prompts).
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct RunCmd {
+    /// Run in the background and print the container id.
+    #[arg(short, long)]
+    detach: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container.
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        allow_hyphen_values = true
+    )]
+    time: Option<i64>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+impl StopArgs {
+    fn timeout(&self) -> anyhow::Result<Option<Duration>> {
+        match self.time {
+            Some(t) if t < 0 => bail!("invalid --time {t}: must be 0 or more seconds"),
+            Some(t) => Ok(Some(Duration::from_secs(t as u64))),
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    #[arg(long)]
+    cpus: Option<String>,
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// Runs `f` on each container; prints what `ok` returns; fails at the end
+/// if any failed (docker's behaviour for multi-container commands).
+fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for n in names {
+        match f(n) {
+            Ok(Some(out)) => println!("{out}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+pub fn run_container(ctx: &Context, c: ContainerCmd) -> anyhow::Result<()> {
+    match c {
+        ContainerCmd::Common(t) => run_top(ctx, t),
+        ContainerCmd::Ls(a) => ps::ps(ctx, a),
+        ContainerCmd::Prune { .. } => {
+            let e = ctx.engine()?;
+            println!("Deleted Containers:");
+            for id in e.prune()? {
+                println!("{id}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
+    match c {
+        TopLevel::Run(r) => attach::run(ctx, r.run, r.detach),
+        TopLevel::Create(r) => {
+            let e = ctx.engine()?;
+            let id = e.create(&r.options())?;
+            println!("{id}");
+            Ok(())
+        }
+        TopLevel::Start { attach, containers } => {
+            let e = ctx.engine()?;
+            if attach {
+                if containers.len() != 1 {
+                    bail!("start -a takes one container");
+                }
+                return attach::start_attached(ctx, &containers[0]);
+            }
+            each(&containers, |n| {
+                e.start(n, false)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Stop(a) => {
+            let e = ctx.engine()?;
+            let t = a.timeout()?;
+            each(&a.containers, |n| {
+                e.stop(n, t)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Restart(a) => {
+            let e = ctx.engine()?;
+            let t = a.timeout()?;
+            each(&a.containers, |n| {
+                e.restart(n, t)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Kill { signal, containers } => {
+            let sig = parse_signal("--signal", &signal)?;
+            let e = ctx.engine()?;
+            each(&containers, |n| {
+                e.kill(n, sig)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Rm {
+            force, containers, ..
+        } => {
+            let e = ctx.engine()?;
+            each(&containers, |n| {
+                e.remove(n, force)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Ps(a) => ps::ps(ctx, a),
+        TopLevel::Inspect { format, names } => ps::inspect(ctx, &names, format.as_deref()),
+        TopLevel::Exec(a) => exec::exec(ctx, a),
+        TopLevel::Logs(a) => logs::logs(ctx, a),
+        TopLevel::Stats(a) => stats::stats(ctx, a),
+        TopLevel::Top { container, .. } => top::top(ctx, &container),
+        TopLevel::Wait { containers } => {
+            let e = ctx.engine()?;
+            each(&containers, |n| Ok(Some(e.wait(n)?.to_string())))
+        }
+        TopLevel::Cp { src, dest } => cp::cp(ctx, &src, &dest),
+        TopLevel::Update(a) => {
+            let e = ctx.engine()?;
+            let r = Resources {
+                memory: a.memory.clone(),
+                memory_swap: a.memory_swap.clone(),
+                cpus: a.cpus.clone(),
+                cpu_shares: a.cpu_shares,
+                cpuset_cpus: a.cpuset_cpus.clone(),
+                pids_limit: a.pids_limit,
+            };
+            if r == Resources::default() {
+                bail!("update: give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit");
+            }
+            each(&a.containers, |n| {
+                e.update(n, &r)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Pause { containers } => {
+            let e = ctx.engine()?;
+            each(&containers, |n| {
+                e.set_paused(n, true)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+        TopLevel::Unpause { containers } => {
+            let e = ctx.engine()?;
+            each(&containers, |n| {
+                e.set_paused(n, false)?;
+                Ok(Some(n.to_string()))
+            })
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! `cv ps` (docker's columns, `-a`, `-q`, `--no-trunc`, `--format json`
+//! or a `{{.Field}}` template) and `cv inspect`.
+
+use anyhow::bail;
+use chrono::Utc;
+use clap::Args;
+use containerv_engine::inspect::inspect as inspect_doc;
+use containerv_engine::store::Entry;
+use serde_json::{json, Value};
+
+use super::super::Context;
+use crate::output::{is_json, table};
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    all: bool,
+    /// Only display container IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Show the latest created container.
+    #[arg(short = 'l', long)]
+    latest: bool,
+    /// `json`, or a template such as `{{.ID}} {{.Status}}`.
+    #[arg(long)]
+    format: Option<String>,
+}
+
+/// One row as docker's `ps --format json` names the fields.
+fn row(e: &Entry, no_trunc: bool) -> Value {
+    let c = &e.config;
+    let s = e.state.observed();
+    let now = Utc::now();
+    let mut cmd = format!("\"{}\"", c.command.join(" "));
+    if !no_trunc && cmd.len() > 22 {
+        let mut cut = 19;
+        while !cmd.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        cmd = format!("{}…\"", &cmd[..cut]);
+    }
+    let ago = containerv_engine::duration::human((now - c.created).to_std().unwrap_or_default());
+    json!({
+        "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
+        "Image": c.image,
+        "Command": cmd,
+        "CreatedAt": c.created.format("%Y-%m-%d %H:%M:%S %z").to_string(),
+        "RunningFor": format!("{ago} ago"),
+        "Status": s.describe(now),
+        "State": s.status.as_str(),
+        "Health": s.health.as_ref().map(|h| format!("{:?}", h.status).to_lowercase()).unwrap_or_default(),
+        "Names": c.name,
+        "Ports": "",
+        "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+    })
+}
+
+/// Expands `{{.Field}}` (and `{{json .}}`) against a JSON object.
+pub fn template(t: &str, v: &Value) -> String {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let expr = rest[i + 2..i + j].trim();
+        if expr == "json ." {
+            out.push_str(&v.to_string());
+        } else {
+            let (json, path) = match expr.strip_prefix("json ") {
+                Some(p) => (true, p.trim()),
+                None => (false, expr),
+            };
+            let mut cur = v;
+            for part in path
+                .trim_start_matches('.')
+                .split('.')
+                .filter(|p| !p.is_empty())
+            {
+                cur = cur.get(part).unwrap_or(&Value::Null);
+            }
+            match cur {
+                Value::String(s) if !json => out.push_str(s),
+                Value::Null if !json => out.push_str("<no value>"),
+                other => out.push_str(&other.to_string()),
+            }
+        }
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    out.replace("\\t", "\t").replace("\\n", "\n")
+}
+
+pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let mut list: Vec<Entry> = e
+        .store
+        .list()?
+        .into_iter()
+        .filter(|x| a.all || a.latest || x.state.observed().status.is_active())
+        .collect();
+    list.reverse(); // newest first, as docker
+    if a.latest {
+        list.truncate(1);
+    }
+    let rows: Vec<Value> = list.iter().map(|x| row(x, a.no_trunc)).collect();
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+        return Ok(());
+    }
+    match &a.format {
+        f if is_json(f) => {
+            for r in &rows {
+                println!("{r}");
+            }
+        }
+        Some(t) => {
+            let t = t.strip_prefix("table ").unwrap_or(t);
+            for r in &rows {
+                println!("{}", template(t, r));
+            }
+        }
+        None => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    [
+                        "ID",
+                        "Image",
+                        "Command",
+                        "RunningFor",
+                        "Status",
+                        "Ports",
+                        "Names",
+                    ]
+                    .iter()
+                    .map(|k| r[*k].as_str().unwrap_or("").to_string())
+                    .collect()
+                })
+                .collect();
+            table(
+                &[
+                    "CONTAINER ID",
+                    "IMAGE",
+                    "COMMAND",
+                    "CREATED",
+                    "STATUS",
+                    "PORTS",
+                    "NAMES",
+                ],
+                &cells,
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn inspect(ctx: &Context, names: &[String], format: Option<&str>) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let mut docs = Vec::new();
+    for n in names {
+        match e.store.resolve(n) {
+            Ok(id) => {
+                let entry = e.store.load(&id)?;
+                docs.push(inspect_doc(&e.store, &entry));
+            }
+            Err(err) => {
+                // docker inspect falls back to images.
+                match ctx.images().ok().and_then(|s| s.inspect(n).ok()) {
+                    Some(d) => docs.push(serde_json::to_value(d)?),
+                    None => bail!("{err}"),
+                }
+            }
+        }
+    }
+    match format {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&docs)?),
+        Some(t) => {
+            for d in &docs {
+                println!("{}", template(t, d));
+            }
+        }
+    }
+    Ok(())
+}

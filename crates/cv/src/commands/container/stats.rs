@@ -1,0 +1,184 @@
+//! `cv stats`: docker's live table (CPU %, memory use / limit, net and
+//! block I/O, pids), refreshed every second; `--no-stream` prints one
+//! table; `--format json` one JSON object per container and sample.
+//! CPU % needs two samples: each container's core handle is kept open
+//! between refreshes (the first table waits a short moment for a delta).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::super::Context;
+use super::ps::template;
+use crate::output::{human_size, is_json, table};
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    all: bool,
+    /// Print one table and exit.
+    #[arg(long = "no-stream")]
+    no_stream: bool,
+    /// `json`, or a template such as `{{.Name}} {{.CPUPerc}}`.
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not truncate ids.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    containers: Vec<String>,
+}
+
+struct Target {
+    id: String,
+    name: String,
+    core: Option<containerv::Container>,
+}
+
+fn row(t: &Target, s: &containerv::Stats, no_trunc: bool) -> Value {
+    let limit = s
+        .memory_limit
+        .unwrap_or_else(|| containerv::limits::host_memory_bytes().unwrap_or(0));
+    let mem_pct = if limit > 0 {
+        s.memory_usage as f64 * 100.0 / limit as f64
+    } else {
+        0.0
+    };
+    json!({
+        "ID": if no_trunc { t.id.clone() } else { t.id[..12].to_string() },
+        "Container": if no_trunc { t.id.clone() } else { t.id[..12].to_string() },
+        "Name": t.name,
+        "CPUPerc": format!("{:.2}%", s.cpu_percent),
+        "MemUsage": format!("{} / {}", human_bin(s.memory_usage), human_bin(limit)),
+        "MemPerc": format!("{mem_pct:.2}%"),
+        "NetIO": format!("{} / {}", human_size(s.net_rx_bytes), human_size(s.net_tx_bytes)),
+        "BlockIO": format!("{} / {}", human_size(s.read_bytes), human_size(s.write_bytes)),
+        "PIDs": s.total_processes.to_string(),
+    })
+}
+
+/// Docker prints memory in binary units (`1.5MiB`).
+fn human_bin(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.2}{}", U[i])
+    }
+}
+
+pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let mut targets: Vec<Target> = Vec::new();
+    let ids: Vec<String> = if a.containers.is_empty() {
+        e.store
+            .list()?
+            .into_iter()
+            .filter(|x| a.all || x.state.observed().status.is_active())
+            .map(|x| x.config.id)
+            .collect()
+    } else {
+        a.containers
+            .iter()
+            .map(|n| e.store.resolve(n))
+            .collect::<Result<_, _>>()?
+    };
+    for id in ids {
+        let name = e.store.load_config(&id)?.name;
+        let core = e.core(&id).ok();
+        targets.push(Target { id, name, core });
+    }
+    // Prime the CPU deltas.
+    for t in &targets {
+        if let Some(c) = &t.core {
+            let _ = c.stats();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(if a.no_stream { 250 } else { 500 }));
+    let live = !a.no_stream && !is_json(&a.format) && std::io::stdout().is_terminal();
+    loop {
+        let mut rows = Vec::new();
+        for t in &targets {
+            let s = t
+                .core
+                .as_ref()
+                .and_then(|c| c.stats().ok())
+                .unwrap_or_default();
+            rows.push(row(t, &s, a.no_trunc));
+        }
+        let mut out = std::io::stdout().lock();
+        if live {
+            write!(out, "\x1b[2J\x1b[H")?;
+        }
+        drop(out);
+        match &a.format {
+            f if is_json(f) => {
+                for r in &rows {
+                    println!("{r}");
+                }
+            }
+            Some(t) => {
+                let t = t.strip_prefix("table ").unwrap_or(t);
+                for r in &rows {
+                    println!("{}", template(t, r));
+                }
+            }
+            None => {
+                let keys = [
+                    "Container",
+                    "Name",
+                    "CPUPerc",
+                    "MemUsage",
+                    "MemPerc",
+                    "NetIO",
+                    "BlockIO",
+                    "PIDs",
+                ];
+                let cells: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        keys.iter()
+                            .map(|k| r[*k].as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .collect();
+                table(
+                    &[
+                        "CONTAINER ID",
+                        "NAME",
+                        "CPU %",
+                        "MEM USAGE / LIMIT",
+                        "MEM %",
+                        "NET I/O",
+                        "BLOCK I/O",
+                        "PIDS",
+                    ],
+                    &cells,
+                );
+            }
+        }
+        if a.no_stream {
+            return Ok(());
+        }
+        std::io::stdout().flush()?;
+        std::thread::sleep(Duration::from_secs(1));
+        // Containers that stopped drop out of the live view.
+        targets.retain(|t| {
+            e.store
+                .load_state(&t.id)
+                .map(|s| a.all || s.observed().status.is_active())
+                .unwrap_or(false)
+        });
+        if targets.is_empty() && !a.all {
+            return Ok(());
+        }
+    }
+}
