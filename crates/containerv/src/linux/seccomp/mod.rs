@@ -134,3 +134,6 @@ impl Prepared {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
