@@ -1,0 +1,126 @@
+//! SCMP_ACT_NOTIFY end to end: a tiny seccomp agent in the test listens
+//! on `listenerPath`, gets the runtime's `ContainerProcessState` and the
+//! listener fd, and answers the container's mkdir with an errno of its
+//! choosing. Without an agent the create fails and leaves nothing.
+#![cfg(target_os = "linux")]
+
+mod seccomp_common;
+mod spec_common;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use containerv::ExitStatus;
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use seccomp_common::{one_rule, seccomp_spec};
+use serde_json::{json, Value};
+use spec_common::{create_err, run, runtime, unique_id};
+
+/// `_IOWR('!', 0, struct seccomp_notif)` / `_IOWR('!', 1, struct seccomp_notif_resp)`.
+const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
+
+/// What the agent saw: the state JSON, and (pid, syscall nr) of the one
+/// notification it answered.
+struct Seen {
+    state: Value,
+    pid: u32,
+    nr: i32,
+}
+
+/// Listen on `sock`; answer the first notification with `-errno`.
+fn agent(sock: &Path, errno: i32) -> JoinHandle<Seen> {
+    let listener = UnixListener::bind(sock).unwrap();
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let msg = recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )
+        .unwrap();
+        let n = msg.bytes;
+        let mut fd = None;
+        for c in msg.cmsgs().unwrap() {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: a descriptor just received, now ours.
+                fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+            }
+        }
+        let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
+        let fd = fd.expect("listener fd with the state");
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one valid pollfd.
+        let ready = unsafe { libc::poll(&mut pfd, 1, 20_000) };
+        assert_eq!(ready, 1, "no notification within 20 s");
+        let mut req = [0u8; 80];
+        // SAFETY: SECCOMP_IOCTL_NOTIF_RECV into a zeroed struct seccomp_notif.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, req.as_mut_ptr()) };
+        assert_eq!(r, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+        let id = u64::from_ne_bytes(req[0..8].try_into().unwrap());
+        let pid = u32::from_ne_bytes(req[8..12].try_into().unwrap());
+        let nr = i32::from_ne_bytes(req[16..20].try_into().unwrap());
+        let mut resp = [0u8; 24];
+        resp[0..8].copy_from_slice(&id.to_ne_bytes());
+        resp[16..20].copy_from_slice(&(-errno).to_ne_bytes());
+        // SAFETY: SECCOMP_IOCTL_NOTIF_SEND with a struct seccomp_notif_resp.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, resp.as_mut_ptr()) };
+        assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+        Seen { state, pid, nr }
+    })
+}
+
+#[test]
+fn agent_answers_mkdir() {
+    let (root, rt) = runtime();
+    let id = unique_id("sc-notify");
+    let sock = root.path().join("agent.sock");
+    let seen = agent(&sock, libc::EXDEV);
+    let mut p = one_rule(&["mkdir", "mkdirat"], "SCMP_ACT_NOTIFY", json!({}));
+    p["listenerPath"] = json!(sock);
+    p["listenerMetadata"] = json!("hello-agent");
+    p["flags"] = json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
+    let (spec, config) = seccomp_spec(&id, "exec mkdir /dev/shm/n", p, true);
+    let (st, out) = run(&rt, &id, spec, config);
+    let seen = seen.join().unwrap();
+    assert_eq!(st, ExitStatus::Exited(1), "{out}");
+    assert!(out.contains("Invalid cross-device link"), "{out}");
+    assert!(
+        seen.nr == libc::SYS_mkdir as i32 || seen.nr == libc::SYS_mkdirat as i32,
+        "{}",
+        seen.nr
+    );
+    let s = &seen.state;
+    assert_eq!(s["fds"], json!(["seccompFd"]), "{s}");
+    assert_eq!(s["metadata"], json!("hello-agent"), "{s}");
+    assert_eq!(s["state"]["id"], json!(id), "{s}");
+    assert_eq!(s["state"]["status"], json!("creating"), "{s}");
+    assert!(s["ociVersion"].is_string(), "{s}");
+    // The pid the runtime reports is the process that made the call.
+    assert_eq!(s["pid"], json!(seen.pid), "{s}");
+    assert_eq!(s["state"]["pid"], json!(seen.pid), "{s}");
+}
+
+#[test]
+fn no_agent_fails_create_and_leaves_nothing() {
+    let (root, rt) = runtime();
+    let id = unique_id("sc-noagent");
+    let mut p = one_rule(&["mkdir"], "SCMP_ACT_NOTIFY", json!({}));
+    p["listenerPath"] = json!(root.path().join("nobody-listens.sock"));
+    let (spec, config) = seccomp_spec(&id, "true", p, true);
+    let e = create_err(&rt, &id, spec, config);
+    assert!(
+        e.contains("seccomp agent") && e.contains("No such file"),
+        "{e}"
+    );
+}
