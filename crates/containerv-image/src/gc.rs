@@ -1,7 +1,8 @@
 //! Garbage collection and disk usage. `prune` removes dangling images
-//! (no reference left; with `all`, every image the caller's `in_use` does
-//! not claim), then every blob and unpacked layer no remaining image
-//! references, and leftovers of interrupted writes. It holds the GC lock
+//! (no reference left; with `all`, every image) that no container holds
+//! ([`ImageStore::hold`]) and the caller's `in_use` does not claim, then
+//! every blob and unpacked layer no remaining image references, and
+//! leftovers of interrupted writes. It holds the GC lock
 //! exclusive, so it waits for running pulls (which hold it shared) and a
 //! pull that starts meanwhile waits for it: a blob just written by a pull
 //! is never collected before its reference is recorded.
@@ -50,7 +51,9 @@ impl ImageStore {
             let doomed: Vec<String> = m
                 .images
                 .keys()
-                .filter(|d| !in_use(d) && (all || m.refs_of(d).is_empty()))
+                .filter(|d| {
+                    !in_use(d) && m.holders_of(d).is_empty() && (all || m.refs_of(d).is_empty())
+                })
                 .cloned()
                 .collect();
             for d in doomed {

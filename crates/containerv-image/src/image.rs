@@ -276,11 +276,57 @@ impl ImageStore {
                 }
             }
             if m.refs_of(digest.as_str()).is_empty() {
-                if let Some(rec) = m.images.remove(digest.as_str()) {
-                    out.push(format!("Deleted: {}", rec.config));
+                let holders = m.holders_of(digest.as_str());
+                if !holders.is_empty() && !force {
+                    return Err(Error::InUse {
+                        image: what.into(),
+                        reason: format!(
+                            "container {} uses it: remove the container first, or force \
+                             (the image is then untagged and kept while it is used)",
+                            holders.join(", ")
+                        ),
+                    });
+                }
+                if holders.is_empty() {
+                    if let Some(rec) = m.images.remove(digest.as_str()) {
+                        out.push(format!("Deleted: {}", rec.config));
+                    }
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Marks image `image` as used by `holder` (a container id) and
+    /// returns its manifest digest: until [`ImageStore::release`], prune
+    /// keeps it (and its blobs and layers) and `rmi` refuses it unless
+    /// forced. The engine holds an image from container create to remove.
+    pub fn hold(&self, image: &str, holder: &str) -> Result<Digest> {
+        if holder.is_empty()
+            || !holder
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            return Err(Error::invalid(
+                format!("holder {holder:?}"),
+                "expected letters, digits, '_', '.' or '-'",
+            ));
+        }
+        self.meta.update(|m| {
+            let d = resolve_in(m, image)?;
+            m.holds.insert(holder.to_string(), d.to_string());
+            Ok(d)
+        })
+    }
+
+    /// Drops `holder`'s hold (missing is fine).
+    pub fn release(&self, holder: &str) -> Result<()> {
+        if !self.meta.load()?.holds.contains_key(holder) {
+            return Ok(());
+        }
+        self.meta.update(|m| {
+            m.holds.remove(holder);
+            Ok(())
         })
     }
 

@@ -101,3 +101,47 @@ fn retagging_leaves_a_dangling_image_that_prune_removes() {
     let e = store.remove("does-not-exist", false).unwrap_err();
     assert!(e.to_string().contains("does-not-exist"), "{e}");
 }
+
+#[test]
+fn images_held_by_containers_survive_prune_and_rmi() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let store = ImageStore::open(root.path()).unwrap();
+    let (latest, multi) = (
+        format!("{}/busybox:latest", reg.addr),
+        format!("{}/busybox:multi", reg.addr),
+    );
+    store.pull(&latest, &quiet()).unwrap();
+    store.pull(&multi, &quiet()).unwrap();
+    let held = store.hold(&multi, "ctr-1").unwrap();
+    assert_eq!(held, store.resolve(&multi).unwrap());
+
+    // rmi refuses an image a container uses, naming the container.
+    let e = store.remove(&multi, false).unwrap_err();
+    assert!(e.to_string().contains("ctr-1"), "{e}");
+    // prune -a removes only the unused image; the held one stays whole.
+    let rep = store.prune(true, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1, "{rep:?}");
+    assert_complete(&store, &multi);
+    // rmi -f untags it but keeps it while it is used; prune keeps it too.
+    let out = store.remove(&multi, true).unwrap();
+    assert!(out.iter().all(|l| !l.starts_with("Deleted")), "{out:?}");
+    store.prune(true, &|_| false).unwrap();
+    assert_complete(&store, held.as_str());
+    // Released, it goes with the next prune, and with it every blob and layer.
+    store.release("ctr-1").unwrap();
+    store.release("ctr-1").unwrap();
+    let rep = store.prune(false, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1, "{rep:?}");
+    assert_eq!(store.blobs().list().unwrap().len(), 0);
+    assert_eq!(store.layer_store().list().unwrap().len(), 0);
+    // Bad input: a holder name that could not be a container id.
+    store.pull(&latest, &quiet()).unwrap();
+    let e = store.hold(&latest, "../x").unwrap_err();
+    assert!(e.to_string().contains("../x"), "{e}");
+    let e = store.hold("nosuch:tag", "ctr-2").unwrap_err();
+    assert!(e.to_string().contains("nosuch:tag"), "{e}");
+    assert!(store.meta().unwrap().holds.is_empty());
+}

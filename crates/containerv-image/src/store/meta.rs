@@ -42,6 +42,11 @@ pub struct Meta {
     /// manifest digest.
     #[serde(default)]
     pub refs: BTreeMap<String, String>,
+    /// holder (a container id) → manifest digest of the image it uses.
+    /// A held image is never pruned, and `rmi` refuses it unless forced
+    /// (then it is untagged but kept until released).
+    #[serde(default)]
+    pub holds: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -51,6 +56,15 @@ impl Meta {
             .iter()
             .filter(|(_, d)| d.as_str() == digest)
             .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// The holders (containers) that use manifest `digest`.
+    pub fn holders_of(&self, digest: &str) -> Vec<String> {
+        self.holds
+            .iter()
+            .filter(|(_, d)| d.as_str() == digest)
+            .map(|(h, _)| h.clone())
             .collect()
     }
 }
