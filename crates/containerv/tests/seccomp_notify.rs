@@ -7,12 +7,15 @@
 mod seccomp_common;
 mod spec_common;
 
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
+use std::sync::mpsc::{channel, Sender};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use containerv::ExitStatus;
+use containerv::{ExitStatus, StartMode, Stdio};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use seccomp_common::{one_rule, seccomp_spec};
 use serde_json::{json, Value};
@@ -30,8 +33,9 @@ struct Seen {
     nr: i32,
 }
 
-/// Listen on `sock`; answer the first notification with `-errno`.
-fn agent(sock: &Path, errno: i32) -> JoinHandle<Seen> {
+/// Listen on `sock`; answer the first notification with `-errno`. The
+/// state also goes to `got_state` as soon as it arrives.
+fn agent(sock: &Path, errno: i32, got_state: Option<Sender<Value>>) -> JoinHandle<Seen> {
     let listener = UnixListener::bind(sock).unwrap();
     std::thread::spawn(move || {
         let (conn, _) = listener.accept().unwrap();
@@ -55,6 +59,9 @@ fn agent(sock: &Path, errno: i32) -> JoinHandle<Seen> {
         }
         let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
         let fd = fd.expect("listener fd with the state");
+        if let Some(tx) = got_state {
+            tx.send(state.clone()).unwrap();
+        }
         let mut pfd = libc::pollfd {
             fd: fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -85,7 +92,7 @@ fn agent_answers_mkdir() {
     let (root, rt) = runtime();
     let id = unique_id("sc-notify");
     let sock = root.path().join("agent.sock");
-    let seen = agent(&sock, libc::EXDEV);
+    let seen = agent(&sock, libc::EXDEV, None);
     let mut p = one_rule(&["mkdir", "mkdirat"], "SCMP_ACT_NOTIFY", json!({}));
     p["listenerPath"] = json!(sock);
     p["listenerMetadata"] = json!("hello-agent");
@@ -122,5 +129,41 @@ fn no_agent_fails_create_and_leaves_nothing() {
     assert!(
         e.contains("seccomp agent") && e.contains("No such file"),
         "{e}"
+    );
+}
+
+#[test]
+fn listener_reaches_the_agent_during_create() {
+    // Created now, started later (possibly by another process, as the OCI
+    // CLI does): the agent has the listener before `start`, like runc.
+    let (root, rt) = runtime();
+    let id = unique_id("sc-notify-create");
+    let sock = root.path().join("agent.sock");
+    let (tx, rx) = channel();
+    let seen = agent(&sock, libc::EROFS, Some(tx));
+    let mut p = one_rule(&["mkdir", "mkdirat"], "SCMP_ACT_NOTIFY", json!({}));
+    p["listenerPath"] = json!(sock);
+    let (spec, mut config) = seccomp_spec(&id, "mkdir /dev/shm/n; echo rc=$?", p, false);
+    config.start = StartMode::OnStart;
+    config.stdout = Stdio::Pipe;
+    config.stderr = Stdio::Pipe;
+    let mut c = rt.create_from_spec(&id, spec, config).unwrap();
+    let state = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the agent got the listener during create");
+    assert_eq!(state["state"]["status"], json!("creating"), "{state}");
+    let [_, out, err] = c.take_stdio();
+    c.start().unwrap();
+    let mut text = String::new();
+    out.unwrap().read_to_string(&mut text).unwrap();
+    err.unwrap().read_to_string(&mut text).unwrap();
+    let st = c.wait().unwrap();
+    c.destroy().unwrap();
+    containerv_testutil::assert_no_leftovers(rt.root(), &id);
+    seen.join().unwrap();
+    assert!(st.success(), "{st}: {text}");
+    assert!(
+        text.contains("Read-only file system") && text.contains("rc=1"),
+        "{text}"
     );
 }

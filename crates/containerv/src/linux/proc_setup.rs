@@ -560,6 +560,19 @@ impl PreparedProcess {
         self.seccomp.as_ref().and_then(|s| s.keep_fd())
     }
 
+    /// A container init that waits for `start` and uses SCMP_ACT_NOTIFY
+    /// loads its filter before the wait (as runc does), so the process
+    /// that creates it relays the listener to the agent; the later
+    /// install in [`Self::exec`] is then a no-op. In the child only.
+    pub(crate) fn install_seccomp_for_agent(&self) -> Result<(), ChildError> {
+        match &self.seccomp {
+            Some(s) if s.has_agent() => s
+                .install()
+                .map_err(|(step, errno)| ChildError { step, errno }),
+            _ => Ok(()),
+        }
+    }
+
     /// Load the seccomp filter now if it goes in at this point (`early`:
     /// before the credential change, else right before execve).
     fn install_seccomp(&self, early: bool) -> Result<(), ChildError> {

@@ -80,6 +80,15 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) };
     }
+    // seccomp with a notify listener: loaded before the wait for start so
+    // the creating process can still hand the listener to the agent.
+    if let (Some(_), Some(p)) = (&plan.fifo, plan.process) {
+        if let Err(e) = p.install_seccomp_for_agent() {
+            report::send_error(report_fd, report::STEP_PROCESS, e.errno, &e.encode());
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
+    }
     let ready_now = plan.fifo.is_some() || plan.init == InitKind::BuiltinReaper;
     if ready_now {
         report::send_ready(report_fd);

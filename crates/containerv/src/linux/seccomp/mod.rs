@@ -22,6 +22,7 @@ mod tables;
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use oci_spec::runtime::{ContainerState, Spec};
 
@@ -58,6 +59,8 @@ pub(crate) struct Prepared {
     early: bool,
     /// The child's end of the listener socketpair (`SCMP_ACT_NOTIFY`).
     agent: Option<OwnedFd>,
+    /// Set in the child once loaded: [`Self::install`] runs at most once.
+    installed: AtomicBool,
 }
 
 impl Prepared {
@@ -91,6 +94,7 @@ impl Prepared {
             program,
             early: !no_new_privs,
             agent,
+            installed: AtomicBool::new(false),
         }))
     }
 
@@ -98,6 +102,11 @@ impl Prepared {
     /// without `noNewPrivileges`).
     pub(crate) fn early(&self) -> bool {
         self.early
+    }
+
+    /// Whether the filter hands a listener to an agent.
+    pub(crate) fn has_agent(&self) -> bool {
+        self.agent.is_some()
     }
 
     /// The descriptor the child must keep open until [`Self::install`].
@@ -109,6 +118,9 @@ impl Prepared {
     /// agent. System calls only. Errors are `(step, errno)`, with step
     /// names from `proc_setup`'s list.
     pub(crate) fn install(&self) -> std::result::Result<(), (&'static str, i32)> {
+        if self.installed.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
         let prog = SockFprog {
             len: self.program.insns.len() as libc::c_ushort,
             filter: self.program.insns.as_ptr(),
