@@ -21,7 +21,9 @@
 //!   unknown on every architecture is an error naming it;
 //! - a syscall's rules are tried conditional-first, in spec order; the
 //!   first whose argument comparisons all hold decides; then its
-//!   unconditional rule, if any; otherwise the default action;
+//!   unconditional rule, if any; otherwise the default action. A rule
+//!   comparing one argument twice is split into one rule per comparison
+//!   (ORed), as runc does;
 //! - `SCMP_ACT_ERRNO` and `SCMP_ACT_TRACE` without `errnoRet` use EPERM;
 //! - a syscall numbered above every syscall the profile names returns
 //!   ENOSYS instead of the default action unless the default allows (runc
@@ -264,8 +266,22 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         }
         let is_notify = sc.action() == LinuxSeccompAction::ScmpActNotify;
         notify |= is_notify;
-        rules.push(Rule { action, args });
-        let r = rules.len() - 1;
+        // runc's rule: when one argument is compared more than once, each
+        // comparison becomes a rule of its own (they are ORed).
+        let repeated = args
+            .iter()
+            .enumerate()
+            .any(|(i, a)| args[..i].iter().any(|b| b.index == a.index));
+        let first = rules.len();
+        if repeated {
+            rules.extend(args.into_iter().map(|a| Rule {
+                action,
+                args: vec![a],
+            }));
+        } else {
+            rules.push(Rule { action, args });
+        }
+        let new_rules = first..rules.len();
         for name in sc.names() {
             if !known_anywhere(name) {
                 return Err(Error::InvalidSpec(format!(
@@ -281,8 +297,10 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
             for &abi in &abis {
                 if let Some(nr) = abi.nr(name) {
                     let list = per_abi.entry(abi).or_default().entry(nr).or_default();
-                    if !list.contains(&r) {
-                        list.push(r);
+                    for r in new_rules.clone() {
+                        if !list.contains(&r) {
+                            list.push(r);
+                        }
                     }
                 }
             }

@@ -138,6 +138,16 @@ fn several_args_and_several_rules() {
     assert_eq!(run(&s, PERSONALITY, &[8]), ALLOW);
     assert_eq!(run(&s, PERSONALITY, &[0xffff_ffff]), errno(1));
     assert_eq!(run(&s, GETPID, &[]), errno(1));
+    // The same argument compared twice: ORed (runc splits the rule).
+    let s2 = profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
+            {"index": 0, "value": 8, "op": "SCMP_CMP_GE"},
+            {"index": 0, "value": 4, "op": "SCMP_CMP_LT"}]}]
+    }));
+    assert_eq!(run(&s2, PERSONALITY, &[2]), errno(1));
+    assert_eq!(run(&s2, PERSONALITY, &[9]), errno(1));
+    assert_eq!(run(&s2, PERSONALITY, &[5]), ALLOW);
     // Above every listed syscall: ENOSYS (runc's stub), not the default.
     assert_eq!(run(&s, 435, &[]), errno(38));
 }
