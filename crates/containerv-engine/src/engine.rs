@@ -150,5 +150,8 @@ impl Engine {
 }
 
 fn image_err(e: containerv_image::Error) -> Error {
-    Error::sys("image store", std::io::Error::other(e.to_string()))
+    Error::Flag {
+        flag: "image".into(),
+        message: e.to_string(),
+    }
 }

@@ -48,6 +48,10 @@ pub enum Error {
     #[error("container {id} could not start: {reason}")]
     StartFailed { id: String, reason: String },
 
+    /// A flag whose value the core library refused (its message says why).
+    #[error("{flag}: {message}")]
+    Flag { flag: String, message: String },
+
     /// A file operation failed.
     #[error("{what} {path}: {source}")]
     Io {

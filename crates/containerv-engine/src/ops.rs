@@ -267,8 +267,11 @@ impl Engine {
             pids: merged.pids_limit,
             ..Default::default()
         };
-        let resources = containerv::limits::to_linux_resources(&limits)
-            .map_err(|e| Error::sys("update", std::io::Error::other(e.to_string())))?;
+        let resources =
+            containerv::limits::to_linux_resources(&limits).map_err(|e| Error::Flag {
+                flag: "update".into(),
+                message: e.to_string(),
+            })?;
         let st = self.store.load_state(&id)?.observed();
         if st.status.is_active() && st.pid != 0 {
             self.runtime()?.open(&id)?.update(&resources)?;

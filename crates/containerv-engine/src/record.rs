@@ -155,8 +155,9 @@ pub struct ContainerState {
 
 impl ContainerState {
     /// The status as it really is now: a record that says the container
-    /// runs is checked against the init's liveness, so a monitor killed
-    /// with SIGKILL cannot leave a container that looks alive forever.
+    /// runs is checked against the monitor's and the init's liveness, so a
+    /// monitor killed with SIGKILL cannot leave a container that looks
+    /// alive forever.
     pub fn observed(&self) -> ContainerState {
         let mut s = self.clone();
         if !s.status.is_active() {
@@ -164,8 +165,10 @@ impl ContainerState {
         }
         let init_alive = crate::proc::is_alive(s.pid, s.pid_start);
         let monitor_alive = crate::proc::is_alive(s.monitor_pid, s.monitor_start);
+        // A live monitor records the exit itself (it may be reaping the
+        // init right now): its record is the truth until it dies.
         match s.status {
-            Status::Restarting if monitor_alive => {}
+            _ if monitor_alive => {}
             _ if init_alive => {}
             _ => {
                 s.status = Status::Exited;

@@ -124,7 +124,10 @@ fn flag_error(e: containerv::Error) -> Error {
     .find(|(k, _)| msg.contains(k))
     .map(|(_, f)| *f);
     match flag {
-        Some(f) => Error::sys(f, std::io::Error::other(msg)),
+        Some(f) => Error::Flag {
+            flag: f.to_string(),
+            message: msg,
+        },
         None => Error::Core(e),
     }
 }

@@ -79,9 +79,12 @@ impl LogWriter {
                 None => {
                     self.pending[i].extend_from_slice(data);
                     data = &[];
-                    if self.pending[i].len() >= MAX_LINE {
-                        let line = std::mem::take(&mut self.pending[i]);
-                        self.write_chunks(stream, line);
+                    // Whole 16 KiB pieces go out now; the rest waits for
+                    // its newline.
+                    while self.pending[i].len() >= MAX_LINE {
+                        let rest = self.pending[i].split_off(MAX_LINE);
+                        let piece = std::mem::replace(&mut self.pending[i], rest);
+                        self.write_chunks(stream, piece);
                     }
                 }
             }

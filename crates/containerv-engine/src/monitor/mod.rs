@@ -445,7 +445,7 @@ fn supervise(
         let exited = if pidfd.is_some() {
             ready[2]
         } else {
-            !crate::proc::start_time(main_pid).is_some()
+            crate::proc::start_time(main_pid).is_none()
         };
         if exited {
             drop(probe);

@@ -91,6 +91,13 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
         let _ = p.join();
     }
     drop(launched);
+    if config.auto_remove {
+        // docker's `run --rm` returns once the container is gone.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while e.store.dir(id).exists() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
     Ok(match code {
         Some(c) => c,
         None => e

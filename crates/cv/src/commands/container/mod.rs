@@ -29,10 +29,10 @@ use super::Context;
 pub enum TopLevel {
     /// Create and run a new container (no IMAGE: the built-in containerv/busybox).
     #[command(disable_help_flag = true)]
-    Run(RunCmd),
+    Run(Box<RunCmd>),
     /// Create a new container.
     #[command(disable_help_flag = true)]
-    Create(RunArgs),
+    Create(Box<RunArgs>),
     /// Start one or more stopped containers.
     Start {
         /// Attach: wait for the container and print its output.
