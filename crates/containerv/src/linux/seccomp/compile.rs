@@ -427,13 +427,34 @@ fn emit_section(
 /// syscalls are checked in a row. Every path ends in a return.
 fn emit_tree(a: &mut Asm, entries: &[(u32, Vec<&Rule>)], default: u32, wide: bool) {
     if entries.len() <= 4 {
+        // Syscalls with one unconditional rule jump to a shared return per
+        // action (after the leaf); the others get their rule block inline.
+        let mut shared: Vec<(u32, Label)> = Vec::new();
         for (nr, rules) in entries {
+            if let [r] = rules.as_slice() {
+                if r.args.is_empty() {
+                    let l = match shared.iter().find(|(act, _)| *act == r.action) {
+                        Some((_, l)) => *l,
+                        None => {
+                            let l = a.label();
+                            shared.push((r.action, l));
+                            l
+                        }
+                    };
+                    a.jump(Cmp::Eq, *nr, To::L(l), To::Next);
+                    continue;
+                }
+            }
             let next = a.label();
             a.jump(Cmp::Eq, *nr, To::Next, To::L(next));
             emit_rules(a, rules, default, wide);
             a.bind(next);
         }
         a.ret(default);
+        for (action, l) in shared {
+            a.bind(l);
+            a.ret(action);
+        }
         return;
     }
     let mid = entries.len() / 2;
