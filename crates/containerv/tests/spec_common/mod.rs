@@ -16,12 +16,17 @@ pub use containerv_testutil::unique_id;
 
 /// The builder's spec for container `id` on the busybox rootfs, running
 /// `sh -c script` as its init (default namespaces, mounts, capabilities).
+/// Its stdout and stderr go to /dev/null (never the test harness's own
+/// streams, which a leaked process would hold open).
 pub fn sh_spec(id: &str, script: &str) -> (Spec, CreateConfig) {
-    ContainerOptions::new()
+    let (spec, mut config) = ContainerOptions::new()
         .rootfs(busybox_rootfs())
         .command(["/bin/sh", "-c", script])
         .build(id)
-        .unwrap()
+        .unwrap();
+    config.stdout = Stdio::Null;
+    config.stderr = Stdio::Null;
+    (spec, config)
 }
 
 /// A runtime on a private root (keep the guard alive).
