@@ -24,6 +24,7 @@ pub mod signal;
 pub mod spec;
 pub mod stop;
 pub mod store;
+pub mod tty;
 
 pub use engine::Engine;
 pub use error::{Error, Result};

@@ -11,6 +11,11 @@ use containerv_image::registry::{
 };
 use containerv_image::spec::Platform;
 
+#[path = "image_format.rs"]
+mod format;
+
+use format::Format;
+
 use super::Context;
 use crate::output::{human_size, is_json, table};
 
@@ -51,7 +56,8 @@ pub enum ImageCmd {
     /// Display detailed information on one or more images.
     Inspect {
         images: Vec<String>,
-        /// `json` (the default output is JSON too).
+        /// `json` (one object per line) or a Go template (`{{.Id}}`,
+        /// `{{json .Config}}`); default: docker's JSON array.
         #[arg(short, long)]
         format: Option<String>,
     },
@@ -140,7 +146,8 @@ pub struct ListArgs {
     /// Don't truncate output.
     #[arg(long)]
     no_trunc: bool,
-    /// `json` for one JSON object per line.
+    /// `json` (one docker-shaped object per line) or a Go template
+    /// (`{{.Repository}}:{{.Tag}}`, `table {{.ID}}\t{{.Size}}`).
     #[arg(long)]
     format: Option<String>,
 }
@@ -197,15 +204,24 @@ pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
         ImageCmd::Save(a) => save(ctx, a),
         ImageCmd::Load(a) => load(ctx, a),
         ImageCmd::Inspect { images, format } => {
-            if format.is_some() && !is_json(&format) {
-                bail!("--format: only `json` is supported");
-            }
             let store = ctx.images()?;
             let mut out = Vec::new();
             for i in &images {
-                out.push(store.inspect(i)?);
+                out.push(format::inspect_json(&store.inspect(i)?));
             }
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            match Format::parse(format.as_deref()) {
+                Format::Default => println!("{}", serde_json::to_string_pretty(&out)?),
+                Format::Json => {
+                    for v in &out {
+                        println!("{}", serde_json::to_string(v)?);
+                    }
+                }
+                Format::Template { text, .. } => {
+                    for v in &out {
+                        println!("{}", format::render(&text, v)?);
+                    }
+                }
+            }
             Ok(())
         }
         ImageCmd::Prune {
@@ -297,7 +313,7 @@ fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
         if a.no_trunc {
             s.to_string()
         } else {
-            s.trim_start_matches("sha256:").chars().take(12).collect()
+            format::short_id(s)
         }
     };
     if a.quiet {
@@ -309,14 +325,26 @@ fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if is_json(&a.format) {
-        for r in &rows {
-            println!("{}", serde_json::to_string(r)?);
+    let now = format::now();
+    match Format::parse(a.format.as_deref()) {
+        Format::Json => {
+            for r in &rows {
+                let v = format::summary_json(r, a.no_trunc, now);
+                println!("{}", serde_json::to_string(&v)?);
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    if let Some(f) = &a.format {
-        bail!("--format {f:?}: only `json` is supported");
+        Format::Template { table, text } => {
+            if table {
+                println!("{}", format::header(&text));
+            }
+            for r in &rows {
+                let v = format::summary_json(r, a.no_trunc, now);
+                println!("{}", format::render(&text, &v)?);
+            }
+            return Ok(());
+        }
+        Format::Default => {}
     }
     let mut header = vec!["REPOSITORY", "TAG"];
     if a.digests {
@@ -330,7 +358,11 @@ fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
             if a.digests {
                 v.push(r.digest.clone());
             }
-            v.extend([id(&r.id), r.created.clone(), human_size(r.size)]);
+            v.extend([
+                id(&r.id),
+                format::since(&r.created, now),
+                human_size(r.size),
+            ]);
             v
         })
         .collect();

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 use containerv::{ProcessOptions, Stdio, User};
+use containerv_engine::tty::{proxy, window_size, ConsoleSocket, RawMode};
+use containerv_engine::Engine;
+use oci_spec::runtime::{BoxBuilder, UserBuilder};
 
 use super::super::Context;
 
@@ -18,7 +21,7 @@ pub struct ExecArgs {
     /// Keep STDIN open.
     #[arg(short, long)]
     interactive: bool,
-    /// Allocate a pseudo-TTY (not supported yet: refused).
+    /// Allocate a pseudo-TTY.
     #[arg(short, long)]
     tty: bool,
     /// Set environment variables.
@@ -39,9 +42,6 @@ pub struct ExecArgs {
 }
 
 pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
-    if a.tty {
-        bail!("exec -t: terminals for exec are not supported by cv yet");
-    }
     let e = ctx.engine()?;
     let id = e.store.resolve(&a.container)?;
     let config = e.store.load_config(&id)?;
@@ -54,6 +54,17 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
         let key = kv.split('=').next().unwrap_or("");
         env.retain(|x| x.split('=').next() != Some(key));
         env.push(kv.clone());
+    }
+    if a.tty {
+        return exec_tty(
+            &e,
+            &id,
+            &c,
+            &a,
+            env,
+            config.working_dir.clone(),
+            config.user.clone(),
+        );
     }
     let opts = ProcessOptions {
         args: a.command.clone(),
@@ -86,5 +97,60 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let st = p.wait()?;
+    std::process::exit(st.code());
+}
+
+/// `exec -t`: the process gets a pty from the container's devpts; its
+/// master comes back over a console socket and is proxied to our
+/// terminal (in raw mode while attached).
+fn exec_tty(
+    e: &Engine,
+    id: &str,
+    c: &containerv::Container,
+    a: &ExecArgs,
+    env: Vec<String>,
+    workdir: Option<String>,
+    user: Option<String>,
+) -> anyhow::Result<()> {
+    let mut process = c
+        .spec()
+        .process()
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("container {id} has no process in its spec"))?;
+    process.set_args(Some(a.command.clone()));
+    process.set_env(Some(env));
+    process.set_cwd(PathBuf::from(
+        a.workdir.clone().or(workdir).unwrap_or_else(|| "/".into()),
+    ));
+    if let Some(u) = a.user.clone().or(user) {
+        process.set_user(UserBuilder::default().username(u).build()?);
+    }
+    process.set_terminal(Some(true));
+    if let Some((rows, cols)) = window_size() {
+        process.set_console_size(Some(
+            BoxBuilder::default()
+                .height(u64::from(rows))
+                .width(u64::from(cols))
+                .build()?,
+        ));
+    }
+    // Unix socket paths are short (108 bytes): not under the store.
+    let _ = e;
+    let sock = ConsoleSocket::listen(
+        &std::env::temp_dir().join(format!("cv-tty-{}.sock", std::process::id())),
+    )?;
+    let io = containerv::linux::ProcessIo {
+        console_socket: Some(sock.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut p = c.exec(&process, io)?;
+    let master = sock.receive()?;
+    if a.detach {
+        return Ok(());
+    }
+    let raw = window_size().map(|_| RawMode::enter());
+    proxy(master, a.interactive)?;
+    let st = p.wait()?;
+    drop(raw);
     std::process::exit(st.code());
 }

@@ -102,7 +102,8 @@ pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
             let _ = c.stats();
         }
     }
-    std::thread::sleep(Duration::from_millis(if a.no_stream { 250 } else { 500 }));
+    // A second, as docker: quota periods are 100 ms, shorter windows jitter.
+    std::thread::sleep(Duration::from_secs(1));
     let live = !a.no_stream && !is_json(&a.format) && std::io::stdout().is_terminal();
     loop {
         let mut rows = Vec::new();

@@ -34,6 +34,9 @@ pub fn top(ctx: &Context, reference: &str) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     let id = e.store.resolve(reference)?;
     let c = e.core(&id)?;
+    // Two samples a moment apart, so the C column has a delta.
+    let _ = c.processes();
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let mut procs = c.processes()?;
     procs.sort_by_key(|p| p.pid);
     let rows: Vec<Vec<String>> = procs

@@ -1,0 +1,318 @@
+//! Docker's output shapes for the image commands: the objects behind
+//! `cv images --format json` (one per line, docker's keys and values) and
+//! `cv image inspect` (docker's inspect array), docker's relative times
+//! ("2 weeks ago"), and the small Go-template subset people pass to
+//! `--format` (`{{.ID}}`, `{{json .}}`, `{{json .Config}}`, `table …`).
+
+use containerv_image::reference::display_parts;
+use containerv_image::{ImageDetails, ImageSummary};
+use serde_json::{json, Value};
+
+use crate::output::human_size;
+
+/// `docker images --format json` for one row.
+pub fn summary_json(r: &ImageSummary, no_trunc: bool, now: i64) -> Value {
+    let id = if no_trunc {
+        r.id.clone()
+    } else {
+        short_id(&r.id)
+    };
+    let size = human_size(r.size);
+    json!({
+        "Containers": "N/A",
+        "CreatedAt": created_at(&r.created),
+        "CreatedSince": since(&r.created, now),
+        "Digest": r.digest,
+        "ID": id,
+        "Repository": r.repository,
+        "SharedSize": "N/A",
+        "Size": size,
+        "Tag": r.tag,
+        "UniqueSize": "N/A",
+        "VirtualSize": size,
+    })
+}
+
+/// `docker image inspect` for one image.
+pub fn inspect_json(d: &ImageDetails) -> Value {
+    let mut digests = Vec::new();
+    let mut tags = Vec::new();
+    for r in &d.repo_tags {
+        let (repo, tag) = display_parts(r);
+        let dig = format!("{repo}@{}", d.digest);
+        if !digests.contains(&dig) {
+            digests.push(dig);
+        }
+        if !tag.starts_with("sha256:") {
+            tags.push(format!("{repo}:{tag}"));
+        }
+    }
+    json!({
+        "Id": d.id,
+        "RepoTags": tags,
+        "RepoDigests": digests,
+        "Parent": "",
+        "Comment": "",
+        "Created": d.created,
+        "Config": d.config,
+        "Architecture": d.architecture,
+        "Os": d.os,
+        "Size": d.size,
+        "RootFS": {"Type": "layers", "Layers": d.diff_ids},
+        "Descriptor": {"mediaType": d.media_type, "digest": d.digest, "size": d.manifest_size},
+    })
+}
+
+/// What `--format` asks for.
+pub enum Format {
+    /// Docker's default (a table, or the inspect array).
+    Default,
+    /// One JSON object per item.
+    Json,
+    /// A Go template (subset): `{{.Field}}`, `{{json .}}`, `{{json .Field}}`;
+    /// `table` first prints a header line.
+    Template { table: bool, text: String },
+}
+
+impl Format {
+    pub fn parse(f: Option<&str>) -> Format {
+        match f.map(str::trim) {
+            None | Some("") | Some("table") => Format::Default,
+            Some("json") | Some("{{json .}}") => Format::Json,
+            Some(t) => match t.strip_prefix("table") {
+                Some(rest) if rest.starts_with(char::is_whitespace) => Format::Template {
+                    table: true,
+                    text: unescape(rest.trim_start()),
+                },
+                _ => Format::Template {
+                    table: false,
+                    text: unescape(t),
+                },
+            },
+        }
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\t", "\t").replace("\\n", "\n")
+}
+
+/// Renders template `t` against `v`. An unknown field is an error naming
+/// it (docker: "can't evaluate field").
+pub fn render(t: &str, v: &Value) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else {
+            anyhow::bail!("--format {t:?}: unclosed {{{{");
+        };
+        let action = rest[i + 2..i + j].trim();
+        out.push_str(&action_value(action, v, t)?);
+        rest = &rest[i + j + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn action_value(action: &str, v: &Value, t: &str) -> anyhow::Result<String> {
+    let (json_out, path) = match action.strip_prefix("json ") {
+        Some(p) => (true, p.trim()),
+        None => (false, action),
+    };
+    let mut cur = v;
+    if path != "." {
+        let Some(fields) = path.strip_prefix('.') else {
+            anyhow::bail!("--format {t:?}: unsupported action {{{{{action}}}}}");
+        };
+        for f in fields.split('.') {
+            cur = cur.get(f).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--format {t:?}: can't evaluate field {f} (have: {})",
+                    keys(cur)
+                )
+            })?;
+        }
+    }
+    Ok(match (json_out, cur) {
+        (true, c) => serde_json::to_string(c)?,
+        (false, Value::String(s)) => s.clone(),
+        (false, Value::Null) => "<no value>".into(),
+        (false, Value::Array(a)) => format!(
+            "[{}]",
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        (false, c) => c.to_string(),
+    })
+}
+
+fn keys(v: &Value) -> String {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// The header line of a `table` template: each `{{.Field}}` as FIELD.
+pub fn header(t: &str) -> String {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let j = rest[i..].find("}}").map_or(rest.len(), |j| i + j + 2);
+        let action = rest[i + 2..j.saturating_sub(2).max(i + 2)].trim();
+        let name = action.trim_start_matches("json ").trim_start_matches('.');
+        out.push_str(&name.to_ascii_uppercase());
+        rest = &rest[j..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `sha256:abcdef…` → `abcdef012345` (docker's short id).
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2024-01-02T03:04:05Z`,
+/// fractions and `+hh:mm` offsets allowed).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, se) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        o if o.len() == 6 => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
+                + o.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some(days * 86400 + h * 3600 + mi * 60 + se - offset)
+}
+
+/// Docker's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC`.
+pub fn created_at(rfc3339: &str) -> String {
+    let Some(t) = parse_rfc3339(rfc3339) else {
+        return rfc3339.to_string();
+    };
+    let (days, rem) = (t.div_euclid(86400), t.rem_euclid(86400));
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Docker's relative time (`About an hour ago`, `3 weeks ago`), from
+/// go-units' HumanDuration; empty when the time is unknown.
+pub fn since(rfc3339: &str, now: i64) -> String {
+    let Some(t) = parse_rfc3339(rfc3339) else {
+        return String::new();
+    };
+    let secs = (now - t).max(0);
+    let hours = (secs as f64 / 3600.0).round() as i64;
+    let d = if secs < 1 {
+        "Less than a second".to_string()
+    } else if secs == 1 {
+        "1 second".to_string()
+    } else if secs < 60 {
+        format!("{secs} seconds")
+    } else if secs / 60 == 1 {
+        "About a minute".to_string()
+    } else if secs < 3600 {
+        format!("{} minutes", secs / 60)
+    } else if hours == 1 {
+        "About an hour".to_string()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        format!("{} years", hours / 24 / 365)
+    };
+    format!("{d} ago")
+}
+
+/// Now, in seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_like_docker() {
+        let t = parse_rfc3339("2024-03-01T12:00:00Z").unwrap();
+        assert_eq!(t, 1709294400);
+        assert_eq!(parse_rfc3339("2024-03-01T13:00:00.123+01:00"), Some(t));
+        assert_eq!(
+            created_at("2024-03-01T12:00:00.5Z"),
+            "2024-03-01 12:00:00 +0000 UTC"
+        );
+        assert_eq!(since("2024-03-01T12:00:00Z", t + 90), "About a minute ago");
+        assert_eq!(since("2024-03-01T12:00:00Z", t + 3 * 86400), "3 days ago");
+        assert_eq!(since("2024-03-01T12:00:00Z", t + 21 * 86400), "3 weeks ago");
+        assert_eq!(since("nonsense", t), "");
+    }
+
+    #[test]
+    fn templates() {
+        let v = json!({"ID": "abc", "Tag": "v1", "Config": {"Cmd": ["sh", "-c"]}});
+        assert_eq!(render("{{.ID}}\t{{.Tag}}", &v).unwrap(), "abc\tv1");
+        assert_eq!(
+            render("{{json .Config.Cmd}}", &v).unwrap(),
+            r#"["sh","-c"]"#
+        );
+        assert_eq!(render("{{.Config.Cmd}}", &v).unwrap(), "[sh -c]");
+        let e = render("{{.Nope}}", &v).unwrap_err().to_string();
+        assert!(e.contains("Nope") && e.contains("ID"), "{e}");
+        assert_eq!(header("{{.ID}}\t{{.Tag}}"), "ID\tTAG");
+        assert!(matches!(Format::parse(Some("json")), Format::Json));
+        assert!(matches!(
+            Format::parse(Some("table {{.ID}}")),
+            Format::Template { table: true, .. }
+        ));
+    }
+}
