@@ -26,7 +26,20 @@ pub fn sh_spec(id: &str, script: &str) -> (Spec, CreateConfig) {
         .unwrap();
     config.stdout = Stdio::Null;
     config.stderr = Stdio::Null;
+    config.no_pivot = root_is_initramfs();
     (spec, config)
+}
+
+/// True when "/" is an initramfs (the cgroup v2 VM), where pivot_root is
+/// refused: containers there enter their root with MS_MOVE + chroot.
+pub fn root_is_initramfs() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(4) == Some(&"/") && l.contains(" - rootfs ")
+        })
 }
 
 /// A runtime on a private root (keep the guard alive).

@@ -217,8 +217,14 @@ fn as_bytes<T>(t: &T) -> *const u8 {
     (t as *const T).cast()
 }
 
+/// Load the program; on failure load it again with the verifier's log
+/// (a log buffer that is too small would itself fail the load).
 fn load(prog: &[Insn]) -> std::io::Result<OwnedFd> {
-    let mut log = vec![0u8; 4096];
+    load_with_log(prog, false).or_else(|_| load_with_log(prog, true))
+}
+
+fn load_with_log(prog: &[Insn], with_log: bool) -> std::io::Result<OwnedFd> {
+    let mut log = vec![0u8; if with_log { 1 << 20 } else { 0 }];
     let mut name = [0u8; 16];
     name[..10].copy_from_slice(b"containerv");
     let attr = ProgLoad {
@@ -226,9 +232,9 @@ fn load(prog: &[Insn]) -> std::io::Result<OwnedFd> {
         insn_cnt: prog.len() as u32,
         insns: prog.as_ptr() as u64,
         license: c"Apache".as_ptr() as u64,
-        log_level: 1,
+        log_level: with_log as u32,
         log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
+        log_buf: if with_log { log.as_mut_ptr() as u64 } else { 0 },
         prog_name: name,
         expected_attach_type: BPF_CGROUP_DEVICE,
         ..Default::default()
@@ -242,7 +248,10 @@ fn load(prog: &[Insn]) -> std::io::Result<OwnedFd> {
         Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
         Err(e) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            // The last lines say why.
             let text = String::from_utf8_lossy(&log[..end]);
+            let lines: Vec<&str> = text.lines().collect();
+            let text = lines[lines.len().saturating_sub(3)..].join(" | ");
             Err(std::io::Error::new(
                 e.kind(),
                 format!("{e}; verifier: {}", text.trim()),

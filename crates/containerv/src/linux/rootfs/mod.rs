@@ -111,12 +111,24 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
             ))
         })?,
     };
+    // pivot_root refuses a shared root: a shared propagation is set on the
+    // container's own root once it is entered (below), rslave until then.
+    let shared = prop_flags & libc::MS_SHARED != 0;
+    let before = if shared {
+        libc::MS_SLAVE | libc::MS_REC
+    } else {
+        prop_flags
+    };
     out.push(step(
         format!(
             "set mount propagation {} on /",
-            prop.unwrap_or("rslave (default)")
+            if shared {
+                "rslave (shared after entering the root)"
+            } else {
+                prop.unwrap_or("rslave (default)")
+            }
         ),
-        Op::Propagation { flags: prop_flags },
+        Op::Propagation { flags: before },
     ));
     // Host and domain name first: createContainer hooks (run before
     // pivot_root) already see them.
@@ -218,6 +230,33 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         ));
     }
 
+    if shared {
+        out.push(step(
+            format!(
+                "set mount propagation {} on the container's /",
+                prop.unwrap_or("")
+            ),
+            Op::Propagation { flags: prop_flags },
+        ));
+    }
+    // Sysctls before masked and read-only paths (/proc/sys is usually one).
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        let mut keys: Vec<_> = sysctl.iter().collect();
+        keys.sort();
+        for (k, v) in keys {
+            if k.is_empty() || k.contains("..") || k.contains('/') {
+                return Err(Error::InvalidSpec(format!("linux.sysctl {k:?}: bad key")));
+            }
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            out.push(step(
+                format!("set sysctl {k}={v}"),
+                Op::WriteFile {
+                    path: cstr(&path)?,
+                    data: v.as_bytes().to_vec(),
+                },
+            ));
+        }
+    }
     if let Some(l) = linux {
         for p in l.masked_paths().iter().flatten() {
             out.push(step(
@@ -244,23 +283,6 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         .unwrap_or(false)
     {
         out.push(step("make the root read-only".into(), Op::RootReadOnly));
-    }
-    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
-        let mut keys: Vec<_> = sysctl.iter().collect();
-        keys.sort();
-        for (k, v) in keys {
-            if k.is_empty() || k.contains("..") || k.contains('/') {
-                return Err(Error::InvalidSpec(format!("linux.sysctl {k:?}: bad key")));
-            }
-            let path = format!("/proc/sys/{}", k.replace('.', "/"));
-            out.push(step(
-                format!("set sysctl {k}={v}"),
-                Op::WriteFile {
-                    path: cstr(&path)?,
-                    data: v.as_bytes().to_vec(),
-                },
-            ));
-        }
     }
     Ok(())
 }
