@@ -5,11 +5,11 @@
 //! `devices.allow`/`devices.deny` files do; v2 has no files, so the same
 //! list becomes a BPF_PROG_TYPE_CGROUP_DEVICE program (`devices_bpf`).
 //!
-//! [`container_rules`] is what a container gets: deny everything (when the
-//! spec's rules do not start with their own "a" rule... runc's default too),
-//! the spec's rules, then the standard devices every container needs (null,
-//! zero, full, random, urandom, tty, console, ptmx, pts, mknod of anything)
-//! and the spec's own `linux.devices`, like runc.
+//! [`container_rules`] is what a container gets, like runc: deny everything
+//! (unless the spec's rules start with their own "a" rule), the spec's
+//! rules, then the standard devices every container needs (null, zero,
+//! full, random, urandom, tty, console, ptmx, pts, mknod of anything) and
+//! the spec's own `linux.devices`.
 
 use std::path::Path;
 
