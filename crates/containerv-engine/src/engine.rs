@@ -139,6 +139,21 @@ impl Engine {
         Ok(Some(l))
     }
 
+    /// True if a container (in any state) uses `image` (a reference, an
+    /// image id or its prefix): the `in_use` callback for image prune/rmi.
+    pub fn image_in_use(&self, image: &str) -> bool {
+        let id = image.strip_prefix("sha256:").unwrap_or(image);
+        self.store.list().unwrap_or_default().iter().any(|e| {
+            let c = &e.config;
+            c.image == image
+                || (id.len() >= 4
+                    && c.image_id
+                        .strip_prefix("sha256:")
+                        .unwrap_or(&c.image_id)
+                        .starts_with(id))
+        })
+    }
+
     /// Destroys a core container left behind (by a killed monitor).
     pub(crate) fn cleanup_core(&self, id: &str) {
         if let Ok(rt) = self.runtime() {

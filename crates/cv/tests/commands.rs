@@ -117,6 +117,18 @@ fn detached_lifecycle_ps_inspect_exec_cp_top_stats_pause_update_stop_rm() {
         "65534"
     );
     cv.ok(&["exec", "-d", "web", "sleep", "5"]);
+    // exec -t: a terminal from the container's devpts.
+    let o = cv.run(&[
+        "exec",
+        "-t",
+        "web",
+        "sh",
+        "-c",
+        "tty; test -t 1 && echo isatty; exit 2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    assert!(out.contains("/dev/pts/") && out.contains("isatty"), "{out}");
 
     // cp both ways.
     let f = cv.root.path().join("in.txt");

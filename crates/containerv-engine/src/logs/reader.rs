@@ -115,13 +115,16 @@ pub fn read_logs(
     let selected = |e: &Entry| {
         opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
     };
-    // Open the current file first so a rotation while we read the older
-    // ones is not missed.
-    let mut cur = File::open(&current).ok();
+    // The rotated files and the current one, from one moment in which no
+    // rotation happened.
+    let (rotated, mut cur) = read_rotated_stable(driver, &current);
     let mut kept: VecDeque<Entry> = VecDeque::new();
     let cap = opts.tail.unwrap_or(usize::MAX);
-    let push = |e: Entry, kept: &mut VecDeque<Entry>| {
-        if cap == 0 || !selected(&e) {
+    // Entries are read oldest first; one already seen (a file read twice
+    // because it rotated while we read) is not newer than the watermark.
+    let mut mark = Watermark::default();
+    let mut push = |e: Entry, kept: &mut VecDeque<Entry>| {
+        if !mark.admit(&e) || cap == 0 || !selected(&e) {
             return;
         }
         if kept.len() == cap {
@@ -129,13 +132,8 @@ pub fn read_logs(
         }
         kept.push_back(e);
     };
-    for (_, path) in rotated_files(&current) {
-        let Ok(buf) = read_whole(&path) else { continue };
-        let mut entries = Vec::new();
-        decode(driver, &buf, &mut entries);
-        for e in entries {
-            push(e, &mut kept);
-        }
+    for e in rotated {
+        push(e, &mut kept);
     }
     let mut pending = Vec::new();
     if let Some(f) = cur.as_mut() {
@@ -148,7 +146,9 @@ pub fn read_logs(
             push(e, &mut kept);
         }
     }
+    let mut mark = Watermark::default();
     for e in kept {
+        mark.admit(&e);
         if sink(&e).is_err() {
             return Ok(());
         }
@@ -156,9 +156,77 @@ pub fn read_logs(
     if !opts.follow {
         return Ok(());
     }
+    // While following, every entry passes the watermark: after a rotation
+    // the rotated files are read again and only what is newer goes out.
+    let mut guarded = |e: &Entry| -> io::Result<()> {
+        if mark.admit(e) {
+            sink(e)
+        } else {
+            Ok(())
+        }
+    };
     follow(
-        driver, &current, cur, pending, opts, running, &selected, sink,
+        driver,
+        &current,
+        cur,
+        pending,
+        opts,
+        running,
+        &selected,
+        &mut guarded,
     )
+}
+
+/// The newest entry handed out so far (time, then the line for equal
+/// times): entries not newer are duplicates from a re-read file.
+#[derive(Default)]
+struct Watermark {
+    last: Option<(DateTime<Utc>, Vec<u8>)>,
+}
+
+impl Watermark {
+    /// True (and the mark moves) if `e` is newer than everything before.
+    fn admit(&mut self, e: &Entry) -> bool {
+        if let Some((t, line)) = &self.last {
+            if e.time < *t || (e.time == *t && e.line == *line) {
+                return false;
+            }
+        }
+        self.last = Some((e.time, e.line.clone()));
+        true
+    }
+}
+
+/// The rotated files' names and inodes and the current file's inode: a
+/// rotation changes them.
+fn snapshot(current: &Path) -> Vec<(u32, u64)> {
+    let mut v: Vec<(u32, u64)> = rotated_files(current)
+        .iter()
+        .filter_map(|(n, p)| Some((*n, std::fs::metadata(p).ok()?.ino())))
+        .collect();
+    v.push((0, std::fs::metadata(current).map(|m| m.ino()).unwrap_or(0)));
+    v
+}
+
+/// Every entry of the rotated files (oldest first) and the current file
+/// opened, taken while no rotation ran: a pass that raced with one (files
+/// renamed or compressed under it) is done again.
+fn read_rotated_stable(driver: LogDriver, current: &Path) -> (Vec<Entry>, Option<File>) {
+    let mut entries = Vec::new();
+    let mut cur = None;
+    for _ in 0..50 {
+        let before = snapshot(current);
+        cur = File::open(current).ok();
+        entries.clear();
+        for (_, path) in rotated_files(current) {
+            let Ok(buf) = read_whole(&path) else { continue };
+            decode(driver, &buf, &mut entries);
+        }
+        if snapshot(current) == before {
+            break;
+        }
+    }
+    (entries, cur)
 }
 
 /// What draining the open file found.
@@ -259,33 +327,16 @@ fn follow(
                     return Ok(());
                 }
             }
-            // Rotated twice since we looked? `.1` is then a file we never
-            // opened: read it whole before the new current file.
-            let next = File::open(current).ok();
-            let mut one = current.as_os_str().to_owned();
-            one.push(".1");
-            if let Ok(mut f1) = File::open(&one) {
-                if f1.metadata().ok().map(|m| m.ino()) != our_ino
-                    && next
-                        .as_ref()
-                        .and_then(|f| f.metadata().ok())
-                        .map(|m| m.ino())
-                        != f1.metadata().ok().map(|m| m.ino())
-                {
-                    pending.clear();
-                    let d = drain(
-                        driver,
-                        current,
-                        &mut f1,
-                        &mut pending,
-                        &mut chunk,
-                        opts,
-                        selected,
-                        sink,
-                    )?;
-                    if matches!(d, Drained::Stop) {
-                        return Ok(());
-                    }
+            // Rotated more than once since we looked? Files we never
+            // opened are among the rotated ones now: read them all, oldest
+            // first; the watermark lets only newer entries through.
+            let (rotated, next) = read_rotated_stable(driver, current);
+            for e in rotated {
+                if opts.until.is_some_and(|u| e.time > u) {
+                    return Ok(());
+                }
+                if selected(&e) && sink(&e).is_err() {
+                    return Ok(());
                 }
             }
             cur = next;
@@ -442,6 +493,61 @@ mod tests {
         .unwrap();
         writer.join().unwrap();
         let want: Vec<String> = (0..60).map(|i| format!("line {i:04}\n")).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_slow_follower_loses_nothing_across_several_rotations_per_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        // ~60-byte records, 300-byte files: a burst of 20 lines rotates
+        // about four times, and two bursts may fall between two polls of
+        // the reader (20 files kept, so none is gone before it is read).
+        let cfg = LogConfig {
+            driver: LogDriver::JsonFile,
+            max_size: Some(300),
+            max_file: 20,
+            compress: true,
+        };
+        write_lines(dir.path(), &cfg, 0, 1);
+        let running = Arc::new(AtomicBool::new(true));
+        let writer = {
+            let dir = dir.path().to_path_buf();
+            let running = running.clone();
+            let cfg = cfg.clone();
+            std::thread::spawn(move || {
+                let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
+                for burst in 0..5 {
+                    std::thread::sleep(Duration::from_millis(60));
+                    for i in 0..20 {
+                        let n = 1 + burst * 20 + i;
+                        w.feed(Stream::Stdout, format!("line {n:04}\n").as_bytes());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(60));
+                running.store(false, Ordering::SeqCst);
+            })
+        };
+        let mut got = Vec::new();
+        let opts = ReadOptions {
+            follow: true,
+            poll: Some(Duration::from_millis(100)),
+            ..Default::default()
+        };
+        let r = running.clone();
+        read_logs(
+            dir.path(),
+            "c",
+            LogDriver::JsonFile,
+            &opts,
+            &move || r.load(Ordering::SeqCst),
+            &mut |e| {
+                got.push(String::from_utf8_lossy(&e.line).into_owned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        writer.join().unwrap();
+        let want: Vec<String> = (0..101).map(|i| format!("line {i:04}\n")).collect();
         assert_eq!(got, want);
     }
 
