@@ -11,6 +11,15 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CONTAINERV_COMMIT={commit}");
+    // A position-dependent executable: no R_X86_64_RELATIVE relocations to
+    // apply at start (258 KiB of .rela.dyn read, 204 KiB of .data.rel.ro
+    // dirtied in every run), a measurable share of the peak RSS of a
+    // process started once per container operation. Linux x86_64 only.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64")
+    {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
     println!("cargo:rerun-if-changed=../../.git/HEAD");
     println!("cargo:rerun-if-changed=../../.git/refs/heads");
 }

@@ -10,6 +10,7 @@ mod bundle;
 mod cli;
 mod commands;
 mod error;
+mod fast;
 mod log;
 mod signal;
 mod stats_json;
@@ -17,9 +18,13 @@ mod stats_json;
 use clap::Parser;
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => e.exit(),
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = match fast::parse(&args) {
+        Some(c) => c,
+        None => match cli::Cli::try_parse() {
+            Ok(c) => c,
+            Err(e) => e.exit(),
+        },
     };
     if cli.version {
         print!(
