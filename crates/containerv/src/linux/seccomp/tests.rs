@@ -294,3 +294,21 @@ fn long_profile_uses_far_jumps_and_stays_correct() {
         assert!(got == want || got == errno(38), "{name} ({nr}): {got:#x}");
     }
 }
+
+#[test]
+fn features_name_what_compiles() {
+    let f = super::features();
+    for a in f["actions"].as_array().unwrap() {
+        let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/a.sock",
+            "syscalls": [{"names": ["mkdir"], "action": a}]});
+        compile(&profile(v)).unwrap();
+    }
+    for op in f["operators"].as_array().unwrap() {
+        let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"],
+            "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "valueTwo": 1, "op": op}]}]});
+        compile(&profile(v)).unwrap();
+    }
+    let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": f["archs"],
+        "flags": f["supportedFlags"]});
+    compile(&profile(v)).unwrap();
+}
