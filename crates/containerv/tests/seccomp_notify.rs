@@ -36,8 +36,20 @@ struct Seen {
 /// Listen on `sock`; answer the first notification with `-errno`. The
 /// state also goes to `got_state` as soon as it arrives.
 fn agent(sock: &Path, errno: i32, got_state: Option<Sender<Value>>) -> JoinHandle<Seen> {
+    agent_skipping(sock, errno, got_state, 0)
+}
+
+/// [`agent`] that first takes `skip` connections (their listeners are
+/// kept, never answered: e.g. the init's, when the test is about an exec).
+fn agent_skipping(
+    sock: &Path,
+    errno: i32,
+    got_state: Option<Sender<Value>>,
+    skip: usize,
+) -> JoinHandle<Seen> {
     let listener = UnixListener::bind(sock).unwrap();
     std::thread::spawn(move || {
+        let skipped: Vec<_> = (0..skip).map(|_| listener.accept().unwrap()).collect();
         let (conn, _) = listener.accept().unwrap();
         let mut buf = vec![0u8; 64 * 1024];
         let mut iov = [std::io::IoSliceMut::new(&mut buf)];
@@ -83,6 +95,7 @@ fn agent(sock: &Path, errno: i32, got_state: Option<Sender<Value>>) -> JoinHandl
         // SAFETY: SECCOMP_IOCTL_NOTIF_SEND with a struct seccomp_notif_resp.
         let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, resp.as_mut_ptr()) };
         assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+        drop(skipped);
         Seen { state, pid, nr }
     })
 }
@@ -166,4 +179,44 @@ fn listener_reaches_the_agent_during_create() {
         text.contains("Read-only file system") && text.contains("rc=1"),
         "{text}"
     );
+}
+
+#[test]
+fn exec_hands_its_own_listener_to_the_agent() {
+    // The init (sleeping) and an exec'd process each get the filter and
+    // each hand a listener over; the exec's state says "running".
+    let (root, rt) = runtime();
+    let id = unique_id("sc-notify-exec");
+    let sock = root.path().join("agent.sock");
+    let seen = agent_skipping(&sock, libc::EDQUOT, None, 1);
+    let mut p = one_rule(&["mkdir", "mkdirat"], "SCMP_ACT_NOTIFY", json!({}));
+    p["listenerPath"] = json!(sock);
+    let (spec, config) = seccomp_spec(&id, "exec sleep 60", p, false);
+    let c = rt.create_from_spec(&id, spec, config).unwrap();
+    let mut o = containerv::ProcessOptions::new(["mkdir", "/dev/shm/e"]);
+    o.stdout = Stdio::Pipe;
+    o.stderr = Stdio::Pipe;
+    let mut proc_ = c.spawn(o).unwrap();
+    let mut text = String::new();
+    proc_
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let st = proc_.wait().unwrap();
+    let exec_pid = proc_.pid();
+    c.destroy().unwrap();
+    containerv_testutil::assert_no_leftovers(rt.root(), &id);
+    let seen = seen.join().unwrap();
+    assert_eq!(st, ExitStatus::Exited(1), "{text}");
+    assert!(text.contains("quota exceeded"), "{text}");
+    assert_eq!(
+        seen.state["state"]["status"],
+        json!("running"),
+        "{}",
+        seen.state
+    );
+    assert_eq!(seen.state["pid"], json!(exec_pid), "{}", seen.state);
+    assert_eq!(seen.pid as i32, exec_pid);
 }
