@@ -267,40 +267,44 @@ fn main() {
     let prefix = format!("cvbench{}", std::process::id());
     let mut rows = Vec::new();
 
+    // Phases 1 and 2 interleave the runtimes iteration by iteration, so
+    // load from other work on the machine hits all of them alike.
+    let n = runtimes.len();
     for rt in &runtimes {
-        let mut row = Row::default();
-        eprintln!("== {}", rt.name);
         // Warm-up (page cache, first cgroup creation).
         rt.must(&["run", &format!("{prefix}-warm-{}", rt.name)], &b_true);
-
-        // 1. run /bin/true.
-        let mut walls = Vec::new();
-        let mut rss = Vec::new();
-        for i in 0..iterations {
+    }
+    let mut run_walls = vec![Vec::new(); n];
+    let mut run_rss = vec![Vec::new(); n];
+    let mut life_walls = vec![Vec::new(); n];
+    let mut create_rss = vec![Vec::new(); n];
+    for i in 0..iterations {
+        for (k, rt) in runtimes.iter().enumerate() {
+            // 1. run /bin/true.
             let r = rt.must(&["run", &format!("{prefix}-run{i}")], &b_true);
-            walls.push(r.wall);
-            rss.push(r.rss_kib);
-        }
-        row.run_ms = ms(median(&mut walls));
-        row.run_p90_ms = ms(walls[walls.len() * 9 / 10]);
-        rss.sort();
-        row.run_rss_kib = rss[rss.len() / 2];
-
-        // 2. create + start + delete -f.
-        let mut walls = Vec::new();
-        let mut rss = Vec::new();
-        for i in 0..iterations {
+            run_walls[k].push(r.wall);
+            run_rss[k].push(r.rss_kib);
+            // 2. create + start + delete -f.
             let id = format!("{prefix}-life{i}");
             let c = rt.must(&["create", &id], &b_true);
             let s = rt.must(&["start", &id], &b_true);
             let d = rt.must(&["delete", "-f", &id], &b_true);
-            walls.push(c.wall + s.wall + d.wall);
-            rss.push(c.rss_kib);
+            life_walls[k].push(c.wall + s.wall + d.wall);
+            create_rss[k].push(c.rss_kib);
             reap_all();
         }
-        row.lifecycle_ms = ms(median(&mut walls));
-        rss.sort();
-        row.create_rss_kib = rss[rss.len() / 2];
+    }
+
+    for (k, rt) in runtimes.iter().enumerate() {
+        let mut row = Row::default();
+        eprintln!("== {}", rt.name);
+        row.run_ms = ms(median(&mut run_walls[k]));
+        row.run_p90_ms = ms(run_walls[k][run_walls[k].len() * 9 / 10]);
+        run_rss[k].sort();
+        row.run_rss_kib = run_rss[k][run_rss[k].len() / 2];
+        row.lifecycle_ms = ms(median(&mut life_walls[k]));
+        create_rss[k].sort();
+        row.create_rss_kib = create_rss[k][create_rss[k].len() / 2];
 
         // 3. state of a running container.
         let id = format!("{prefix}-state");
