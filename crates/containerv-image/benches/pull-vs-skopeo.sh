@@ -6,16 +6,22 @@
 # (download + unpack, the like-for-like figure).
 #
 # usage: crates/containerv-image/benches/pull-vs-skopeo.sh [RUNS]
-# Needs: docker-registry, skopeo, umoci, hyperfine, a release build of cv
-# (built here with cargo build --release -p cv).
+#   CV=path/to/cv     time `cv --image-root DIR pull -q REF`
+#   (default)         time the `pull` example of containerv-image: the same
+#                     library call as `cv pull -q`, built with only this crate
+# Needs: docker-registry, skopeo, umoci, hyperfine.
 set -euo pipefail
 RUNS=${1:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-if [ -z "${CV:-}" ]; then   # CV=path/to/cv skips the build
-  cargo build -q --release -p cv --manifest-path "$repo/Cargo.toml"
-  CV=$CARGO_TARGET_DIR/release/cv
+if [ -n "${CV:-}" ]; then
+  pull() { echo "$CV --image-root $1 pull -q $2"; }
+  name="cv pull (download+unpack)"
+else
+  cargo build -q --release -p containerv-image --example pull --manifest-path "$repo/Cargo.toml"
+  pull() { echo "$CARGO_TARGET_DIR/release/examples/pull $1 $2"; }
+  name="containerv-image pull (download+unpack)"
 fi
 
 work=$(mktemp -d /var/tmp/cv-bench.XXXXXX)
@@ -46,7 +52,7 @@ echo "image: $addr/bench:v1, 4 gzip layers, $size compressed; $(nproc) cores; $(
 
 hyperfine -N --warmup 1 --runs "$RUNS" --export-markdown "$work/result.md" \
   --prepare "rm -rf $work/cv $work/sk $work/sku" \
-  -n "cv pull (download+unpack)" "$CV --image-root $work/cv pull -q $addr/bench:v1" \
+  -n "$name" "$(pull "$work/cv" "$addr/bench:v1")" \
   -n "skopeo copy (download only)" "skopeo copy -q --src-tls-verify=false docker://$addr/bench:v1 oci:$work/sk:v1" \
   -n "skopeo copy + umoci unpack" "bash -c 'skopeo copy -q --src-tls-verify=false docker://$addr/bench:v1 oci:$work/sku:v1 && umoci unpack --image $work/sku:v1 $work/sku/bundle >/dev/null'"
 cat "$work/result.md"

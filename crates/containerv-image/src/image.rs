@@ -57,6 +57,8 @@ pub struct ImageDetails {
     pub digest: String,
     pub repo_tags: Vec<String>,
     pub media_type: String,
+    /// Size of the manifest blob.
+    pub manifest_size: u64,
     pub created: String,
     pub architecture: String,
     pub os: String,
@@ -212,6 +214,7 @@ impl ImageStore {
             digest: digest.to_string(),
             repo_tags: meta.refs_of(digest.as_str()),
             media_type: rec.media_type.clone(),
+            manifest_size: self.blobs.size(&digest).unwrap_or(0),
             created: c.created.clone().unwrap_or_default(),
             architecture: c.architecture.clone(),
             os: c.os.clone(),

@@ -49,14 +49,65 @@ fn pull_list_tag_rmi_inspect_prune_push() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 2, "{json}");
-    assert!(rows.iter().any(|v| v["tag"] == "multi"));
+    // Docker's keys and value shapes.
+    let m = rows
+        .iter()
+        .find(|v| v["Tag"] == "multi")
+        .expect("multi row");
+    assert_eq!(m["Repository"], format!("{a}/busybox"));
+    assert_eq!(m["ID"].as_str().unwrap().len(), 12);
+    assert!(
+        m["CreatedAt"].as_str().unwrap().ends_with("+0000 UTC"),
+        "{m}"
+    );
+    assert!(m["CreatedSince"].as_str().unwrap().ends_with(" ago"), "{m}");
+    assert!(m["Size"].as_str().unwrap().ends_with("MB"), "{m}");
     let table = ok(r, &["images"]);
     assert!(table.starts_with("REPOSITORY"), "{table}");
+    assert!(table.contains(" ago "), "{table}");
+    // Go templates, as docker users write them.
+    let names = ok(r, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [format!("{a}/busybox:latest"), format!("{a}/busybox:multi")]
+    );
+    let t = ok(r, &["images", "--format", r"table {{.Tag}}\t{{.Size}}"]);
+    assert!(t.starts_with("TAG\tSIZE\n"), "{t}");
+    let o = cv(r, &["images", "--format", "{{.Nope}}"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Nope") && err.contains("Repository"), "{err}");
 
     ok(r, &["tag", &format!("{a}/busybox:latest"), "mine:v1"]);
     let insp = ok(r, &["image", "inspect", "mine:v1"]);
     let v: serde_json::Value = serde_json::from_str(&insp).unwrap();
-    assert_eq!(v[0]["config"]["Entrypoint"][0], "/bin/sh");
+    assert_eq!(v[0]["Config"]["Entrypoint"][0], "/bin/sh");
+    let tags = v[0]["RepoTags"].as_array().unwrap();
+    assert!(tags.iter().any(|t| t == "mine:v1"), "{tags:?}");
+    assert!(
+        tags.iter().any(|t| *t == format!("{a}/busybox:latest")),
+        "{tags:?}"
+    );
+    assert_eq!(v[0]["RootFS"]["Type"], "layers");
+    assert_eq!(
+        v[0]["Descriptor"]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let id = ok(r, &["image", "inspect", "-f", "{{.Id}}", "mine:v1"]);
+    assert_eq!(id.trim(), v[0]["Id"]);
+    let ep = ok(
+        r,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Entrypoint}}",
+            "mine:v1",
+        ],
+    );
+    assert_eq!(ep.trim(), r#"["/bin/sh"]"#);
 
     // Push under a new name, pull it back into a fresh store.
     ok(r, &["push", "-q", "mine:v1", &format!("{a}/copy:v1")]);

@@ -1,0 +1,25 @@
+//! `pull ROOT REFERENCE`: the library call behind `cv pull -q` (open the
+//! store at ROOT, pull quietly), as a program of its own so the pull
+//! benchmark and profiling need only this crate built.
+
+use containerv_image::registry::{ProgressMode, PullOptions};
+use containerv_image::ImageStore;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 3 {
+        eprintln!("usage: pull ROOT REFERENCE");
+        std::process::exit(2);
+    }
+    let opts = PullOptions {
+        progress: ProgressMode::Quiet,
+        ..Default::default()
+    };
+    match ImageStore::open(&args[1]).and_then(|s| s.pull(&args[2], &opts)) {
+        Ok(r) => println!("{}", r.reference),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
