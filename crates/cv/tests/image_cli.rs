@@ -324,3 +324,46 @@ fn pull_killed_half_way_leaves_no_corrupt_state() {
     assert_eq!(count(&r.join("layers/tmp")), 0);
     assert_eq!(count(&r.join("blobs/sha256")), 0);
 }
+
+/// Progress bars are drawn on a terminal (a pty made by `script`) and
+/// nothing is written to stderr otherwise.
+#[test]
+fn progress_bars_only_on_a_terminal() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_random_image("p:v1", &[1024], false);
+    let proxy = FlakyProxy::start(
+        &reg.addr,
+        Faults {
+            rate: Some(4 << 20),
+            ..Default::default()
+        },
+    );
+    let image = format!("{}/p:v1", proxy.addr);
+    let root = temp_root();
+    let o = cv(root.path(), &["pull", &image]);
+    assert!(o.status.success());
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Status: Downloaded"));
+
+    let root2 = temp_root();
+    let cmd = format!(
+        "{} --image-root {} pull {image}",
+        env!("CARGO_BIN_EXE_cv"),
+        root2.path().display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("=>") && tty.contains(" MiB") && tty.contains("done"),
+        "{tty}"
+    );
+}
