@@ -55,17 +55,19 @@ fn runtime_exe_of_the_init_cannot_be_reopened() {
     let (spec, mut config) = sh_spec(&id, "sleep 100");
     config.start = StartMode::OnStart;
     let c = rt.create_from_spec(&id, spec, config).unwrap();
-    assert_exe_unreachable(&spawn_output(&c, EXE_ATTACK));
+    let out = spawn_output(&c, EXE_ATTACK);
     c.destroy().unwrap();
     assert_no_leftovers(rt.root(), &id);
+    assert_exe_unreachable(&out);
 
     let id = unique_id("sec-exe-reaper");
     let c = rt
         .create(&id, &ContainerOptions::new().rootfs(busybox_rootfs()))
         .unwrap();
-    assert_exe_unreachable(&spawn_output(&c, EXE_ATTACK));
+    let out = spawn_output(&c, EXE_ATTACK);
     c.destroy().unwrap();
     assert_no_leftovers(rt.root(), &id);
+    assert_exe_unreachable(&out);
 }
 
 /// `stat` of a file: (dev, ino).
@@ -256,14 +258,14 @@ fn runtime_exe_of_an_exec_process_cannot_be_reopened() {
     };
     // SAFETY: reaping the attacker we forked.
     unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    c.destroy().unwrap();
+    assert_no_leftovers(rt.root(), &id);
     eprintln!("attacker: {caught} sightings of exec'ing processes, {breaches} breaches");
     assert_eq!(breaches, 0, "the runtime binary was opened from inside");
     assert!(
         caught > 0,
         "the attacker never saw an exec'ing process: the test proved nothing"
     );
-    c.destroy().unwrap();
-    assert_no_leftovers(rt.root(), &id);
 }
 
 /// Open a host directory without CLOEXEC, as a careless caller might.
