@@ -78,18 +78,30 @@ impl Engine {
             }
             Some(i) => i.to_string(),
         };
-        let details = images.inspect(&reference).map_err(|e| {
-            Error::option(
-                "image",
-                reference.as_str(),
-                format!("{e} (pull or load it first)"),
-            )
-        })?;
-        let layers = images.rootfs_layers(&reference).map_err(image_err)?;
-        let run = images.run_config(&reference).map_err(image_err)?;
+        // The manifest digest, found without parsing the reference where
+        // possible; every later call uses the digest.
+        let digest = match fast_ref_key(&reference)
+            .and_then(|k| images.meta().ok()?.refs.get(&k).cloned())
+        {
+            Some(d) => d,
+            None => images
+                .resolve(&reference)
+                .map_err(|e| {
+                    Error::option(
+                        "image",
+                        reference.as_str(),
+                        format!("{e} (pull or load it first)"),
+                    )
+                })?
+                .to_string(),
+        };
+        let details = images.inspect(&digest).map_err(image_err)?;
+        let layers = images.rootfs_layers(&digest).map_err(image_err)?;
+        let run = images.run_config(&digest).map_err(image_err)?;
         Ok(ImageInfo {
             reference,
             id: details.id,
+            digest,
             layers,
             run,
         })
@@ -99,14 +111,40 @@ impl Engine {
     /// limit fails now), records the container. Nothing runs yet.
     pub fn create(&self, opts: &RunOptions) -> Result<String> {
         let image = self.image_info(opts.image.as_deref())?;
-        let id = Store::new_id()?;
-        let config = to_config(opts, &id, image)?;
-        let tmp = self.store.root().join(format!(".check-{id}"));
-        let checked = crate::spec::build(&config, &tmp).map(|_| ());
-        let _ = std::fs::remove_dir_all(&tmp);
-        checked?;
-        self.store.create(&config)?;
-        Ok(id)
+        let digest = image.digest.clone();
+        // An unnamed container gets a random name; on a clash, another.
+        let mut tries = 0;
+        loop {
+            let id = Store::new_id()?;
+            let mut config = to_config(opts, &id, image.clone())?;
+            config.image_root = Some(self.image_root.clone());
+            if opts.name.is_none() && tries >= 8 {
+                config.name = format!("{}_{}", config.name, &id[..6]);
+            }
+            let tmp = self.store.root().join(format!(".check-{id}"));
+            let checked = crate::spec::build(&config, &tmp).map(|_| ());
+            let _ = std::fs::remove_dir_all(&tmp);
+            checked?;
+            match self.store.create(&config) {
+                Err(Error::NameInUse { .. }) if opts.name.is_none() && tries < 10 => {
+                    tries += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+            // Held until rm: image prune keeps what a container uses.
+            if let Err(e) = self
+                .images()
+                .and_then(|i| i.hold(&digest, &id).map_err(image_err))
+            {
+                if let Ok(g) = self.store.lock(&id) {
+                    let _ = self.store.remove(&id, g);
+                }
+                return Err(e);
+            }
+            return Ok(id);
+        }
     }
 
     /// `cv start`: launches the monitor and waits until the container runs
@@ -162,6 +200,32 @@ impl Engine {
             }
         }
     }
+}
+
+/// `name[:tag]` → the image store's reference key (`docker.io/library/…`,
+/// `:latest` default), docker's normalisation without a regex; `None` for
+/// anything unusual (digests, uppercase…), which the store then parses.
+fn fast_ref_key(r: &str) -> Option<String> {
+    if r.contains('@')
+        || r.is_empty()
+        || !r
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b))
+    {
+        return None;
+    }
+    let (first, rest) = match r.split_once('/') {
+        Some((f, rest)) if f.contains('.') || f.contains(':') || f == "localhost" => {
+            (f.to_string(), rest.to_string())
+        }
+        Some(_) => ("docker.io".to_string(), r.to_string()),
+        None => ("docker.io".to_string(), format!("library/{r}")),
+    };
+    let (repo, tag) = match rest.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), tag.to_string()),
+        _ => (rest, "latest".to_string()),
+    };
+    Some(format!("{first}/{repo}:{tag}"))
 }
 
 fn image_err(e: containerv_image::Error) -> Error {

@@ -174,6 +174,9 @@ impl Engine {
         };
         self.cleanup_core(&id);
         self.store.remove(&id, g)?;
+        if let Ok(images) = self.images() {
+            let _ = images.release(&id);
+        }
         Ok(id)
     }
 

@@ -76,6 +76,8 @@ pub struct RunOptions {
 pub struct ImageInfo {
     pub reference: String,
     pub id: String,
+    /// The manifest digest.
+    pub digest: String,
     /// Unpacked layers, topmost first.
     pub layers: Vec<PathBuf>,
     pub run: RunConfig,
@@ -92,6 +94,13 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             "--restart",
             o.restart.clone().unwrap_or_default(),
             "conflicts with --rm (a removed container cannot be restarted)",
+        ));
+    }
+    if o.tty && o.init {
+        return Err(Error::option(
+            "-t",
+            "true",
+            "a terminal together with --init is not supported yet",
         ));
     }
     let restart_policy = match &o.restart {
@@ -245,6 +254,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         created: Utc::now(),
         image: image.reference,
         image_id: image.id,
+        image_root: None,
         layers,
         command,
         env,
@@ -404,6 +414,7 @@ mod tests {
         ImageInfo {
             reference: "x".into(),
             id: "sha256:1".into(),
+            digest: "sha256:2".into(),
             layers: vec![],
             run: RunConfig {
                 cmd: Some(vec!["sh".into()]),

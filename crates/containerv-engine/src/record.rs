@@ -55,6 +55,9 @@ pub struct ContainerConfig {
     /// The image reference as given, and the image's id.
     pub image: String,
     pub image_id: String,
+    /// The image store holding the image (its hold is released on rm).
+    #[serde(default)]
+    pub image_root: Option<PathBuf>,
     /// The image's unpacked layers, lowest first (the rootfs).
     pub layers: Vec<PathBuf>,
     /// The full command: entrypoint + cmd.

@@ -337,5 +337,24 @@ fn run_flags_shape_the_container() {
         "echo $$; cat /proc/1/cmdline | tr '\\0' ' '",
     ]);
     assert_ne!(o.lines().next().unwrap(), "1", "{o}");
+    // -t: the command gets a terminal; its output is logged as stdout.
+    let o = cv.run(&[
+        "run",
+        "--rm",
+        "-t",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "tty; test -t 0 && echo stdin-tty; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    assert!(
+        out.contains("/dev/pts/") && out.contains("stdin-tty"),
+        "{out}"
+    );
+    assert!(cv
+        .fails(&["run", "-t", "--init", "containerv/busybox", "true"])
+        .contains("-t"));
     assert!(cv.ids().is_empty());
 }

@@ -104,6 +104,19 @@ enum StdinSource {
 }
 
 impl StdinSource {
+    /// A copy of the input descriptor (for a terminal's input).
+    fn file(&self) -> Option<File> {
+        let fd = match self {
+            StdinSource::Null => return None,
+            StdinSource::Caller(fd) => fd.as_raw_fd(),
+            StdinSource::Open { read, .. } => read.as_raw_fd(),
+        };
+        // SAFETY: dup of a descriptor we own; the copy is CLOEXEC.
+        let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        // SAFETY: a fresh descriptor.
+        (n >= 0).then(|| unsafe { File::from_raw_fd(n) })
+    }
+
     fn stdio(&self) -> Stdio {
         let dup = |fd: RawFd| {
             // SAFETY: dup of a descriptor we own; the copy is CLOEXEC.
@@ -290,6 +303,11 @@ fn finish(store: &Store, config: &ContainerConfig, report: &mut Reporter, code: 
         if let Ok(g) = store.lock(&config.id) {
             let _ = store.remove(&config.id, g);
         }
+        if let Some(root) = &config.image_root {
+            if let Ok(images) = containerv_image::ImageStore::open(root) {
+                let _ = images.release(&config.id);
+            }
+        }
     }
 }
 
@@ -300,6 +318,9 @@ struct Running {
     main: Option<Process>,
     out: File,
     err: File,
+    /// `-t`: where input for the terminal comes from, and the master to
+    /// write it to.
+    tty_in: Option<(File, File)>,
 }
 
 fn start_container(
@@ -341,7 +362,11 @@ fn start_container(
             main: Some(main),
             out: out_r,
             err: err_r,
+            tty_in: None,
         });
+    }
+    if config.tty {
+        return start_with_terminal(rt, config, spec, create, stdin, err_r);
     }
     create.stdin = stdin.stdio();
     create.stdout = Stdio::Fd(out_w.into());
@@ -352,7 +377,71 @@ fn start_container(
         main: None,
         out: out_r,
         err: err_r,
+        tty_in: None,
     })
+}
+
+/// `-t`: the init gets a pty (from the container's devpts); its master
+/// comes back over a console socket, its output is logged as stdout and
+/// the caller's input (if any) is copied into it.
+fn start_with_terminal(
+    rt: &Runtime,
+    config: &ContainerConfig,
+    mut spec: containerv::Spec,
+    mut create: containerv::CreateConfig,
+    stdin: &StdinSource,
+    unused_err: File,
+) -> Result<Running> {
+    let input = stdin.file();
+    let process = spec
+        .process_mut()
+        .as_mut()
+        .expect("built spec has a process");
+    process.set_terminal(Some(true));
+    if let Some((rows, cols)) = input.as_ref().and_then(|f| window_size(f.as_raw_fd())) {
+        process.set_console_size(Some(
+            oci_spec::runtime::BoxBuilder::default()
+                .height(u64::from(rows))
+                .width(u64::from(cols))
+                .build()
+                .map_err(|e| Error::option("-t", "", e.to_string()))?,
+        ));
+    }
+    let sock = crate::tty::ConsoleSocket::listen(
+        &std::env::temp_dir().join(format!("cv-monitor-{}.sock", std::process::id())),
+    )?;
+    create.console_socket = Some(sock.path().to_path_buf());
+    create.stdin = Stdio::Null;
+    create.stdout = Stdio::Null;
+    create.stderr = Stdio::Null;
+    let container = rt.create_from_spec(&config.id, spec, create)?;
+    let master = match sock.receive() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = container.destroy();
+            return Err(e);
+        }
+    };
+    let writer = master
+        .try_clone()
+        .map_err(|e| Error::sys("dup the terminal", e))?;
+    set_nonblocking(master.as_raw_fd());
+    Ok(Running {
+        container,
+        main: None,
+        out: master,
+        err: unused_err,
+        tty_in: input.map(|i| (i, writer)),
+    })
+}
+
+/// The terminal size of `fd`, if it is a terminal.
+fn window_size(fd: RawFd) -> Option<(u16, u16)> {
+    // SAFETY: a zeroed winsize is valid; TIOCGWINSZ fills it.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: ioctl on a descriptor we own.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
 }
 
 /// The poll loop of one run: logs, health probes, the main process's
@@ -403,8 +492,23 @@ fn supervise(
             if err_open { run.err.as_raw_fd() } else { -1 },
             pidfd.as_ref().map_or(-1, |p| p.as_raw_fd()),
             probe.as_ref().map_or(-1, |p| p.fd()),
+            run.tty_in.as_ref().map_or(-1, |(i, _)| i.as_raw_fd()),
         ];
         let ready = poll_readable(&fds, timeout);
+        if ready[4] {
+            // Input for the terminal: one read, written to the master.
+            let mut chunk = [0u8; 4096];
+            let done = match run.tty_in.as_mut() {
+                Some((input, master)) => match std::io::Read::read(input, &mut chunk) {
+                    Ok(0) | Err(_) => true,
+                    Ok(n) => master.write_all(&chunk[..n]).is_err(),
+                },
+                None => false,
+            };
+            if done {
+                run.tty_in = None;
+            }
+        }
         if ready[0] {
             out_open = pump(&mut run.out, Stream::Stdout, logs, &mut buf);
         }

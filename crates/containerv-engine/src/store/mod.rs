@@ -238,6 +238,7 @@ mod tests {
             created: chrono::Utc::now(),
             image: "busybox".into(),
             image_id: "sha256:0".into(),
+            image_root: None,
             layers: vec![],
             command: vec!["true".into()],
             env: vec![],

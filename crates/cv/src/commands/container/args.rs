@@ -100,7 +100,7 @@ pub struct RunArgs {
     /// Keep STDIN open.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a pseudo-TTY (not supported yet for the container's main process).
+    /// Allocate a pseudo-TTY.
     #[arg(short = 't', long)]
     pub tty: bool,
     /// Set metadata (KEY=VALUE).

@@ -17,10 +17,6 @@ use super::args::RunArgs;
 pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     let opts = args.options();
-    if opts.tty && !detach {
-        // The main process's terminal is not wired up yet: run without.
-        eprintln!("warning: -t is not supported for attached runs yet; running without a terminal");
-    }
     let id = e.create(&opts)?;
     if detach {
         if let Err(err) = e.start(&id, false) {
@@ -42,7 +38,12 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
             return Err(err.into());
         }
     };
+    // With -t our terminal goes raw: the container's pty does the echo
+    // and line editing.
+    let raw = (opts.tty && containerv_engine::tty::window_size().is_some())
+        .then(containerv_engine::tty::RawMode::enter);
     let code = follow(&e, &id, launched)?;
+    drop(raw);
     std::process::exit(code);
 }
 
