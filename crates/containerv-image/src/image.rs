@@ -404,6 +404,11 @@ impl ImageStore {
 
 /// Resolves `what` against an index snapshot (see [`ImageStore::resolve`]).
 pub(crate) fn resolve_in(meta: &Meta, what: &str) -> Result<Digest> {
+    // An exact manifest digest needs no reference parsing (whose regex
+    // costs ~0.1 s to build in every process).
+    if meta.images.contains_key(what) {
+        return Digest::parse(what);
+    }
     if let Ok(r) = ImageRef::parse(what) {
         if let Some(d) = meta.refs.get(&r.key()) {
             return Digest::parse(d);
