@@ -149,6 +149,25 @@ fn detached_lifecycle_ps_inspect_exec_cp_top_stats_pause_update_stop_rm() {
         s["MemUsage"].as_str().unwrap().ends_with("/ 64.00MiB"),
         "{s}"
     );
+    // Live stats: a table a second (no screen clearing off a terminal).
+    let mut live = cv
+        .cmd(&["stats", "web"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut rd = std::io::BufReader::new(live.stdout.take().unwrap());
+    let mut headers = 0;
+    let mut line = String::new();
+    while headers < 2 {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut rd, &mut line).unwrap() > 0);
+        if line.starts_with("CONTAINER ID") {
+            headers += 1;
+        }
+    }
+    // SAFETY: kill(2) of the child we spawned.
+    unsafe { libc::kill(live.id() as i32, libc::SIGTERM) };
+    live.wait().unwrap();
     let table = cv.ok(&["stats", "--no-stream"]);
     assert!(
         table.starts_with("CONTAINER ID") && table.contains("web"),
