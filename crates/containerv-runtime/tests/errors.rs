@@ -78,12 +78,12 @@ fn missing_rootfs_and_program() {
     b.edit(|c| c["root"]["path"] = "/nonexistent-containerv-rootfs".into());
     create_fails(&b, "/nonexistent-containerv-rootfs");
     let b = Bundle::new(&["/bin/nosuch-program"]);
-    // The library looks the program up when the init execs it, after
-    // `start` released it, so the init exits 127 (like a shell) and `run`
-    // returns that; nothing is left.
+    // `run` of a spec without hooks starts the program at create, so the
+    // library reports a failed exec as an error naming the program.
     let id = id("noprog");
     let out = b.cv(&["run", &id]);
-    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nosuch-program"), "{}", stderr(&out));
     assert_no_leftovers(b.root.path(), &id);
 }
 

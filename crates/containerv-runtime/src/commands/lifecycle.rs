@@ -10,8 +10,11 @@ use crate::cli::{Cli, CreateArgs, RunArgs};
 use crate::error::{fail, Result};
 use crate::{bundle, log, signal};
 
-/// Make the container: its program set up and waiting for `start`.
-fn make(cli: &Cli, a: &CreateArgs) -> Result<Container> {
+/// Make the container: its program set up and waiting for `start`, or
+/// with `run_now` already running when that changes nothing observable
+/// (the spec has no hooks: no poststart or startContainer to order).
+/// Returns the container and whether it runs.
+fn make(cli: &Cli, a: &CreateArgs, run_now: bool) -> Result<(Container, bool)> {
     if cli.systemd_cgroup {
         return fail(
             "--systemd-cgroup: the systemd cgroup driver is not supported by containerv \
@@ -21,9 +24,14 @@ fn make(cli: &Cli, a: &CreateArgs) -> Result<Container> {
     let dir = bundle::dir(a.bundle.as_deref())?;
     let spec = bundle::load_spec(&dir)?;
     log::debug(|| format!("create {} from bundle {}", a.id, dir.display()));
+    let now = run_now && spec.hooks().is_none();
     let config = CreateConfig {
         init: InitKind::SpecProcess,
-        start: StartMode::OnStart,
+        start: if now {
+            StartMode::Immediately
+        } else {
+            StartMode::OnStart
+        },
         bundle: Some(dir),
         stdin: Stdio::Inherit,
         stdout: Stdio::Inherit,
@@ -34,11 +42,11 @@ fn make(cli: &Cli, a: &CreateArgs) -> Result<Container> {
         no_pivot: a.no_pivot,
         ..Default::default()
     };
-    Ok(runtime(cli)?.create_from_spec(&a.id, spec, config)?)
+    Ok((runtime(cli)?.create_from_spec(&a.id, spec, config)?, now))
 }
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
-    make(cli, a)?;
+    make(cli, a, false)?;
     Ok(0)
 }
 
@@ -63,8 +71,10 @@ pub fn start(cli: &Cli, id: &str) -> Result<i32> {
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
-    let c = make(cli, &a.create)?;
-    if let Err(e) = start_created(&c) {
+    let (c, running) = make(cli, &a.create, true)?;
+    if running {
+        log::debug(|| format!("{} started at create (no hooks)", a.create.id));
+    } else if let Err(e) = start_created(&c) {
         let _ = c.destroy();
         return Err(e);
     }
