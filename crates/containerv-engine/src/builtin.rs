@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 /// The image's name, as `cv run` accepts it.
 pub const BUILTIN_IMAGE: &str = "containerv/busybox";
 
+/// Its key in the image store's reference index.
+const BUILTIN_KEY: &str = "docker.io/containerv/busybox:latest";
+
 /// Where the static busybox is looked for (busybox-static installs it).
 const BUSYBOX_PATHS: &[&str] = &["/bin/busybox", "/usr/bin/busybox"];
 
@@ -32,7 +35,12 @@ pub fn is_builtin(image: &str) -> bool {
 
 /// Makes sure the built-in image is in `images`; returns its name.
 pub fn ensure(images: &ImageStore) -> Result<&'static str> {
-    if images.resolve(BUILTIN_IMAGE).is_ok() {
+    // Looked up by its key: parsing the name would build the store's
+    // reference regex (~0.05 s) in every `cv run`.
+    if images
+        .meta()
+        .is_ok_and(|m| m.refs.contains_key(BUILTIN_KEY))
+    {
         return Ok(BUILTIN_IMAGE);
     }
     let busybox = BUSYBOX_PATHS

@@ -25,7 +25,7 @@ fi
 mount -t tmpfs tmpfs /run
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-cargo build -q --release -p cv --manifest-path "$repo/Cargo.toml"
+cargo build -q --release -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
 cvbin=$CARGO_TARGET_DIR/release/cv
 
 work=$(mktemp -d /var/tmp/cv-bench.XXXXXX)

@@ -64,9 +64,20 @@ pub fn launch(
         .map_err(|e| Error::io("open", log, e))?;
     let ready_fd = w.as_raw_fd();
     let stdin_fd = stdin_copy.as_ref().map(|f| f.as_raw_fd());
-    let mut cmd = Command::new(exe);
-    cmd.arg(MONITOR_ARG)
-        .arg(store_root)
+    // The small `cv-monitor` beside `exe` if there is one (built with
+    // it), else `exe __monitor`.
+    // `CV_MONITOR_BUILTIN=1` always uses `exe __monitor` (the tests do:
+    // cargo does not rebuild `cv-monitor` with `cv`).
+    let small = exe.with_file_name("cv-monitor");
+    let builtin = std::env::var_os("CV_MONITOR_BUILTIN").is_some_and(|v| v == "1");
+    let mut cmd = if small.is_file() && !builtin {
+        Command::new(&small)
+    } else {
+        let mut c = Command::new(exe);
+        c.arg(MONITOR_ARG);
+        c
+    };
+    cmd.arg(store_root)
         .arg(runtime_root)
         .arg(id)
         .arg("3")

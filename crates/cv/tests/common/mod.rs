@@ -41,6 +41,9 @@ impl Cv {
             .arg("--image-root")
             .arg(&self.images)
             .args(args)
+            // The monitor from this very `cv` (a `cv-monitor` beside it
+            // may be from an older build).
+            .env("CV_MONITOR_BUILTIN", "1")
             .stdin(Stdio::null());
         c
     }
@@ -156,7 +159,7 @@ pub fn monitors_of(id: &str) -> Vec<i32> {
         };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd);
-        if cmd.contains("__monitor") && cmd.contains(id) {
+        if (cmd.contains("__monitor") || cmd.contains("cv-monitor")) && cmd.contains(id) {
             out.push(pid);
         }
     }
