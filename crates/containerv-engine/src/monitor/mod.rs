@@ -463,7 +463,7 @@ fn supervise(
     let hc = config.healthcheck.clone();
     let mut next_probe = hc.as_ref().map(|h| Instant::now() + first_delay(h));
     let mut probe: Option<Probe> = None;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 16 * 1024];
     let mut out_open = true;
     let mut err_open = true;
     loop {
