@@ -3,7 +3,8 @@
 # from a local registry (docker-registry on 127.0.0.1) with `cv pull`
 # (download + verify + unpack every layer) against `skopeo copy
 # docker://... oci:DIR` (download only) and `skopeo copy` + `umoci unpack`
-# (download + unpack, the like-for-like figure).
+# (download + unpack, the like-for-like figure), plus the download alone
+# (the pull example with --no-unpack: verified blobs, fsynced, no layers).
 #
 # usage: crates/containerv-image/benches/pull-vs-skopeo.sh [RUNS]
 #   CV=path/to/cv     time `cv --image-root DIR pull -q REF`
@@ -15,11 +16,11 @@ RUNS=${1:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+cargo build -q --release -p containerv-image --example pull --manifest-path "$repo/Cargo.toml"
 if [ -n "${CV:-}" ]; then
   pull() { echo "$CV --image-root $1 pull -q $2"; }
   name="cv pull (download+unpack)"
 else
-  cargo build -q --release -p containerv-image --example pull --manifest-path "$repo/Cargo.toml"
   pull() { echo "$CARGO_TARGET_DIR/release/examples/pull $1 $2"; }
   name="containerv-image pull (download+unpack)"
 fi
@@ -51,8 +52,9 @@ size=$(du -sh "$oci/blobs" | cut -f1)
 echo "image: $addr/bench:v1, 4 gzip layers, $size compressed; $(nproc) cores; $(uname -r)"
 
 hyperfine -N --warmup 1 --runs "$RUNS" --export-markdown "$work/result.md" \
-  --prepare "rm -rf $work/cv $work/sk $work/sku" \
+  --prepare "rm -rf $work/cv $work/cvd $work/sk $work/sku" \
   -n "$name" "$(pull "$work/cv" "$addr/bench:v1")" \
+  -n "containerv-image pull --no-unpack (download only)" "$CARGO_TARGET_DIR/release/examples/pull --no-unpack $work/cvd $addr/bench:v1" \
   -n "skopeo copy (download only)" "skopeo copy -q --src-tls-verify=false docker://$addr/bench:v1 oci:$work/sk:v1" \
   -n "skopeo copy + umoci unpack" "bash -c 'skopeo copy -q --src-tls-verify=false docker://$addr/bench:v1 oci:$work/sku:v1 && umoci unpack --image $work/sku:v1 $work/sku/bundle >/dev/null'"
 cat "$work/result.md"
