@@ -367,3 +367,40 @@ fn progress_bars_only_on_a_terminal() {
         "{tty}"
     );
 }
+
+/// An image used by a container (`cv create`) survives `image prune -a`
+/// and `rmi` (which names the container); after `cv rm` it goes.
+#[test]
+fn images_used_by_containers_are_kept() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let images = temp_root();
+    let state = temp_root();
+    let r = images.path();
+    let image = format!("{}/busybox:multi", reg.addr);
+    ok(r, &["pull", "-q", &image]);
+    let with_state = |args: &[&str]| {
+        let mut v = vec!["--root", state.path().to_str().unwrap()];
+        v.extend_from_slice(args);
+        cv(r, &v)
+    };
+    let o = with_state(&["create", &image, "true"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+
+    let o = with_state(&["rmi", &image]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("in use") && err.contains(&id[..12]), "{err}");
+    ok(r, &["image", "prune", "-a", "-f"]);
+    let listed = ok(r, &["images", "--format", "{{.Tag}}"]);
+    assert!(listed.lines().any(|l| l == "multi"), "{listed}");
+    assert_eq!(count(&r.join("layers/sha256")), 3);
+
+    let o = with_state(&["rm", &id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(r, &["image", "prune", "-a", "-f"]);
+    assert_eq!(ok(r, &["images", "-q"]), "");
+    assert_eq!(count(&r.join("layers/sha256")), 0);
+}
