@@ -274,3 +274,32 @@ fn bad_hooks_are_refused_before_anything_is_made() {
         assert!(e.contains("hooks.poststop") && e.contains(want), "{e}");
     }
 }
+
+#[test]
+fn start_container_hooks_run_before_an_immediate_start() {
+    let (_root, rt) = runtime();
+    let id = unique_id("spec-hook-immediate");
+    let dir = tempfile::tempdir().unwrap();
+    script(dir.path(), "log.sh", LOGGER);
+    let log = dir.path().join("log");
+    let (mut spec, config) = sh_spec(&id, "echo program >> /hooks/log");
+    bind_hooks_dir(&mut spec, dir.path());
+    spec.set_hooks(Some(
+        HooksBuilder::default()
+            .start_container(vec![hook(
+                Path::new("/hooks/log.sh"),
+                &["startContainer", "/hooks/log"],
+                None,
+            )])
+            .build()
+            .unwrap(),
+    ));
+    assert_eq!(config.start, StartMode::Immediately);
+    let c = rt.create_from_spec(&id, spec, config).unwrap();
+    let lines = wait_for_lines(&log, 2);
+    assert!(lines[0].starts_with("startContainer "), "{lines:#?}");
+    assert_eq!(lines[1], "program", "{lines:#?}");
+    c.wait().unwrap();
+    c.destroy().unwrap();
+    containerv_testutil::assert_no_leftovers(rt.root(), &id);
+}

@@ -101,7 +101,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         made: Vec::new(),
         armed: true,
     };
-    let _lock = Lock::acquire(&dir)?;
+    let lock = Lock::acquire(&dir)?;
 
     let linux = spec.linux().as_ref();
     let cgroup = cgroups::create(
@@ -342,6 +342,8 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     let cgroup = undo.cgroup.take().expect("set above");
     let [stdin, stdout, stderr] = parent_stdio;
     let c = Container::new(dir, st, cgroup, [stdin, stdout, stderr]);
+    // `start` takes the state lock itself.
+    drop(lock);
     if config.start == StartMode::Immediately && start_hooks {
         if let Err(e) = c.start_init() {
             let _ = c.destroy_all();
