@@ -97,6 +97,7 @@ pub fn features() -> Result<i32> {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": CAPS,
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
+            "seccomp": containerv::linux::seccomp::features(),
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false }
         },
