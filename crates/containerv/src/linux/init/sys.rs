@@ -127,17 +127,26 @@ pub(crate) fn openat2(
         mode: 0,
         resolve,
     };
-    // SAFETY: `how` and `path` are valid for the call; the kernel copies them.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd,
-            path,
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    check(r).map(|fd| fd as i32)
+    // EAGAIN: with RESOLVE_IN_ROOT the kernel gives up when a mount or a
+    // rename anywhere on the system raced the lookup (other containers
+    // being set up at the same time do this); retry, bounded.
+    let mut tries = 0;
+    loop {
+        // SAFETY: `how` and `path` are valid for the call; the kernel copies them.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd,
+                path,
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        match check(r) {
+            Err(e) if (e == libc::EAGAIN || e == libc::EINTR) && tries < 256 => tries += 1,
+            r => return r.map(|fd| fd as i32),
+        }
+    }
 }
 
 /// `openat(dirfd, path, flags | O_CLOEXEC, mode)`.
