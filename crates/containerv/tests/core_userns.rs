@@ -41,8 +41,9 @@ fn root_inside_is_unprivileged_outside() {
     let id = unique_id("core-userns");
     let c = rt.create(&id, &userns_options()).unwrap();
 
-    // The init runs as the mapped uid on the host.
-    assert_eq!(host_ids(c.pid()), (HOST_BASE, HOST_BASE));
+    // The init runs as the mapped uid on the host. Everything is collected
+    // first and asserted after destroy, so a failure leaves nothing behind.
+    let init_ids = host_ids(c.pid());
 
     let mut p = ProcessOptions::new([
         "/bin/sh",
@@ -60,13 +61,7 @@ fn root_inside_is_unprivileged_outside() {
         .read_to_string(&mut out)
         .unwrap();
     let st = proc_.wait().unwrap();
-    assert!(st.success(), "{st:?}: {out}");
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "0", "{out}");
-    assert_eq!(lines[1], "0", "{out}");
-    let map: Vec<&str> = lines[2].split_whitespace().collect();
-    assert_eq!(map, ["0", &HOST_BASE.to_string(), "65536"], "{out}");
-    assert!(host_pid > 0);
+    let first = out;
 
     // Root inside is nobody to the host's files: the rootfs (owned by host
     // root, unmapped here) shows as the overflow uid and cannot be written.
@@ -82,14 +77,22 @@ fn root_inside_is_unprivileged_outside() {
     q.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     q.wait().unwrap();
     let _ = std::fs::remove_file(&probe);
+    c.destroy().unwrap();
+    assert_no_leftovers(root.path(), &id);
+
+    assert_eq!(init_ids, (HOST_BASE, HOST_BASE));
+    assert!(st.success(), "{st:?}: {first}");
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines[0], "0", "{first}");
+    assert_eq!(lines[1], "0", "{first}");
+    let map: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(map, ["0", &HOST_BASE.to_string(), "65536"], "{first}");
+    assert!(host_pid > 0);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
         ["65534", "denied"],
         "{out}"
     );
-
-    c.destroy().unwrap();
-    assert_no_leftovers(root.path(), &id);
 }
 
 #[test]
