@@ -31,6 +31,7 @@ pub mod limits;
 pub mod options;
 pub mod process;
 pub mod stats;
+pub mod time;
 
 #[cfg(target_os = "linux")]
 pub mod linux;

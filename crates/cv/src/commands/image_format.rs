@@ -202,14 +202,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
+    let days =
+        containerv::time::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
     Some(days * 86400 + h * 3600 + mi * 60 + se - offset)
 }
 
@@ -218,22 +212,8 @@ pub fn created_at(rfc3339: &str) -> String {
     let Some(t) = parse_rfc3339(rfc3339) else {
         return rfc3339.to_string();
     };
-    let (days, rem) = (t.div_euclid(86400), t.rem_euclid(86400));
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let u = containerv::time::Utc::from_unix(t, 0);
+    format!("{} {} +0000 UTC", u.date(), u.clock())
 }
 
 /// Docker's relative time (`About an hour ago`, `3 weeks ago`), from
