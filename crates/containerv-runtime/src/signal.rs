@@ -7,77 +7,12 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::error::{fail, Result};
 
-const NAMES: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGIOT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGPOLL),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
-];
-
-/// `"9"`, `"KILL"`, `"SIGKILL"`, `"sigkill"`, `"RTMIN+3"` → the number.
+/// `"9"`, `"KILL"`, `"SIGKILL"`, `"sigkill"`, `"RTMIN+3"` → the number
+/// (see [`containerv::linux::signal::parse`]).
 pub fn parse(raw: &str) -> Result<i32> {
-    let bad = || fail(format!("unknown signal {raw:?}"));
-    if let Ok(n) = raw.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) {
-            Ok(n)
-        } else {
-            bad()
-        };
-    }
-    let up = raw.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    if let Some(&(_, n)) = NAMES.iter().find(|(s, _)| *s == name) {
-        return Ok(n);
-    }
-    let rt = |base: i32, off: &str, sign: i32| -> Result<i32> {
-        let n = off.parse::<i32>().ok().map(|o| base + sign * o);
-        match n {
-            Some(n) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) => Ok(n),
-            _ => bad(),
-        }
-    };
-    match name {
-        "RTMIN" => Ok(libc::SIGRTMIN()),
-        "RTMAX" => Ok(libc::SIGRTMAX()),
-        _ => {
-            if let Some(off) = name.strip_prefix("RTMIN+") {
-                rt(libc::SIGRTMIN(), off, 1)
-            } else if let Some(off) = name.strip_prefix("RTMAX-") {
-                rt(libc::SIGRTMAX(), off, -1)
-            } else {
-                bad()
-            }
-        }
+    match containerv::linux::signal::parse(raw) {
+        Some(n) => Ok(n),
+        None => fail(format!("unknown signal {raw:?}")),
     }
 }
 
@@ -133,6 +68,7 @@ mod tests {
         assert!(parse("NOSIG").is_err());
         assert!(parse("0").is_err());
         assert!(parse("65").is_err());
+        assert_eq!(parse("CLD").unwrap(), libc::SIGCHLD);
         assert_eq!(parse("NOSIG").unwrap_err().msg, "unknown signal \"NOSIG\"");
     }
 }

@@ -31,6 +31,7 @@ mod proc_setup;
 mod process;
 mod rootfs;
 pub mod seccomp;
+pub mod signal;
 mod state;
 mod stdio;
 mod tty;
