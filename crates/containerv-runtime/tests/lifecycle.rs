@@ -7,6 +7,7 @@ mod common;
 
 use common::{id, stderr, Bundle};
 use containerv_testutil::assert_no_leftovers;
+use containerv_testutil::cli::run_detached;
 
 #[test]
 fn create_start_state_kill_delete() {
@@ -132,19 +133,19 @@ fn run_detached_list_and_force_delete() {
     let c = id("listc");
     let pidfile = b.dir.path().join("pid");
     for x in [&a, &c] {
-        let st = std::process::Command::new(common::BIN)
-            .arg("--root")
-            .arg(b.root.path())
-            .args(["run", "-d", "--pid-file"])
-            .arg(&pidfile)
-            .args(["--bundle"])
-            .arg(b.dir.path())
-            .arg(x)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
+        let st = run_detached(
+            common::BIN,
+            b.root.path(),
+            [
+                "run",
+                "-d",
+                "--pid-file",
+                pidfile.to_str().unwrap(),
+                "--bundle",
+                b.dir.path().to_str().unwrap(),
+                x,
+            ],
+        );
         assert!(st.success());
     }
     let pid: i64 = std::fs::read_to_string(&pidfile)

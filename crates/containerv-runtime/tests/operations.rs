@@ -6,6 +6,7 @@
 mod common;
 
 use common::{id, stderr, Bundle};
+use containerv_testutil::cli::run_detached;
 
 /// The container's cgroup directory in hierarchy `controller` (v1 here).
 fn cgroup_dir(controller: &str, id: &str) -> std::path::PathBuf {
@@ -62,10 +63,10 @@ fn exec_args_and_process_file() {
     // Detached exec with a pid file: the process runs on in the container.
     let pidf = b.dir.path().join("exec.pid");
     // (stdio on /dev/null: the process would hold our pipes open).
-    let st = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(b.root.path())
-        .args([
+    let st = run_detached(
+        common::BIN,
+        b.root.path(),
+        [
             "exec",
             "-d",
             "--pid-file",
@@ -73,12 +74,8 @@ fn exec_args_and_process_file() {
             &id,
             "sleep",
             "50",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
+        ],
+    );
     assert!(st.success());
     let epid: i32 = std::fs::read_to_string(&pidf)
         .unwrap()

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests of every containerv crate, so no
 //! test copies them: a busybox rootfs, unique container ids and runtime
-//! roots, and checks that nothing was left behind.
+//! roots, checks that nothing was left behind, running a runtime CLI
+//! detached ([`cli`]) and receiving passed descriptors ([`fdpass`]).
 //!
 //! Tests need root and a real kernel (CI is root). A test that cannot run
 //! must be `#[ignore = "why"]` (reported as skipped), never silently pass.
@@ -208,6 +209,10 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
     );
 }
 
+#[cfg(unix)]
+pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod fdpass;
 #[cfg(windows)]
 pub mod windows;
 

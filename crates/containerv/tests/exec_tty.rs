@@ -4,14 +4,12 @@
 #![cfg(target_os = "linux")]
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::net::UnixListener;
 
 use containerv::{ContainerOptions, Runtime};
+use containerv_testutil::fdpass::console_socket;
 use containerv_testutil::{
     assert_no_leftovers, busybox_rootfs, require_root, temp_root, unique_id,
 };
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 
 #[test]
 fn terminal_master_is_sent_to_the_console_socket() {
@@ -23,28 +21,7 @@ fn terminal_master_is_sent_to_the_console_socket() {
         .create(&id, &ContainerOptions::new().rootfs(busybox_rootfs()))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("console.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 64];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let msg = recvmsg::<()>(
-            std::os::fd::AsRawFd::as_raw_fd(&conn),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        )
-        .unwrap();
-        for c in msg.cmsgs().unwrap() {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: a descriptor just received, now ours.
-                return unsafe { OwnedFd::from_raw_fd(fds[0]) };
-            }
-        }
-        panic!("no descriptor received");
-    });
+    let (sock, receiver) = console_socket(dir.path());
     let mut process = oci_spec::runtime::ProcessBuilder::default()
         .args(vec![
             "sh".to_string(),
@@ -67,7 +44,7 @@ fn terminal_master_is_sent_to_the_console_socket() {
         ..Default::default()
     };
     let mut p = c.exec(&process, io).unwrap();
-    let master = receiver.join().unwrap();
+    let (master, _) = receiver.join().unwrap();
     let status = p.wait().unwrap();
     let mut out = Vec::new();
     // Reading a pty master after the slave closed ends with EIO.

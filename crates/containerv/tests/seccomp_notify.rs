@@ -8,7 +8,7 @@ mod seccomp_common;
 mod spec_common;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::sync::mpsc::{channel, Sender};
@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use containerv::{ExitStatus, StartMode, Stdio};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use containerv_testutil::fdpass::recv_fd;
 use seccomp_common::{one_rule, seccomp_spec};
 use serde_json::{json, Value};
 use spec_common::{create_err, run, runtime, unique_id};
@@ -52,23 +52,7 @@ fn agent_skipping(
         let skipped: Vec<_> = (0..skip).map(|_| listener.accept().unwrap()).collect();
         let (conn, _) = listener.accept().unwrap();
         let mut buf = vec![0u8; 64 * 1024];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-        let msg = recvmsg::<()>(
-            conn.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        )
-        .unwrap();
-        let n = msg.bytes;
-        let mut fd = None;
-        for c in msg.cmsgs().unwrap() {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: a descriptor just received, now ours.
-                fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-            }
-        }
+        let (fd, n) = recv_fd(&conn, &mut buf);
         let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
         let fd = fd.expect("listener fd with the state");
         if let Some(tx) = got_state {

@@ -8,6 +8,7 @@ mod spec_common;
 use std::io::{Read, Write};
 
 use containerv::{ExitStatus, StartMode};
+use containerv_testutil::fdpass::console_socket;
 use spec_common::*;
 
 #[test]

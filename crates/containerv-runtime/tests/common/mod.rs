@@ -77,17 +77,11 @@ impl Bundle {
     /// `create --bundle <dir> ID` with the container's stdio on /dev/null
     /// (so the test does not wait for the init to close our pipes).
     pub fn create(&self, id: &str) {
-        let st = Command::new(BIN)
-            .arg("--root")
-            .arg(self.root.path())
-            .args(["create", "--bundle"])
-            .arg(self.dir.path())
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
+        let st = containerv_testutil::cli::run_detached(
+            BIN,
+            self.root.path(),
+            ["create", "--bundle", self.dir.path().to_str().unwrap(), id],
+        );
         assert!(st.success(), "create {id} failed");
         self.state(id);
     }

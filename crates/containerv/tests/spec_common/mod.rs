@@ -5,14 +5,10 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::net::UnixListener;
 
 use containerv::{ContainerOptions, CreateConfig, ExitStatus, Runtime, Spec, Stdio};
-use containerv_testutil::{assert_no_leftovers, busybox_rootfs, require_root, temp_root};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-
 pub use containerv_testutil::unique_id;
+use containerv_testutil::{assert_no_leftovers, busybox_rootfs, require_root, temp_root};
 
 /// The builder's spec for container `id` on the busybox rootfs, running
 /// `sh -c script` as its init (default namespaces, mounts, capabilities).
@@ -93,40 +89,4 @@ pub fn create_err(rt: &Runtime, id: &str, spec: Spec, config: CreateConfig) -> S
     };
     assert_no_leftovers(rt.root(), id);
     e
-}
-
-/// A console socket listening at `<dir>/console.sock`; the thread returns
-/// the first descriptor received (SCM_RIGHTS) and the message text.
-pub fn console_socket(
-    dir: &std::path::Path,
-) -> (
-    std::path::PathBuf,
-    std::thread::JoinHandle<(OwnedFd, String)>,
-) {
-    let sock = dir.join("console.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
-    let h = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 128];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let msg = recvmsg::<()>(
-            std::os::fd::AsRawFd::as_raw_fd(&conn),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        )
-        .unwrap();
-        let n = msg.bytes;
-        let mut fd = None;
-        for c in msg.cmsgs().unwrap() {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: a descriptor just received, now ours.
-                fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-            }
-        }
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        (fd.expect("no descriptor received"), text)
-    });
-    (sock, h)
 }
