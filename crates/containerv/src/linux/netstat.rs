@@ -9,6 +9,7 @@
 
 use std::io::Read;
 
+use super::cgroups::read_seq;
 use crate::error::{Error, Result};
 
 /// Summed counters of every non-loopback interface.
@@ -78,7 +79,6 @@ impl NetReader {
     /// Counters of the network namespace of `pid`; zero when it has none of
     /// its own or cannot be read (the init just exited).
     pub fn read(&mut self, pid: i32) -> NetCounters {
-        use std::os::unix::fs::FileExt;
         if pid <= 0 {
             return NetCounters::default();
         }
@@ -91,26 +91,9 @@ impl NetReader {
         let Some(f) = &self.file else {
             return NetCounters::default();
         };
-        self.data.clear();
-        loop {
-            let len = self.data.len();
-            if self.data.capacity() - len < 1024 {
-                self.data.reserve(4096);
-            }
-            let cap = self.data.capacity();
-            self.data.resize(cap, 0);
-            match f.read_at(&mut self.data[len..], len as u64) {
-                // A short read is the end of a seq file: no second pread.
-                Ok(n) if n < cap - len => {
-                    self.data.truncate(len + n);
-                    break;
-                }
-                Ok(n) => self.data.truncate(len + n),
-                Err(_) => {
-                    self.pid = 0;
-                    return NetCounters::default();
-                }
-            }
+        if read_seq(f, &mut self.data).is_err() {
+            self.pid = 0;
+            return NetCounters::default();
         }
         parse_net_dev(std::str::from_utf8(&self.data).unwrap_or(""))
     }

@@ -152,7 +152,6 @@ pub(crate) struct Reader {
 impl Reader {
     /// The text of `dir/name`, `None` when the file does not exist.
     pub fn opt(&mut self, dir: &Path, name: &'static str) -> Result<Option<&str>> {
-        use std::os::unix::fs::FileExt;
         let idx = match self.files.iter().position(|(n, _)| *n == name) {
             Some(i) => i,
             None => {
@@ -169,27 +168,7 @@ impl Reader {
         let Some(f) = &self.files[idx].1 else {
             return Ok(None);
         };
-        self.data.clear();
-        if self.data.capacity() < 4096 {
-            self.data.reserve(4096);
-        }
-        loop {
-            let len = self.data.len();
-            if self.data.capacity() - len < 1024 {
-                self.data.reserve(4096);
-            }
-            let cap = self.data.capacity();
-            self.data.resize(cap, 0);
-            let n = f
-                .read_at(&mut self.data[len..], len as u64)
-                .map_err(|e| cg_err(&dir.join(name), format!("read: {e}")))?;
-            self.data.truncate(len + n);
-            // A kernfs/proc seq file fills the buffer unless it reached
-            // the end: a short read is the end, no second pread needed.
-            if n < cap - len {
-                break;
-            }
-        }
+        read_seq(f, &mut self.data).map_err(|e| cg_err(&dir.join(name), format!("read: {e}")))?;
         Ok(Some(std::str::from_utf8(&self.data).unwrap_or("")))
     }
 
@@ -225,11 +204,15 @@ impl Reader {
     }
 }
 
-/// Reads a kernfs/proc seq file from its current offset into `data`
-/// (cleared) with as few `read(2)` calls as possible: a short read is the
-/// end. (`read_to_end` would add a `statx`, an `lseek` and a final empty
-/// read per file, which doubles the cost of sampling.)
-pub(crate) fn read_seq(mut f: &File, data: &mut Vec<u8>) -> std::io::Result<()> {
+/// Reads a kernfs/proc seq file (any file) from its start into `data`
+/// (cleared) with as few `pread(2)` calls as possible: a seq file fills the
+/// buffer unless it reached the end, so a short read is the end. Serves a
+/// descriptor kept open and re-read every sample as well as a fresh one.
+/// (`read_to_end` would add a `statx`, an `lseek` and a final empty read
+/// per file, which doubles the cost of sampling.) On an error `data`
+/// holds what was read before it.
+pub(crate) fn read_seq(f: &File, data: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
     data.clear();
     loop {
         let len = data.len();
@@ -238,7 +221,7 @@ pub(crate) fn read_seq(mut f: &File, data: &mut Vec<u8>) -> std::io::Result<()> 
         }
         let cap = data.capacity();
         data.resize(cap, 0);
-        let n = match f.read(&mut data[len..]) {
+        let n = match f.read_at(&mut data[len..], len as u64) {
             Ok(n) => n,
             Err(e) => {
                 data.truncate(len);
@@ -249,5 +232,51 @@ pub(crate) fn read_seq(mut f: &File, data: &mut Vec<u8>) -> std::io::Result<()> 
         if n < cap - len {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_seq_reads_whole_files_again_and_again() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0usize, 1, 1023, 4096, 5000, 70_000] {
+            let path = dir.path().join(format!("f{size}"));
+            let want: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &want).unwrap();
+            let f = File::open(&path).unwrap();
+            let mut data = b"stale".to_vec();
+            for _ in 0..2 {
+                read_seq(&f, &mut data).unwrap();
+                assert_eq!(data.len(), size);
+                assert!(data == want, "size {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_seq_rereads_a_kept_proc_file() {
+        // A kept descriptor on a seq file sees the current text each time.
+        let f = File::open("/proc/self/status").unwrap();
+        let mut data = Vec::new();
+        for _ in 0..3 {
+            read_seq(&f, &mut data).unwrap();
+            let text = std::str::from_utf8(&data).unwrap();
+            assert!(
+                text.starts_with("Name:") && text.contains("\nPid:"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn read_seq_reports_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = File::open(dir.path()).unwrap();
+        let mut data = vec![1, 2, 3];
+        assert!(read_seq(&f, &mut data).is_err());
+        assert!(data.is_empty());
     }
 }
