@@ -418,7 +418,18 @@ pub fn to_linux_resources(limits: &ResourceLimits) -> Result<oci_spec::runtime::
 
 /// Checks a cpuset list like "0-3,5".
 fn check_cpu_list(option: &'static str, s: &str) -> Result<()> {
-    let ok = !s.trim().is_empty()
+    if is_cpu_list(s) {
+        Ok(())
+    } else {
+        Err(Error::option(option, s, "not a list like \"0-3,5\""))
+    }
+}
+
+/// True for a cpuset list like "0-3,5" (CPUs or memory nodes): ranges
+/// and single numbers separated by commas, each range not descending,
+/// blanks around numbers allowed.
+pub(crate) fn is_cpu_list(s: &str) -> bool {
+    !s.trim().is_empty()
         && s.trim().split(',').all(|part| {
             let mut it = part.splitn(2, '-');
             let a = it.next().and_then(|x| x.trim().parse::<u32>().ok());
@@ -427,17 +438,22 @@ fn check_cpu_list(option: &'static str, s: &str) -> Result<()> {
                 (Some(a), Some(b)) => b.trim().parse::<u32>().is_ok_and(|b| b >= a),
                 _ => false,
             }
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::option(option, s, "not a list like \"0-3,5\""))
-    }
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        for ok in ["0", "0-3", "0-3,5", " 1 - 2 , 4 ", "7-7"] {
+            assert!(is_cpu_list(ok), "{ok:?}");
+        }
+        for bad in ["", " ", "a", "3-1", "0-", "-1", "1,,2", "1,", "0-3-5", "1.5"] {
+            assert!(!is_cpu_list(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn sizes() {

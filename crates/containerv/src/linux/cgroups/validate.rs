@@ -120,17 +120,7 @@ pub(crate) fn validate(r: &LinuxResources) -> Result<()> {
 
 /// Checks a cpuset list like "0-3,5".
 pub(crate) fn check_list(field: &'static str, s: &str) -> Result<()> {
-    let ok = !s.trim().is_empty()
-        && s.trim().split(',').all(|part| {
-            let mut it = part.splitn(2, '-');
-            let a = it.next().and_then(|x| x.trim().parse::<u32>().ok());
-            match (a, it.next()) {
-                (Some(_), None) => true,
-                (Some(a), Some(b)) => b.trim().parse::<u32>().is_ok_and(|b| b >= a),
-                _ => false,
-            }
-        });
-    if ok {
+    if crate::limits::is_cpu_list(s) {
         Ok(())
     } else {
         bad(field, s, "not a CPU/node list like \"0-3,5\"")
