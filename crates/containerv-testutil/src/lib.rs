@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests of every containerv crate, so no
 //! test copies them: a busybox rootfs, unique container ids and runtime
 //! roots, checks that nothing was left behind, running a runtime CLI
-//! detached ([`cli`]) and receiving passed descriptors ([`fdpass`]).
+//! detached ([`cli`]), receiving passed descriptors ([`fdpass`]) and
+//! comparing copied trees ([`tree`]).
 //!
 //! Tests need root and a real kernel (CI is root). A test that cannot run
 //! must be `#[ignore = "why"]` (reported as skipped), never silently pass.
@@ -213,6 +214,8 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod fdpass;
+#[cfg(unix)]
+pub mod tree;
 #[cfg(windows)]
 pub mod windows;
 

@@ -4,44 +4,13 @@
 //! copy read or write outside its root.
 #![cfg(target_os = "linux")]
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use containerv::{ContainerOptions, ProcessOptions, Runtime};
+use containerv_testutil::tree::assert_same_tree;
 use containerv_testutil::{
     assert_no_leftovers, busybox_rootfs, require_root, temp_root, unique_id,
 };
-
-fn same_tree(a: &Path, b: &Path) {
-    let (ma, mb) = (a.symlink_metadata().unwrap(), b.symlink_metadata().unwrap());
-    assert_eq!(ma.mode(), mb.mode(), "{}", b.display());
-    if ma.file_type().is_symlink() {
-        assert_eq!(
-            std::fs::read_link(a).unwrap(),
-            std::fs::read_link(b).unwrap()
-        );
-    } else if ma.is_dir() {
-        let names = |d: &Path| {
-            let mut v: Vec<_> = std::fs::read_dir(d)
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            v.sort();
-            v
-        };
-        assert_eq!(names(a), names(b));
-        for n in names(a) {
-            same_tree(&a.join(&n), &b.join(&n));
-        }
-    } else {
-        assert_eq!(
-            std::fs::read(a).unwrap(),
-            std::fs::read(b).unwrap(),
-            "{}",
-            b.display()
-        );
-    }
-}
 
 #[test]
 fn copies_in_and_out_and_stays_inside() {
@@ -85,7 +54,7 @@ fn copies_in_and_out_and_stays_inside() {
     assert!(p.wait().unwrap().success());
     c.download(Path::new("/opt/app"), &work.path().join("back"))
         .unwrap();
-    same_tree(&src, &work.path().join("back"));
+    assert_same_tree(&src, &work.path().join("back"));
     // A single file into an existing directory keeps its name.
     c.upload(&src.join("d/e/blob"), Path::new("/tmp")).unwrap();
     c.download(Path::new("/tmp/blob"), &work.path().join("blob"))

@@ -349,6 +349,7 @@ mod tests {
     //! are in `tests/copy_*.rs`.
 
     use super::*;
+    use containerv_testutil::tree::assert_same_tree;
     use std::os::unix::fs::symlink;
 
     /// base/root (the "container"), base/host (outside it, with a secret).
@@ -408,40 +409,6 @@ mod tests {
         std::fs::set_permissions(dir.join("a/run.sh"), PermissionsExt::from_mode(0o751)).unwrap();
         symlink("../top.txt", dir.join("a/link")).unwrap();
         std::os::unix::fs::chown(dir.join("top.txt"), Some(1000), Some(1000)).unwrap();
-    }
-
-    /// Same names, kinds, bytes, modes, owners and link texts.
-    fn assert_same_tree(a: &Path, b: &Path) {
-        let ma = a.symlink_metadata().unwrap();
-        let mb = b.symlink_metadata().unwrap();
-        assert_eq!(ma.mode(), mb.mode(), "{}", b.display());
-        assert_eq!(
-            (ma.uid(), ma.gid()),
-            (mb.uid(), mb.gid()),
-            "{}",
-            b.display()
-        );
-        if ma.file_type().is_symlink() {
-            assert_eq!(
-                std::fs::read_link(a).unwrap(),
-                std::fs::read_link(b).unwrap()
-            );
-        } else if ma.is_dir() {
-            let names = |d: &Path| {
-                let mut v: Vec<_> = std::fs::read_dir(d)
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name())
-                    .collect();
-                v.sort();
-                v
-            };
-            assert_eq!(names(a), names(b), "{}", b.display());
-            for n in names(a) {
-                assert_same_tree(&a.join(&n), &b.join(&n));
-            }
-        } else {
-            assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-        }
     }
 
     #[test]
