@@ -366,13 +366,41 @@ mod tests {
     use std::sync::Arc;
 
     fn collect(dir: &Path, driver: LogDriver, opts: &ReadOptions) -> Vec<String> {
+        collect_while(dir, driver, opts, &|| false)
+    }
+
+    /// The lines `read_logs` hands out while `running` says the container
+    /// runs (what `--follow` waits on).
+    fn collect_while(
+        dir: &Path,
+        driver: LogDriver,
+        opts: &ReadOptions,
+        running: &dyn Fn() -> bool,
+    ) -> Vec<String> {
         let mut out = Vec::new();
-        read_logs(dir, "c", driver, opts, &|| false, &mut |e| {
+        read_logs(dir, "c", driver, opts, running, &mut |e| {
             out.push(String::from_utf8_lossy(&e.line).into_owned());
             Ok(())
         })
         .unwrap();
         out
+    }
+
+    /// A writer thread for container "c" in `dir` running `feed`, then
+    /// marking the container stopped; the flag it clears.
+    fn spawn_writer(
+        dir: &Path,
+        cfg: &LogConfig,
+        feed: impl FnOnce(&mut LogWriter) + Send + 'static,
+    ) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+        let running = Arc::new(AtomicBool::new(true));
+        let (dir, cfg, flag) = (dir.to_path_buf(), cfg.clone(), running.clone());
+        let h = std::thread::spawn(move || {
+            let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
+            feed(&mut w);
+            flag.store(false, Ordering::SeqCst);
+        });
+        (running, h)
     }
 
     fn write_lines(dir: &Path, cfg: &LogConfig, from: u32, to: u32) {
@@ -458,39 +486,20 @@ mod tests {
             compress: true,
         };
         write_lines(dir.path(), &cfg, 0, 2);
-        let running = Arc::new(AtomicBool::new(true));
-        let writer = {
-            let dir = dir.path().to_path_buf();
-            let running = running.clone();
-            let cfg = cfg.clone();
-            std::thread::spawn(move || {
-                let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
-                for i in 2..60 {
-                    w.feed(Stream::Stdout, format!("line {i:04}\n").as_bytes());
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                running.store(false, Ordering::SeqCst);
-            })
-        };
-        let mut got = Vec::new();
+        let (running, writer) = spawn_writer(dir.path(), &cfg, |w| {
+            for i in 2..60 {
+                w.feed(Stream::Stdout, format!("line {i:04}\n").as_bytes());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
         let opts = ReadOptions {
             follow: true,
             poll: Some(Duration::from_millis(2)),
             ..Default::default()
         };
-        let r = running.clone();
-        read_logs(
-            dir.path(),
-            "c",
-            LogDriver::JsonFile,
-            &opts,
-            &move || r.load(Ordering::SeqCst),
-            &mut |e| {
-                got.push(String::from_utf8_lossy(&e.line).into_owned());
-                Ok(())
-            },
-        )
-        .unwrap();
+        let got = collect_while(dir.path(), LogDriver::JsonFile, &opts, &move || {
+            running.load(Ordering::SeqCst)
+        });
         writer.join().unwrap();
         let want: Vec<String> = (0..60).map(|i| format!("line {i:04}\n")).collect();
         assert_eq!(got, want);
@@ -509,43 +518,24 @@ mod tests {
             compress: true,
         };
         write_lines(dir.path(), &cfg, 0, 1);
-        let running = Arc::new(AtomicBool::new(true));
-        let writer = {
-            let dir = dir.path().to_path_buf();
-            let running = running.clone();
-            let cfg = cfg.clone();
-            std::thread::spawn(move || {
-                let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
-                for burst in 0..5 {
-                    std::thread::sleep(Duration::from_millis(60));
-                    for i in 0..20 {
-                        let n = 1 + burst * 20 + i;
-                        w.feed(Stream::Stdout, format!("line {n:04}\n").as_bytes());
-                    }
-                }
+        let (running, writer) = spawn_writer(dir.path(), &cfg, |w| {
+            for burst in 0..5 {
                 std::thread::sleep(Duration::from_millis(60));
-                running.store(false, Ordering::SeqCst);
-            })
-        };
-        let mut got = Vec::new();
+                for i in 0..20 {
+                    let n = 1 + burst * 20 + i;
+                    w.feed(Stream::Stdout, format!("line {n:04}\n").as_bytes());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(60));
+        });
         let opts = ReadOptions {
             follow: true,
             poll: Some(Duration::from_millis(100)),
             ..Default::default()
         };
-        let r = running.clone();
-        read_logs(
-            dir.path(),
-            "c",
-            LogDriver::JsonFile,
-            &opts,
-            &move || r.load(Ordering::SeqCst),
-            &mut |e| {
-                got.push(String::from_utf8_lossy(&e.line).into_owned());
-                Ok(())
-            },
-        )
-        .unwrap();
+        let got = collect_while(dir.path(), LogDriver::JsonFile, &opts, &move || {
+            running.load(Ordering::SeqCst)
+        });
         writer.join().unwrap();
         let want: Vec<String> = (0..101).map(|i| format!("line {i:04}\n")).collect();
         assert_eq!(got, want);
