@@ -50,12 +50,12 @@ fn archive_err(path: &Path, reason: impl std::fmt::Display) -> Error {
 }
 
 /// Where `save` writes: a tar stream or a directory.
-enum Sink {
-    Tar(tar::Builder<std::io::BufWriter<std::fs::File>>),
+enum Sink<'a> {
+    Tar(tar::Builder<std::io::BufWriter<Box<dyn Write + 'a>>>),
     Dir(std::path::PathBuf),
 }
 
-impl Sink {
+impl Sink<'_> {
     fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<()> {
         match self {
             Sink::Tar(b) => {
@@ -101,9 +101,52 @@ impl Sink {
     }
 }
 
+fn tar_sink<'a>(w: Box<dyn Write + 'a>) -> Sink<'a> {
+    let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
+    b.mode(tar::HeaderMode::Deterministic);
+    Sink::Tar(b)
+}
+
 impl ImageStore {
-    /// Writes `images` to `out` in `format`.
+    /// Writes `images` to `out` in `format` (a file, or a directory for
+    /// [`ArchiveFormat::OciDir`]). A failed save leaves no file behind.
     pub fn save(&self, images: &[String], format: ArchiveFormat, out: &Path) -> Result<()> {
+        if format == ArchiveFormat::OciDir {
+            std::fs::create_dir_all(out).map_err(|e| Error::io("create directory", out, e))?;
+            return self.save_to(images, format, Sink::Dir(out.to_path_buf()), out);
+        }
+        let f = std::fs::File::create(out).map_err(|e| Error::io("create", out, e))?;
+        let result = self.save_to(images, format, tar_sink(Box::new(f)), out);
+        if result.is_err() {
+            let _ = std::fs::remove_file(out);
+        }
+        result
+    }
+
+    /// Writes `images` as a tar stream (oci-archive or docker-archive) to
+    /// `w`, e.g. stdout for `cv save` without `-o`, as docker does.
+    pub fn save_stream<'a>(
+        &self,
+        images: &[String],
+        format: ArchiveFormat,
+        w: Box<dyn Write + 'a>,
+    ) -> Result<()> {
+        if format == ArchiveFormat::OciDir {
+            return Err(Error::invalid(
+                "archive format",
+                "oci-dir is a directory and cannot be written to a stream",
+            ));
+        }
+        self.save_to(images, format, tar_sink(w), Path::new("<stream>"))
+    }
+
+    fn save_to(
+        &self,
+        images: &[String],
+        format: ArchiveFormat,
+        mut sink: Sink<'_>,
+        out: &Path,
+    ) -> Result<()> {
         let _lock = self.writer_lock()?;
         let meta = self.meta()?;
         let mut chosen = Vec::new();
@@ -116,31 +159,17 @@ impl ImageStore {
                 .or_else(|| meta.refs_of(d.as_str()).into_iter().next());
             chosen.push((d, name));
         }
-        let mut sink = match format {
-            ArchiveFormat::OciDir => {
-                std::fs::create_dir_all(out).map_err(|e| Error::io("create directory", out, e))?;
-                Sink::Dir(out.to_path_buf())
-            }
-            _ => {
-                let f = std::fs::File::create(out).map_err(|e| Error::io("create", out, e))?;
-                Sink::Tar(tar::Builder::new(std::io::BufWriter::new(f)))
-            }
-        };
-        let result = match format {
-            ArchiveFormat::DockerArchive => self.save_docker(&chosen, &mut sink),
-            _ => self.save_oci(&chosen, &mut sink),
-        };
-        let result = result.and_then(|()| match sink {
+        match format {
+            ArchiveFormat::DockerArchive => self.save_docker(&chosen, &mut sink)?,
+            _ => self.save_oci(&chosen, &mut sink)?,
+        }
+        match sink {
             Sink::Tar(b) => b
                 .into_inner()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("write archive", out, e)),
             Sink::Dir(_) => Ok(()),
-        });
-        if result.is_err() && format != ArchiveFormat::OciDir {
-            let _ = std::fs::remove_file(out);
         }
-        result
     }
 
     fn save_oci(&self, chosen: &[(Digest, Option<String>)], sink: &mut Sink) -> Result<()> {
@@ -182,10 +211,23 @@ impl ImageStore {
         )
     }
 
+    /// docker's `manifest.json`: one entry per image, with every tag asked
+    /// for under it (as `docker save a:1 a:2` writes).
     fn save_docker(&self, chosen: &[(Digest, Option<String>)], sink: &mut Sink) -> Result<()> {
+        let mut images: Vec<(&Digest, Vec<&String>)> = Vec::new();
+        for (d, name) in chosen {
+            match images.iter_mut().find(|(x, _)| *x == d) {
+                Some((_, names)) => {
+                    if let Some(n) = name.as_ref().filter(|n| !names.contains(n)) {
+                        names.push(n);
+                    }
+                }
+                None => images.push((d, name.iter().collect())),
+            }
+        }
         let mut entries = Vec::new();
         let mut written = std::collections::BTreeSet::new();
-        for (d, name) in chosen {
+        for (d, names) in images {
             let m = self.manifest(d)?;
             let c = self.config(&m)?;
             let cd = Digest::parse(&m.config.digest)?;
@@ -219,7 +261,7 @@ impl ImageStore {
                 }
                 layers.push(name);
             }
-            let tags: Vec<String> = name
+            let tags: Vec<String> = names
                 .iter()
                 .filter(|n| !n.contains('@'))
                 .map(|n| {
@@ -248,10 +290,32 @@ impl ImageStore {
             let rd = decompress(f, &input.display().to_string())?;
             self.ingest_tar(rd, input, &mut files, &mut small)?;
         }
+        self.load_ingested(input, &files, &small)
+    }
+
+    /// Loads every image of an archive read from a stream (`cv load`
+    /// without `-i` reads stdin, as docker does); gzip or zstd compressed
+    /// archives too. `name` stands for the stream in errors.
+    pub fn load_stream<'a>(&self, rd: impl Read + 'a, name: &str) -> Result<Vec<String>> {
+        let _lock = self.writer_lock()?;
+        let input = Path::new(name);
+        let mut files: BTreeMap<String, (Digest, u64)> = BTreeMap::new();
+        let mut small: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let rd = decompress(rd, name)?;
+        self.ingest_tar(rd, input, &mut files, &mut small)?;
+        self.load_ingested(input, &files, &small)
+    }
+
+    fn load_ingested(
+        &self,
+        input: &Path,
+        files: &BTreeMap<String, (Digest, u64)>,
+        small: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<Vec<String>> {
         if small.contains_key("index.json") {
-            self.load_oci(input, &files, &small)
+            self.load_oci(input, files, small)
         } else if small.contains_key("manifest.json") {
-            self.load_docker(input, &files, &small)
+            self.load_docker(input, files, small)
         } else {
             Err(archive_err(
                 input,

@@ -165,19 +165,20 @@ pub struct RmArgs {
 pub struct SaveArgs {
     #[arg(required = true)]
     images: Vec<String>,
-    /// Write to this file (or directory for oci-dir).
+    /// Write to this file (or directory for oci-dir), instead of stdout.
     #[arg(short, long)]
-    output: PathBuf,
-    /// oci-archive (default), docker-archive or oci-dir.
+    output: Option<PathBuf>,
+    /// oci-archive (default), docker-archive (docker's and podman's
+    /// `manifest.json` format; several images in one archive) or oci-dir.
     #[arg(long, default_value = "oci-archive")]
     format: String,
 }
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// Archive file or OCI layout directory.
+    /// Archive file or OCI layout directory (default: an archive on stdin).
     #[arg(short, long)]
-    input: PathBuf,
+    input: Option<PathBuf>,
     #[arg(short, long)]
     quiet: bool,
 }
@@ -390,12 +391,32 @@ fn rm(ctx: &Context, a: RmArgs) -> anyhow::Result<()> {
 
 fn save(ctx: &Context, a: SaveArgs) -> anyhow::Result<()> {
     let fmt: ArchiveFormat = a.format.parse()?;
-    ctx.images()?.save(&a.images, fmt, &a.output)?;
+    match &a.output {
+        Some(out) => ctx.images()?.save(&a.images, fmt, out)?,
+        None => {
+            use std::io::IsTerminal as _;
+            if std::io::stdout().is_terminal() {
+                bail!("cowardly refusing to save to a terminal: use the -o flag or redirect");
+            }
+            ctx.images()?
+                .save_stream(&a.images, fmt, Box::new(std::io::stdout().lock()))?
+        }
+    }
     Ok(())
 }
 
 fn load(ctx: &Context, a: LoadArgs) -> anyhow::Result<()> {
-    let loaded = ctx.images()?.load(&a.input)?;
+    let loaded = match &a.input {
+        Some(input) => ctx.images()?.load(input)?,
+        None => {
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                bail!("requested load from stdin, but stdin is a terminal: use the -i flag or redirect");
+            }
+            ctx.images()?
+                .load_stream(std::io::stdin().lock(), "stdin")?
+        }
+    };
     for l in loaded {
         if !a.quiet {
             println!("Loaded image: {l}");
