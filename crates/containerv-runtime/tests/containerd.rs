@@ -9,14 +9,12 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "common/peer.rs"]
-mod peer;
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use containerv_testutil::peer::{self, cgroup_value, describe, run_ok};
 use containerv_testutil::{cgroups_named, processes_mentioning, temp_root, TempRoot};
-use peer::{cgroup_value, describe, run_ok};
 
 struct Containerd {
     dir: TempRoot,

@@ -8,49 +8,28 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "common/peer.rs"]
-mod peer;
 
 use std::process::Command;
 
-use containerv_testutil::{cgroups_named, processes_mentioning, temp_root};
-use peer::{cgroup_value, describe, run_ok};
+use containerv_testutil::peer::{self, cgroup_value, describe, run_ok, PodmanConfig};
+use containerv_testutil::{cgroups_named, processes_mentioning};
 
 struct Podman {
-    dir: containerv_testutil::TempRoot,
+    conf: PodmanConfig,
     parent: String,
 }
 
 impl Podman {
     fn new() -> Podman {
-        let dir = temp_root();
-        let t = dir.path().display().to_string();
-        std::fs::write(
-            dir.path().join("containers.conf"),
-            format!(
-                "[containers]\ndefault_ulimits = []\nlog_driver = \"k8s-file\"\n\
-                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-                 events_logfile_path = \"{t}/events.log\"\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("storage.conf"),
-            format!("[storage]\ndriver = \"vfs\"\nrunroot = \"{t}/runroot\"\ngraphroot = \"{t}/graph\"\n"),
-        )
-        .unwrap();
-        let parent = common::id("podman");
-        Podman { dir, parent }
+        Podman {
+            conf: PodmanConfig::new("log_driver = \"k8s-file\"\n", ""),
+            parent: common::id("podman"),
+        }
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new("podman");
-        c.env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
-            .env(
-                "CONTAINERS_STORAGE_CONF",
-                self.dir.path().join("storage.conf"),
-            )
-            .args(["--runtime", common::BIN, "--cgroup-manager", "cgroupfs"]);
+        let mut c = self.conf.cmd();
+        c.args(["--runtime", common::BIN, "--cgroup-manager", "cgroupfs"]);
         c
     }
 
@@ -86,7 +65,7 @@ fn podman_runs_containers_on_containerv() {
     // Everything below runs in this thread's private mount namespace.
     peer::private_run();
     let p = Podman::new();
-    let tar = peer::rootfs_tar(p.dir.path());
+    let tar = peer::rootfs_tar(p.conf.dir.path());
     p.ok(&["import", tar.to_str().unwrap(), "localhost/cvbusybox:test"]);
     let image = "localhost/cvbusybox:test";
 

@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests of every containerv crate, so no
 //! test copies them: a busybox rootfs, unique container ids and runtime
 //! roots, checks that nothing was left behind, running a runtime CLI
-//! detached ([`cli`]), receiving passed descriptors ([`fdpass`]) and
-//! comparing copied trees ([`tree`]).
+//! detached ([`cli`]), receiving passed descriptors ([`fdpass`]),
+//! comparing copied trees ([`tree`]) and driving real peers such as podman
+//! and containerd ([`peer`]).
 //!
 //! Tests need root and a real kernel (CI is root). A test that cannot run
 //! must be `#[ignore = "why"]` (reported as skipped), never silently pass.
@@ -214,6 +215,8 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod fdpass;
+#[cfg(target_os = "linux")]
+pub mod peer;
 #[cfg(unix)]
 pub mod tree;
 #[cfg(windows)]

@@ -18,30 +18,16 @@
 #![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use containerv_image::ImageStore;
+use containerv_testutil::peer::{describe, private_run, remove_cgroups, run_ok, PodmanConfig};
 use containerv_testutil::registry::{RegistryAuth, TestRegistry};
 use containerv_testutil::{
     cgroups_named, mounts_mentioning, processes_mentioning, require_root, temp_root, unique_id,
     TempRoot,
 };
 use serde_json::Value;
-
-fn describe(o: &Output) -> String {
-    format!(
-        "{}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(o.status.success(), "{cmd:?} failed: {}", describe(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// `cv` with its own image store and container state.
 struct Cv {
@@ -92,41 +78,9 @@ impl Cv {
     }
 }
 
-/// Give this thread its own mount namespace (private propagation) with a
-/// fresh tmpfs on /run; the podman processes it starts inherit it.
-fn private_run() {
-    // SAFETY: unshare/mount with valid NUL-terminated strings; they change
-    // only this thread's (new) mount namespace.
-    unsafe {
-        assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0, "unshare mount ns");
-        assert_eq!(
-            libc::mount(
-                c"none".as_ptr(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null()
-            ),
-            0,
-            "make / private"
-        );
-        assert_eq!(
-            libc::mount(
-                c"tmpfs".as_ptr(),
-                c"/run".as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                std::ptr::null()
-            ),
-            0,
-            "tmpfs on /run"
-        );
-    }
-}
-
 /// podman with private storage and config under a temp dir.
 struct Podman {
-    dir: TempRoot,
+    conf: PodmanConfig,
     /// The cgroup parent of every container this podman runs.
     parent: String,
 }
@@ -134,39 +88,15 @@ struct Podman {
 impl Podman {
     /// Call only after [`private_run`] in this thread.
     fn new() -> Podman {
-        let dir = temp_root();
-        let t = dir.path().display().to_string();
-        std::fs::write(
-            dir.path().join("containers.conf"),
-            format!(
-                "[containers]\ndefault_ulimits = []\n\
-                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-                 events_logfile_path = \"{t}/events.log\"\nruntime = \"runc\"\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("storage.conf"),
-            format!(
-                "[storage]\ndriver = \"vfs\"\nrunroot = \"{t}/runroot\"\n\
-                 graphroot = \"{t}/graph\"\n"
-            ),
-        )
-        .unwrap();
         Podman {
-            dir,
+            conf: PodmanConfig::new("", "runtime = \"runc\"\n"),
             parent: unique_id("cvimgpodman"),
         }
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new("podman");
-        c.env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
-            .env(
-                "CONTAINERS_STORAGE_CONF",
-                self.dir.path().join("storage.conf"),
-            )
-            .env("TMPDIR", self.dir.path());
+        let mut c = self.conf.cmd();
+        c.env("TMPDIR", self.conf.dir.path());
         c
     }
 
@@ -196,7 +126,7 @@ impl Podman {
     /// Removes every container and image, then the storage dir, and
     /// checks nothing is left: no process, cgroup, mount or directory.
     fn finish(self) {
-        let dir = self.dir.path().to_path_buf();
+        let dir = self.conf.dir.path().to_path_buf();
         let parent = self.parent.clone();
         drop(self);
         let d = dir.to_str().unwrap();
@@ -220,17 +150,7 @@ impl Drop for Podman {
         let _ = self.cmd().args(["rm", "-a", "-f", "-t", "0"]).output();
         let _ = self.cmd().args(["system", "reset", "-f"]).output();
         // podman's cgroups (the parent and conmon's below it), deepest first.
-        fn rm_tree(d: &Path) {
-            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    rm_tree(&e.path());
-                }
-            }
-            let _ = std::fs::remove_dir(d);
-        }
-        for d in cgroups_named(&self.parent) {
-            rm_tree(&d);
-        }
+        remove_cgroups(&self.parent);
         // `TempRoot` removes the storage directory.
     }
 }
@@ -317,7 +237,7 @@ fn podman_save_then_cv_load() {
     p.ok(&["tag", &multi, "127.0.0.1:5000/x:y"]);
     let want = podman_identity(&p, &multi);
     assert_eq!(want.layers.len(), 3, "{want:?}");
-    let work = p.dir.path().to_path_buf();
+    let work = p.conf.dir.path().to_path_buf();
 
     for format in ["docker-archive", "oci-archive"] {
         let file = work.join(format!("{format}.tar"));
@@ -425,7 +345,7 @@ fn cv_save_then_podman_load() {
 
     private_run();
     let p = Podman::new();
-    let work = p.dir.path().to_path_buf();
+    let work = p.conf.dir.path().to_path_buf();
     for format in ["oci-archive", "docker-archive"] {
         let file = work.join(format!("cv-{format}.tar"));
         cv.ok(&[
