@@ -386,21 +386,32 @@ mod tests {
         out
     }
 
-    /// A writer thread for container "c" in `dir` running `feed`, then
-    /// marking the container stopped; the flag it clears.
-    fn spawn_writer(
+    /// Follows the JSON-file logs of container "c" in `dir` (polling every
+    /// `poll`) while a writer thread runs `feed`, until the writer marks
+    /// the container stopped; every line read.
+    fn follow_while_writing(
         dir: &Path,
         cfg: &LogConfig,
+        poll: Duration,
         feed: impl FnOnce(&mut LogWriter) + Send + 'static,
-    ) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    ) -> Vec<String> {
         let running = Arc::new(AtomicBool::new(true));
-        let (dir, cfg, flag) = (dir.to_path_buf(), cfg.clone(), running.clone());
-        let h = std::thread::spawn(move || {
-            let mut w = LogWriter::open(&dir, "c", &cfg).unwrap();
+        let (wdir, wcfg, flag) = (dir.to_path_buf(), cfg.clone(), running.clone());
+        let writer = std::thread::spawn(move || {
+            let mut w = LogWriter::open(&wdir, "c", &wcfg).unwrap();
             feed(&mut w);
             flag.store(false, Ordering::SeqCst);
         });
-        (running, h)
+        let opts = ReadOptions {
+            follow: true,
+            poll: Some(poll),
+            ..Default::default()
+        };
+        let got = collect_while(dir, LogDriver::JsonFile, &opts, &move || {
+            running.load(Ordering::SeqCst)
+        });
+        writer.join().unwrap();
+        got
     }
 
     fn write_lines(dir: &Path, cfg: &LogConfig, from: u32, to: u32) {
@@ -486,21 +497,12 @@ mod tests {
             compress: true,
         };
         write_lines(dir.path(), &cfg, 0, 2);
-        let (running, writer) = spawn_writer(dir.path(), &cfg, |w| {
+        let got = follow_while_writing(dir.path(), &cfg, Duration::from_millis(2), |w| {
             for i in 2..60 {
                 w.feed(Stream::Stdout, format!("line {i:04}\n").as_bytes());
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        let opts = ReadOptions {
-            follow: true,
-            poll: Some(Duration::from_millis(2)),
-            ..Default::default()
-        };
-        let got = collect_while(dir.path(), LogDriver::JsonFile, &opts, &move || {
-            running.load(Ordering::SeqCst)
-        });
-        writer.join().unwrap();
         let want: Vec<String> = (0..60).map(|i| format!("line {i:04}\n")).collect();
         assert_eq!(got, want);
     }
@@ -518,7 +520,7 @@ mod tests {
             compress: true,
         };
         write_lines(dir.path(), &cfg, 0, 1);
-        let (running, writer) = spawn_writer(dir.path(), &cfg, |w| {
+        let got = follow_while_writing(dir.path(), &cfg, Duration::from_millis(100), |w| {
             for burst in 0..5 {
                 std::thread::sleep(Duration::from_millis(60));
                 for i in 0..20 {
@@ -528,15 +530,6 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(60));
         });
-        let opts = ReadOptions {
-            follow: true,
-            poll: Some(Duration::from_millis(100)),
-            ..Default::default()
-        };
-        let got = collect_while(dir.path(), LogDriver::JsonFile, &opts, &move || {
-            running.load(Ordering::SeqCst)
-        });
-        writer.join().unwrap();
         let want: Vec<String> = (0..101).map(|i| format!("line {i:04}\n")).collect();
         assert_eq!(got, want);
     }
