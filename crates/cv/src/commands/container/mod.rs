@@ -10,6 +10,7 @@ mod cp;
 mod exec;
 mod logs;
 mod ps;
+mod rows;
 mod stats;
 mod top;
 

@@ -9,7 +9,7 @@ use containerv_engine::store::Entry;
 use serde_json::{json, Value};
 
 use super::super::Context;
-use crate::output::{is_json, table};
+use super::rows::{print_rows, template};
 
 #[derive(Args)]
 pub struct PsArgs {
@@ -59,44 +59,6 @@ fn row(e: &Entry, no_trunc: bool) -> Value {
     })
 }
 
-/// Expands `{{.Field}}` (and `{{json .}}`) against a JSON object.
-pub fn template(t: &str, v: &Value) -> String {
-    let mut out = String::new();
-    let mut rest = t;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find("}}") else {
-            out.push_str(&rest[i..]);
-            return out;
-        };
-        let expr = rest[i + 2..i + j].trim();
-        if expr == "json ." {
-            out.push_str(&v.to_string());
-        } else {
-            let (json, path) = match expr.strip_prefix("json ") {
-                Some(p) => (true, p.trim()),
-                None => (false, expr),
-            };
-            let mut cur = v;
-            for part in path
-                .trim_start_matches('.')
-                .split('.')
-                .filter(|p| !p.is_empty())
-            {
-                cur = cur.get(part).unwrap_or(&Value::Null);
-            }
-            match cur {
-                Value::String(s) if !json => out.push_str(s),
-                Value::Null if !json => out.push_str("<no value>"),
-                other => out.push_str(&other.to_string()),
-            }
-        }
-        rest = &rest[i + j + 2..];
-    }
-    out.push_str(rest);
-    out.replace("\\t", "\t").replace("\\n", "\n")
-}
-
 pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     let mut list: Vec<Entry> = e
@@ -116,50 +78,19 @@ pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    match &a.format {
-        f if is_json(f) => {
-            for r in &rows {
-                println!("{r}");
-            }
-        }
-        Some(t) => {
-            let t = t.strip_prefix("table ").unwrap_or(t);
-            for r in &rows {
-                println!("{}", template(t, r));
-            }
-        }
-        None => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    [
-                        "ID",
-                        "Image",
-                        "Command",
-                        "RunningFor",
-                        "Status",
-                        "Ports",
-                        "Names",
-                    ]
-                    .iter()
-                    .map(|k| r[*k].as_str().unwrap_or("").to_string())
-                    .collect()
-                })
-                .collect();
-            table(
-                &[
-                    "CONTAINER ID",
-                    "IMAGE",
-                    "COMMAND",
-                    "CREATED",
-                    "STATUS",
-                    "PORTS",
-                    "NAMES",
-                ],
-                &cells,
-            );
-        }
-    }
+    print_rows(
+        &rows,
+        &a.format,
+        &[
+            ("ID", "CONTAINER ID"),
+            ("Image", "IMAGE"),
+            ("Command", "COMMAND"),
+            ("RunningFor", "CREATED"),
+            ("Status", "STATUS"),
+            ("Ports", "PORTS"),
+            ("Names", "NAMES"),
+        ],
+    );
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::super::Context;
-use super::ps::template;
-use crate::output::{human_size, is_json, table};
+use super::rows::print_rows;
+use crate::output::{human_size, is_json};
 
 #[derive(Args)]
 pub struct StatsArgs {
@@ -120,52 +120,20 @@ pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
             write!(out, "\x1b[2J\x1b[H")?;
         }
         drop(out);
-        match &a.format {
-            f if is_json(f) => {
-                for r in &rows {
-                    println!("{r}");
-                }
-            }
-            Some(t) => {
-                let t = t.strip_prefix("table ").unwrap_or(t);
-                for r in &rows {
-                    println!("{}", template(t, r));
-                }
-            }
-            None => {
-                let keys = [
-                    "Container",
-                    "Name",
-                    "CPUPerc",
-                    "MemUsage",
-                    "MemPerc",
-                    "NetIO",
-                    "BlockIO",
-                    "PIDs",
-                ];
-                let cells: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        keys.iter()
-                            .map(|k| r[*k].as_str().unwrap_or("").to_string())
-                            .collect()
-                    })
-                    .collect();
-                table(
-                    &[
-                        "CONTAINER ID",
-                        "NAME",
-                        "CPU %",
-                        "MEM USAGE / LIMIT",
-                        "MEM %",
-                        "NET I/O",
-                        "BLOCK I/O",
-                        "PIDS",
-                    ],
-                    &cells,
-                );
-            }
-        }
+        print_rows(
+            &rows,
+            &a.format,
+            &[
+                ("Container", "CONTAINER ID"),
+                ("Name", "NAME"),
+                ("CPUPerc", "CPU %"),
+                ("MemUsage", "MEM USAGE / LIMIT"),
+                ("MemPerc", "MEM %"),
+                ("NetIO", "NET I/O"),
+                ("BlockIO", "BLOCK I/O"),
+                ("PIDs", "PIDS"),
+            ],
+        );
         if a.no_stream {
             return Ok(());
         }
