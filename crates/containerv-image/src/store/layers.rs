@@ -12,6 +12,26 @@ use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::unpack::{unpack_layer, UnpackLimits};
 
+/// Marks `dir` as a "top directory" (`FS_TOPDIR_FL`, `chattr +T`): ext4's
+/// Orlov allocator then places each new layer directory made in it in a
+/// block group with free inodes and blocks, instead of beside its parent.
+/// Files are created in their directory's group, and on a well-used
+/// filesystem the parent's groups can be full: ext4 then searches for a
+/// free inode on every create, measured here at ~1 ms per file against
+/// ~25 µs once the layer dir sits in a fresh group (an unpack of 12 000
+/// files: seconds). Only a hint to the allocator; filesystems without the
+/// flag refuse the ioctl and nothing changes.
+fn spread_subdirs(dir: &Path) {
+    let Ok(f) = std::fs::File::open(dir) else {
+        return;
+    };
+    if let Ok(flags) = rustix::fs::ioctl_getflags(&f) {
+        if !flags.contains(rustix::fs::IFlags::TOPDIR) {
+            let _ = rustix::fs::ioctl_setflags(&f, flags | rustix::fs::IFlags::TOPDIR);
+        }
+    }
+}
+
 /// The unpacked-layer part of the store.
 #[derive(Clone, Debug)]
 pub struct LayerStore {
@@ -31,6 +51,7 @@ impl LayerStore {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(root.join("layers"), std::fs::Permissions::from_mode(0o700))
             .ctx("chmod", root.join("layers"))?;
+        spread_subdirs(&tmp);
         Ok(LayerStore { dir, tmp })
     }
 
@@ -138,4 +159,23 @@ pub fn disk_usage(path: &Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On ext4 (the test machines' filesystem) the build directory carries
+    /// FS_TOPDIR_FL; elsewhere the ioctl may be refused and open still works.
+    #[test]
+    fn build_dir_spreads_new_layers_on_ext4() {
+        let root = tempfile::tempdir_in("/var/tmp").unwrap();
+        let store = LayerStore::open(root.path()).unwrap();
+        let f = std::fs::File::open(store.tmp_dir()).unwrap();
+        let ext4 = rustix::fs::fstatfs(&f).unwrap().f_type as u64 == 0xEF53;
+        match rustix::fs::ioctl_getflags(&f) {
+            Ok(flags) if ext4 => assert!(flags.contains(rustix::fs::IFlags::TOPDIR)),
+            _ => assert!(!ext4, "ext4 answers FS_IOC_GETFLAGS"),
+        }
+    }
 }
