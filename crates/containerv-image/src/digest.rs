@@ -69,6 +69,11 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// The digest and byte count so far, and the inner writer.
     pub fn finish(self) -> (Digest, u64, W) {
         let d = Digest(format!("sha256:{}", hex::encode(self.hasher.finalize())));

@@ -149,6 +149,18 @@ impl TestRegistry {
             .count()
     }
 
+    /// How many blob range requests (`GET …/blobs/sha256:…` answered
+    /// `206 Partial Content`) the registry has served so far: resumed
+    /// downloads.
+    pub fn blob_range_gets(&self) -> usize {
+        let log = std::fs::read_to_string(self.state.join("reg/registry.log")).unwrap_or_default();
+        log.lines()
+            .filter(|l| {
+                l.contains("\"GET /v2/") && l.contains("/blobs/sha256:") && l.contains("\" 206 ")
+            })
+            .count()
+    }
+
     /// Pushes an image of one layer per entry of `kib` (each adds a file of
     /// that many KiB of random data; the first also a static busybox) as
     /// `repo_tag`, with `tools/registry/push-random-image.sh`. `zstd`:

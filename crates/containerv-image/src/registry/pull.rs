@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::BlobResponse;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -24,6 +25,7 @@ use crate::reference::ImageRef;
 use crate::spec::{
     self, choose_platform, host_platform, platform_string, Descriptor, Document, Platform,
 };
+use crate::store::blobs::BlobWriter;
 
 /// How to pull.
 #[derive(Clone, Debug, Default)]
@@ -168,8 +170,11 @@ impl ImageStore {
                     let diff = Digest::parse(diff)?;
                     let bar = progress.bar(blob.short(), l.size);
                     if !self.blobs.contains(&blob) && !self.layers.contains(&diff) {
+                        // One ingest file across attempts: a retry asks for
+                        // the rest of the blob with a Range request.
+                        let partial = tokio::sync::Mutex::new(None);
                         let n = retry(attempts, &format!("layer {blob}"), || {
-                            self.download(client, cref, l, &blob, registry, &bar)
+                            self.download(client, cref, l, &blob, registry, &bar, &partial)
                         })
                         .await?;
                         downloaded.fetch_add(1, Ordering::Relaxed);
@@ -208,7 +213,12 @@ impl ImageStore {
         })
     }
 
-    /// Streams one blob into the store. Returns its size.
+    /// Streams one blob into the store; returns its size. `partial` holds
+    /// what earlier attempts wrote: this attempt asks for the bytes after
+    /// it (HTTP Range) and appends them, or starts over when the registry
+    /// sends the whole blob instead (or the partial file cannot be right:
+    /// as long as the blob, or failing its digest, which drops it).
+    #[allow(clippy::too_many_arguments)]
     async fn download(
         &self,
         client: &Client,
@@ -217,14 +227,43 @@ impl ImageStore {
         blob: &Digest,
         registry: &str,
         bar: &indicatif::ProgressBar,
+        partial: &tokio::sync::Mutex<Option<BlobWriter>>,
     ) -> Result<u64> {
-        bar.set_position(0);
-        let mut stream = client
-            .pull_blob_stream(cref, &oci_desc(l))
-            .await
-            .map_err(|e| map_err(registry, e))?;
-        let mut w = self.blobs.writer(blob)?;
-        while let Some(chunk) = stream.next().await {
+        let mut slot = partial.lock().await;
+        if slot.as_ref().is_some_and(|w| w.written() >= l.size) {
+            *slot = None;
+        }
+        let offset = slot.as_ref().map_or(0, |w| w.written());
+        let reading = |e| map_err(registry, e);
+        let mut stream = if offset == 0 {
+            client
+                .pull_blob_stream(cref, &oci_desc(l))
+                .await
+                .map_err(reading)?
+        } else {
+            match client
+                .pull_blob_stream_partial(cref, &oci_desc(l), offset, None)
+                .await
+                .map_err(reading)?
+            {
+                BlobResponse::Partial(s) => {
+                    tracing::info!("blob {blob}: resuming at byte {offset} of {}", l.size);
+                    s
+                }
+                BlobResponse::Full(s) => {
+                    if let Some(w) = slot.as_mut() {
+                        w.restart()?;
+                    }
+                    s
+                }
+            }
+        };
+        let w = match slot.as_mut() {
+            Some(w) => w,
+            None => slot.insert(self.blobs.writer(blob)?),
+        };
+        bar.set_position(w.written());
+        while let Some(chunk) = stream.stream.next().await {
             let chunk = chunk.map_err(|e| Error::Registry {
                 registry: registry.to_string(),
                 reason: format!("reading blob {blob}: {e}"),
@@ -233,6 +272,7 @@ impl ImageStore {
                 .map_err(|e| Error::io("write blob", self.blobs.ingest_dir(), e))?;
             bar.inc(chunk.len() as u64);
         }
+        let w = slot.take().expect("writer present");
         tokio::task::block_in_place(|| w.commit())
     }
 }

@@ -172,6 +172,29 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
+    /// Bytes written so far: where a resumed download continues.
+    pub fn written(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |w| w.written())
+    }
+
+    /// Empties the file and the hash, to write the blob from its start
+    /// again (a server that answered a range request with the whole blob).
+    pub fn restart(&mut self) -> Result<()> {
+        use std::io::Seek;
+        let w = self.inner.take().expect("not committed");
+        let (_, _, buf) = w.finish();
+        let mut f = buf
+            .into_inner()
+            .map_err(|e| Error::io("write ingest file", &self.tmp, e.into_error()))?;
+        f.set_len(0).ctx("truncate ingest file", &self.tmp)?;
+        f.rewind().ctx("seek ingest file", &self.tmp)?;
+        self.inner = Some(HashingWriter::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            f,
+        )));
+        Ok(())
+    }
+
     /// Verifies the digest, fsyncs and renames the blob into place.
     /// Returns the number of bytes written.
     pub fn commit(mut self) -> Result<u64> {
