@@ -31,7 +31,7 @@ fn dropped_and_cut_connections_are_retried() {
             refuse_first: 1,
             cut_first: 2,
             cut_after: 256 << 10,
-            rate: None,
+            ..Default::default()
         },
     );
     let root = temp_root();
@@ -95,6 +95,38 @@ fn cut_downloads_resume_with_range_requests() {
     );
     assert_eq!(count(&root.path().join("ingest")), 0);
     assert_eq!(count(&root.path().join("layers/tmp")), 0);
+}
+
+/// The same cut against a registry that ignores Range (200, whole blob):
+/// the retry starts the blob over and the pull is still complete.
+#[test]
+fn cut_downloads_start_over_when_ranges_are_ignored() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_random_image("norange:v1", &[2048], false);
+    let proxy = FlakyProxy::start(
+        &reg.addr,
+        Faults {
+            cut_first: 1,
+            cut_after: 1 << 20,
+            ignore_range: true,
+            ..Default::default()
+        },
+    );
+    let root = temp_root();
+    let store = ImageStore::open(root.path()).unwrap();
+    let image = format!("{}/norange:v1", proxy.addr);
+    store.pull(&image, &quiet()).unwrap();
+    assert_eq!(proxy.injected(), 1);
+    assert_eq!(reg.blob_range_gets(), 0, "the registry saw no Range");
+    let layers = store.rootfs_layers(&image).unwrap();
+    assert_eq!(
+        std::fs::metadata(layers[0].join("layer1.bin"))
+            .unwrap()
+            .len(),
+        2048 << 10
+    );
+    assert_eq!(count(&root.path().join("ingest")), 0);
 }
 
 #[test]

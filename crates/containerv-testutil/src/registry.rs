@@ -218,6 +218,10 @@ pub struct Faults {
     /// Limit the registry → client direction to this many bytes a second
     /// per connection (to make a transfer slow enough to interrupt).
     pub rate: Option<u64>,
+    /// Hide `Range` request headers from the registry (renamed in place),
+    /// as a registry or proxy that does not do ranges: it answers 200 with
+    /// the whole blob.
+    pub ignore_range: bool,
 }
 
 /// A TCP proxy on 127.0.0.1 in front of a registry that injects
@@ -264,7 +268,15 @@ impl FlakyProxy {
                     continue;
                 };
                 c.set_nonblocking(false).unwrap();
-                conns.extend(pump_pair(c, up, cut, faults.rate, &stop2, &injected2));
+                conns.extend(pump_pair(
+                    c,
+                    up,
+                    cut,
+                    faults.rate,
+                    faults.ignore_range,
+                    &stop2,
+                    &injected2,
+                ));
             }
             for h in conns {
                 let _ = h.join();
@@ -290,6 +302,7 @@ fn pump_pair(
     u: std::net::TcpStream,
     cut: Option<u64>,
     rate: Option<u64>,
+    ignore_range: bool,
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
     injected: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) -> [std::thread::JoinHandle<()>; 2] {
@@ -300,8 +313,8 @@ fn pump_pair(
     let (c2, u2) = (c.try_clone().unwrap(), u.try_clone().unwrap());
     let (s1, s2) = (stop.clone(), stop.clone());
     let inj = injected.clone();
-    let up = std::thread::spawn(move || pump(c, u, None, None, &s1, None));
-    let down = std::thread::spawn(move || pump(u2, c2, cut, rate, &s2, Some(&inj)));
+    let up = std::thread::spawn(move || pump(c, u, None, None, ignore_range, &s1, None));
+    let down = std::thread::spawn(move || pump(u2, c2, cut, rate, false, &s2, Some(&inj)));
     [up, down]
 }
 
@@ -310,6 +323,7 @@ fn pump(
     mut to: std::net::TcpStream,
     cut: Option<u64>,
     rate: Option<u64>,
+    hide_range: bool,
     stop: &std::sync::atomic::AtomicBool,
     injected: Option<&std::sync::atomic::AtomicUsize>,
 ) {
@@ -330,6 +344,15 @@ fn pump(
             }
             Err(_) => break,
         };
+        if hide_range {
+            // Request headers are small and arrive whole; a same-length
+            // rename keeps every other byte where it was.
+            for i in 0..n.saturating_sub(8) {
+                if buf[i..i + 8].eq_ignore_ascii_case(b"\r\nrange:") {
+                    buf[i + 2..i + 7].copy_from_slice(b"x-rng");
+                }
+            }
+        }
         let n = match cut {
             Some(limit) if sent + n as u64 >= limit => {
                 let _ = to.write_all(&buf[..(limit - sent) as usize]);
