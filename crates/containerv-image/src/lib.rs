@@ -20,6 +20,7 @@ pub use digest::Digest;
 pub use error::{Error, Result};
 pub mod image;
 pub mod reference;
+mod reference_parse;
 pub mod registry;
 
 pub use gc::{DiskUsage, PruneReport};

@@ -12,9 +12,9 @@ pub struct ImageRef {
 
 impl ImageRef {
     pub fn parse(s: &str) -> Result<Self> {
-        let inner: oci_client::Reference = s.parse().map_err(|e| Error::InvalidReference {
+        let inner = crate::reference_parse::parse(s).map_err(|reason| Error::InvalidReference {
             reference: s.to_string(),
-            reason: format!("{e}"),
+            reason,
         })?;
         Ok(ImageRef { inner })
     }
