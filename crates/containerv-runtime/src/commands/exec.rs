@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use containerv::linux::ProcessIo;
+use containerv::linux::{exeseal, ProcessIo};
 use containerv::{Status, Stdio};
 use oci_spec::runtime::{Capability, Process, UserBuilder};
 
-use super::{open, status};
+use super::{open, seal_if, status};
 use crate::cli::{Cli, ExecArgs};
 use crate::error::{fail, Fail, Result};
 use crate::{log, signal};
@@ -23,6 +23,7 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
         }
         _ => {}
     }
+    seal_if(|| exeseal::exec_exposes_runtime(c.spec(), || c.pids().unwrap_or_default()))?;
     let process = match &a.process {
         Some(f) => read_process(f)?,
         None => from_args(c.spec().process().as_ref(), a)?,

@@ -2,10 +2,10 @@
 //! with runc's checks and runc's words for a command that does not fit
 //! the container's status.
 
-use containerv::linux::HookKind;
+use containerv::linux::{exeseal, HookKind};
 use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
 
-use super::{open, require_alive, runtime, status};
+use super::{open, require_alive, runtime, seal_if, status};
 use crate::cli::{Cli, CreateArgs, RunArgs};
 use crate::error::{fail, Result};
 use crate::{bundle, log, signal};
@@ -23,6 +23,7 @@ fn make(cli: &Cli, a: &CreateArgs, run_now: bool) -> Result<(Container, bool)> {
     }
     let dir = bundle::dir(a.bundle.as_deref())?;
     let spec = bundle::load_spec(&dir)?;
+    seal_if(|| exeseal::spec_exposes_runtime(&spec))?;
     log::debug(|| format!("create {} from bundle {}", a.id, dir.display()));
     let now = run_now && spec.hooks().is_none();
     let config = CreateConfig {

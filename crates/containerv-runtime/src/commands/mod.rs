@@ -75,3 +75,18 @@ fn require_alive(c: &Container) -> Result<Status> {
         s => Ok(s),
     }
 }
+
+/// When container processes could reach this process's exe (they may
+/// hold `CAP_SYS_PTRACE`, see `containerv::linux::exeseal`), re-execute
+/// from a sealed in-memory copy of the binary before anything else.
+/// `exposed` is only evaluated in an unsealed process.
+fn seal_if(exposed: impl FnOnce() -> bool) -> Result<()> {
+    use containerv::linux::exeseal;
+    if !exeseal::is_sealed() && exposed() {
+        crate::log::debug(|| {
+            "container processes may hold CAP_SYS_PTRACE: re-executing from a sealed copy".into()
+        });
+        exeseal::reexec_sealed()?;
+    }
+    Ok(())
+}

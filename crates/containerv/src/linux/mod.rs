@@ -20,6 +20,7 @@ use crate::process::ProcessOptions;
 pub mod cgroups;
 mod create;
 mod exec;
+pub mod exeseal;
 mod fs_copy;
 mod hooks;
 mod init;

@@ -183,6 +183,11 @@ impl Container {
         self.samples().processes(&*self.cgroup)
     }
 
+    /// Host pids of the container's processes (its cgroup's members).
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        self.cgroup.pids()
+    }
+
     /// Freeze every process.
     pub fn pause(&self) -> Result<()> {
         self.cgroup.freeze()
