@@ -15,8 +15,16 @@ fn main() {
     // apply at start (258 KiB of .rela.dyn read, 204 KiB of .data.rel.ro
     // dirtied in every run), a measurable share of the peak RSS of a
     // process started once per container operation. Linux x86_64 only.
+    // The static build (scripts/build-runtime: crt-static with the static
+    // relocation model) is non-PIE already; -no-pie on top of it would
+    // produce a broken binary.
+    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .unwrap_or_default()
+        .split(',')
+        .any(|f| f == "crt-static");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
         && std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64")
+        && !crt_static
     {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
