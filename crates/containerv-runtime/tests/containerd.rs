@@ -90,7 +90,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
     fn run_flags(&self, name: &str) -> Vec<String> {
         vec![
             "--runc-binary".into(),
-            common::BIN.into(),
+            common::bin().into(),
             "--cgroup".into(),
             format!("{}/{name}", self.parent),
         ]

@@ -105,7 +105,7 @@ fn systemd_cgroup_and_text_log() {
 
 #[test]
 fn version_features_spec() {
-    let out = std::process::Command::new(common::BIN)
+    let out = std::process::Command::new(common::bin())
         .arg("--version")
         .output()
         .unwrap();
@@ -116,7 +116,7 @@ fn version_features_spec() {
     assert!(lines[1].starts_with("commit: "));
     assert_eq!(lines[2], "spec: 1.2.0");
 
-    let out = std::process::Command::new(common::BIN)
+    let out = std::process::Command::new(common::bin())
         .arg("features")
         .output()
         .unwrap();

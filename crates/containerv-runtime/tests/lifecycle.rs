@@ -134,7 +134,7 @@ fn run_detached_list_and_force_delete() {
     let pidfile = b.dir.path().join("pid");
     for x in [&a, &c] {
         let st = run_detached(
-            common::BIN,
+            common::bin(),
             b.root.path(),
             [
                 "run",

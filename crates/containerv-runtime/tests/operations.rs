@@ -64,7 +64,7 @@ fn exec_args_and_process_file() {
     let pidf = b.dir.path().join("exec.pid");
     // (stdio on /dev/null: the process would hold our pipes open).
     let st = run_detached(
-        common::BIN,
+        common::bin(),
         b.root.path(),
         [
             "exec",
@@ -141,7 +141,7 @@ fn ps_events_update_pause_resume() {
     assert!(d["network_interfaces"].is_null());
 
     // Streaming: a stats event per interval.
-    let child = std::process::Command::new(common::BIN)
+    let child = std::process::Command::new(common::bin())
         .arg("--root")
         .arg(b.root.path())
         .args(["events", "--interval", "100ms", &id])

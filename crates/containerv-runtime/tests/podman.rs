@@ -29,7 +29,7 @@ impl Podman {
 
     fn cmd(&self) -> Command {
         let mut c = self.conf.cmd();
-        c.args(["--runtime", common::BIN, "--cgroup-manager", "cgroupfs"]);
+        c.args(["--runtime", common::bin(), "--cgroup-manager", "cgroupfs"]);
         c
     }
 

@@ -37,7 +37,7 @@ fn bind_tmp(c: &mut serde_json::Value, host: &Path) {
     }));
 }
 
-/// `BIN --root ROOT ARGS`, asserting success. The container's processes
+/// `bin() --root ROOT ARGS`, asserting success. The container's processes
 /// keep what they inherit, so no pipe of ours reaches them (reading it
 /// would wait for the container): stdio is /dev/null and a file.
 fn run_ok(bin: &Path, root: &Path, args: &[&str]) {
@@ -97,9 +97,9 @@ fn a_ptrace_capable_container_cannot_overwrite_the_runtime() {
     let b = Bundle::new(&["sleep", "1000"]);
     let host_tmp = temp_root();
     let private = temp_root();
-    let bin = private.path().join("containerv");
-    std::fs::copy(BIN, &bin).unwrap();
-    let original = std::fs::read(&bin).unwrap();
+    let copy = private.path().join("containerv");
+    std::fs::copy(bin(), &copy).unwrap();
+    let original = std::fs::read(&copy).unwrap();
     b.edit(|c| {
         grant_ptrace(c);
         bind_tmp(c, host_tmp.path());
@@ -107,12 +107,12 @@ fn a_ptrace_capable_container_cannot_overwrite_the_runtime() {
     let root = b.root.path();
     let id = id("ptrace-exe");
     let bundle = b.dir.path().to_str().unwrap();
-    run_ok(&bin, root, &["create", "--bundle", bundle, &id]);
+    run_ok(&copy, root, &["create", "--bundle", bundle, &id]);
     let init = b.state(&id)["pid"].as_i64().unwrap() as i32;
     let pid_file = b.dir.path().join("attacker.pid");
     let pid_file_s = pid_file.to_str().unwrap();
     run_ok(
-        &bin,
+        &copy,
         root,
         &[
             "exec",
@@ -130,7 +130,7 @@ fn a_ptrace_capable_container_cannot_overwrite_the_runtime() {
     // The init's exe: with the fix, the sealed copy.
     let link = std::fs::read_to_string(host_tmp.path().join("link")).unwrap_or_default();
     // The init execs sleep: no process runs the private binary any more.
-    run_ok(&bin, root, &["start", &id]);
+    run_ok(&copy, root, &["start", &id]);
     std::fs::write(host_tmp.path().join("go"), "").unwrap();
     let report = if first.contains("opened") {
         wait_for(&r, "done")
@@ -138,9 +138,9 @@ fn a_ptrace_capable_container_cannot_overwrite_the_runtime() {
         first
     };
     let err = std::fs::read_to_string(host_tmp.path().join("err")).unwrap_or_default();
-    let now = std::fs::read(&bin).unwrap();
+    let now = std::fs::read(&copy).unwrap();
     // The private copy may be wrecked: clean up with the real binary.
-    run_ok(Path::new(BIN), root, &["delete", "--force", &id]);
+    run_ok(Path::new(bin()), root, &["delete", "--force", &id]);
     // Ours as subreaper: the attacker, then the init (which waits for
     // every process of its pid namespace to be reaped).
     reap(read_pid(&pid_file));
@@ -185,7 +185,7 @@ fn exec_seals_once_a_process_holds_ptrace() {
     assert!(!sealed(&["exec", &id, "true"]), "sealed without a reason");
     let pid_file = b.dir.path().join("sleeper.pid");
     run_ok(
-        Path::new(BIN),
+        Path::new(bin()),
         b.root.path(),
         &[
             "exec",

@@ -9,7 +9,16 @@ use std::time::{Duration, Instant};
 
 use containerv_testutil::{busybox_rootfs, require_root, temp_root, unique_id, TempRoot};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_containerv");
+/// The runtime under test: `$CONTAINERV_RUNTIME` when set (scripts/test
+/// runs these tests a second time on the static build of
+/// scripts/build-runtime, the binary users install), else this build's.
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("CONTAINERV_RUNTIME")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_containerv").to_string())
+    })
+}
 
 /// A bundle directory and a private runtime root, both removed on drop.
 pub struct Bundle {
@@ -27,7 +36,7 @@ impl Bundle {
         become_subreaper();
         let dir = temp_root();
         let root = temp_root();
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .args(["spec", "--bundle"])
             .arg(dir.path())
             .output()
@@ -78,7 +87,7 @@ impl Bundle {
     /// (so the test does not wait for the init to close our pipes).
     pub fn create(&self, id: &str) {
         let st = containerv_testutil::cli::run_detached(
-            BIN,
+            bin(),
             self.root.path(),
             ["create", "--bundle", self.dir.path().to_str().unwrap(), id],
         );
@@ -130,7 +139,7 @@ impl Bundle {
 
 /// `containerv --root ROOT ARGS` run in `cwd`, stdin /dev/null.
 pub fn cv_at(root: &Path, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    Command::new(bin())
         .arg("--root")
         .arg(root)
         .args(args)
