@@ -18,7 +18,8 @@
 //! (as conmon and containerd's shim are) and reaps them between phases.
 //!
 //! ```text
-//! cargo build --release -p containerv-runtime --examples
+//! scripts/build-runtime        # the installed (static) binary; optional
+//! cargo build --release -p containerv-runtime --bins --examples
 //! sudo target/release/examples/bench_runtimes [--iterations 100] [--scale 500] [--only containerv,crun,runc]
 //! ```
 
@@ -204,17 +205,37 @@ struct Row {
     scale_clean: bool,
 }
 
+/// Whether an ELF64 file has a PT_INTERP program header (a dynamic loader).
+fn has_interpreter(elf: &[u8]) -> bool {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (size, count) = (u16_at(0x36), u16_at(0x38));
+    (0..count).any(|i| {
+        let o = phoff + i * size;
+        u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) == 3
+    })
+}
+
 fn main() {
     let mut iterations = 100usize;
     let mut scale = 500usize;
     let mut only: Option<Vec<String>> = None;
-    let mut containerv = std::env::current_exe()
+    // target/release/examples/bench_runtimes: the static build of
+    // scripts/build-runtime (what is installed) when there is one, else
+    // the default dynamic build beside this example.
+    let release = std::env::current_exe()
         .unwrap()
         .parent()
         .unwrap()
         .parent()
         .unwrap()
-        .join("containerv");
+        .to_path_buf();
+    let installed = release.join("../x86_64-unknown-linux-gnu/release/containerv");
+    let mut containerv = if installed.exists() {
+        installed
+    } else {
+        release.join("containerv")
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -230,6 +251,31 @@ fn main() {
         "{} missing: build it with --release first",
         containerv.display()
     );
+    let containerv = containerv.canonicalize().unwrap();
+    // The ELF header and program headers only: the runtimes are spawned
+    // with fork here, so a child's peak RSS starts at this process's.
+    let mut head = vec![0u8; 4096];
+    {
+        use std::io::Read;
+        let n = std::fs::File::open(&containerv)
+            .unwrap()
+            .read(&mut head)
+            .unwrap();
+        head.truncate(n);
+    }
+    let dynamic = has_interpreter(&head);
+    println!(
+        "containerv binary: {} ({})",
+        containerv.display(),
+        if dynamic { "dynamic" } else { "static" }
+    );
+    // A child's peak RSS counts from this process's RSS at the fork.
+    let own = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    println!("benchmark process RSS: {own} (a peak RSS below it would read as it)");
     // SAFETY: prctl with integer arguments.
     assert_eq!(
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
