@@ -9,6 +9,7 @@
 mod bundle;
 mod cli;
 mod commands;
+mod console;
 mod error;
 mod fast;
 mod log;

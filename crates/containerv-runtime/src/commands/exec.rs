@@ -12,7 +12,7 @@ use oci_spec::runtime::{Capability, Process, UserBuilder};
 use super::{open, seal_if, status};
 use crate::cli::{Cli, ExecArgs};
 use crate::error::{fail, Fail, Result};
-use crate::{log, signal};
+use crate::{console, log, signal};
 
 pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
     let c = open(cli, &a.id)?;
@@ -24,15 +24,21 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
         _ => {}
     }
     seal_if(|| exeseal::exec_exposes_runtime(c.spec(), || c.pids().unwrap_or_default()))?;
-    let process = match &a.process {
+    let mut process = match &a.process {
         Some(f) => read_process(f)?,
         None => from_args(c.spec().process().as_ref(), a)?,
     };
+    let terminal = process.terminal().unwrap_or(false);
+    let (console_socket, relay) =
+        console::socket_for(terminal, a.console_socket.as_deref(), a.detach)?;
+    if relay.is_some() {
+        console::initial_size(&mut process);
+    }
     let io = ProcessIo {
         stdin: Stdio::Inherit,
         stdout: Stdio::Inherit,
         stderr: Stdio::Inherit,
-        console_socket: a.console_socket.clone(),
+        console_socket,
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
     };
@@ -42,6 +48,13 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
         return Ok(0);
     }
     signal::forward_to(p.pid());
+    if let Some(l) = relay {
+        // The process runs; without its terminal it gets SIGHUP when we
+        // go, as from any closed terminal.
+        let master = l.take_master()?;
+        drop(l);
+        console::relay(master)?;
+    }
     Ok(p.wait()?.code())
 }
 

@@ -8,13 +8,20 @@ use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
 use super::{open, require_alive, runtime, seal_if, status};
 use crate::cli::{Cli, CreateArgs, RunArgs};
 use crate::error::{fail, Result};
-use crate::{bundle, log, signal};
+use crate::{bundle, console, log, signal};
 
 /// Make the container: its program set up and waiting for `start`, or
 /// with `run_now` already running when that changes nothing observable
 /// (the spec has no hooks: no poststart or startContainer to order).
-/// Returns the container and whether it runs.
-fn make(cli: &Cli, a: &CreateArgs, run_now: bool) -> Result<(Container, bool)> {
+/// Returns the container, whether it runs, and for a foreground `run`
+/// with a terminal and no console socket the socket its pty master waits
+/// on (see [`console`]).
+fn make(
+    cli: &Cli,
+    a: &CreateArgs,
+    run_now: bool,
+    detach: bool,
+) -> Result<(Container, bool, Option<console::Listener>)> {
     if cli.systemd_cgroup {
         return fail(
             "--systemd-cgroup: the systemd cgroup driver is not supported by containerv \
@@ -22,9 +29,21 @@ fn make(cli: &Cli, a: &CreateArgs, run_now: bool) -> Result<(Container, bool)> {
         );
     }
     let dir = bundle::dir(a.bundle.as_deref())?;
-    let spec = bundle::load_spec(&dir)?;
+    let mut spec = bundle::load_spec(&dir)?;
     seal_if(|| exeseal::spec_exposes_runtime(&spec))?;
     log::debug(|| format!("create {} from bundle {}", a.id, dir.display()));
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let (console_socket, relay) =
+        console::socket_for(terminal, a.console_socket.as_deref(), detach)?;
+    if relay.is_some() {
+        if let Some(p) = spec.process_mut() {
+            console::initial_size(p);
+        }
+    }
     let now = run_now && spec.hooks().is_none();
     let config = CreateConfig {
         init: InitKind::SpecProcess,
@@ -37,17 +56,18 @@ fn make(cli: &Cli, a: &CreateArgs, run_now: bool) -> Result<(Container, bool)> {
         stdin: Stdio::Inherit,
         stdout: Stdio::Inherit,
         stderr: Stdio::Inherit,
-        console_socket: a.console_socket.clone(),
+        console_socket,
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
         no_pivot: a.no_pivot,
         ..Default::default()
     };
-    Ok((runtime(cli)?.create_from_spec(&a.id, spec, config)?, now))
+    let c = runtime(cli)?.create_from_spec(&a.id, spec, config)?;
+    Ok((c, now, relay))
 }
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
-    make(cli, a, false)?;
+    make(cli, a, false, true)?;
     Ok(0)
 }
 
@@ -72,7 +92,15 @@ pub fn start(cli: &Cli, id: &str) -> Result<i32> {
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
-    let (c, running) = make(cli, &a.create, true)?;
+    let (c, running, relay) = make(cli, &a.create, true, a.detach)?;
+    let master = match relay.as_ref().map(console::Listener::take_master) {
+        Some(Err(e)) => {
+            let _ = c.destroy();
+            return Err(e);
+        }
+        m => m.transpose()?,
+    };
+    drop(relay);
     if running {
         log::debug(|| format!("{} started at create (no hooks)", a.create.id));
     } else if let Err(e) = start_created(&c) {
@@ -83,6 +111,9 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
     signal::forward_to(c.pid());
+    if let Some(m) = master {
+        console::relay(m)?;
+    }
     let st = c.wait()?;
     log::debug(|| format!("container {} {st}", a.create.id));
     if !a.keep {
