@@ -85,6 +85,30 @@ fn missing_rootfs_and_program() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("nosuch-program"), "{}", stderr(&out));
     assert_no_leftovers(b.root.path(), &id);
+    // `create` waits for `start` before the exec, yet fails now, as runc's
+    // does, with runc's words for a PATH search (podman maps them to 127).
+    let b = Bundle::new(&["nosuch-program"]);
+    let id = common::id("noprog-create");
+    let out = b.cv(&["create", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nosuch-program")
+            && stderr(&out).contains("executable file not found in $PATH"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_leftovers(b.root.path(), &id);
+    // A file that is not executable: permission denied (podman: 126).
+    let b = Bundle::new(&["/etc/passwd"]);
+    let id = common::id("noexec-create");
+    let out = b.cv(&["create", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_leftovers(b.root.path(), &id);
 }
 
 #[test]

@@ -117,6 +117,8 @@ const STEPS: &[&str] = &[
     // seccomp (see `seccomp::Prepared::install`).
     "seccomp",
     "seccomp agent at linux.seccomp.listenerPath",
+    // The program check before the wait for `start` (check_program).
+    "lookup",
 ];
 
 /// A capability number (0 = CAP_CHOWN ...) from a name like `CAP_NET_ADMIN`
@@ -595,6 +597,14 @@ impl PreparedProcess {
     pub(crate) fn error(&self, e: ChildError) -> Error {
         let step = match e.step {
             "exec" => format!("exec {:?}", self.args[0]),
+            // runc's words, which podman turns into exit code 127.
+            "lookup" if e.errno == libc::ENOENT && !self.args[0].contains('/') => {
+                format!(
+                    "exec: {:?}: executable file not found in $PATH",
+                    self.args[0]
+                )
+            }
+            "lookup" => format!("exec: {:?}", self.args[0]),
             "chdir" => format!("chdir {:?}", self.cwd_display),
             "cwd is outside the container" => {
                 format!(
@@ -773,6 +783,66 @@ impl PreparedProcess {
         // seccomp with no_new_privs: the very last step before execve.
         self.install_seccomp(false)?;
         Ok(())
+    }
+
+    /// Whether `argv[0]` names an executable file, as `execvpe` will look
+    /// for it: called in the init before it reports ready, so that a
+    /// missing program fails `create` (as runc's does) rather than being
+    /// an exit code after `start`. Still root, before the user switch, so
+    /// only "is there a regular file with an x bit" is checked. A path
+    /// relative to the (not yet entered) cwd is not checked. System calls
+    /// only.
+    pub(crate) fn check_program(&self) -> Result<(), ChildError> {
+        let prog = self.argv[0].as_bytes();
+        let err = |errno| ChildError {
+            step: "lookup",
+            errno,
+        };
+        let probe = |path: *const c_char| -> i32 {
+            // SAFETY: stat into a zeroed struct with a NUL-terminated path.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::stat(path, &mut st) } != 0 {
+                return errno();
+            }
+            if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
+                return libc::EACCES;
+            }
+            0
+        };
+        if prog.is_empty() {
+            return Err(err(libc::ENOENT));
+        }
+        if prog.contains(&b'/') {
+            if prog[0] != b'/' {
+                return Ok(());
+            }
+            return match probe(self.argv[0].as_ptr()) {
+                0 => Ok(()),
+                e => Err(err(e)),
+            };
+        }
+        let mut buf = [0u8; PATH_BUF];
+        let mut best = libc::ENOENT;
+        for dir in self.path.as_bytes().split(|b| *b == b':') {
+            if dir.first() != Some(&b'/') {
+                // "" or a relative directory: depends on the cwd.
+                return Ok(());
+            }
+            let len = dir.len() + 1 + prog.len();
+            if len + 1 > buf.len() {
+                continue;
+            }
+            buf[..dir.len()].copy_from_slice(dir);
+            buf[dir.len()] = b'/';
+            buf[dir.len() + 1..len].copy_from_slice(prog);
+            buf[len] = 0;
+            match probe(buf.as_ptr().cast()) {
+                0 => return Ok(()),
+                libc::EACCES => best = libc::EACCES,
+                _ => {}
+            }
+        }
+        Err(err(best))
     }
 
     /// execve `argv[0]`, searching PATH when it has no '/', like execvpe:

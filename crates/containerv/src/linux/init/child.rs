@@ -80,6 +80,15 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) };
     }
+    // A missing program fails `create`, not `start` (runc checks here too);
+    // before any seccomp filter, which might refuse stat.
+    if let (Some(_), Some(p)) = (&plan.fifo, plan.process) {
+        if let Err(e) = p.check_program() {
+            report::send_error(report_fd, report::STEP_PROCESS, e.errno, &e.encode());
+            // SAFETY: as above.
+            unsafe { libc::_exit(127) };
+        }
+    }
     // seccomp with a notify listener: loaded before the wait for start so
     // the creating process can still hand the listener to the agent.
     if let (Some(_), Some(p)) = (&plan.fifo, plan.process) {
