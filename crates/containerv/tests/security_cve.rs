@@ -393,13 +393,45 @@ fn mount_targets_do_not_follow_symlinks_out_of_the_rootfs() {
     assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
     assert!(mounts_mentioning("escape-tmpfs").is_empty());
 
-    // Where the path does not exist inside the rootfs, create fails naming
-    // the mount; nothing is made on the host.
+    // Where the symlinks' targets do not exist inside the rootfs, they are
+    // made there (runc's securejoin does the same); nothing on the host.
     let rootfs_dir = tempfile::tempdir().unwrap();
     let rootfs = containerv_testutil::busybox_rootfs_copy(rootfs_dir.path());
+    let inside = rootfs.join(host_dir.strip_prefix("/").unwrap());
     let id = unique_id("sec-mount-escape2");
-    let (spec, config) = escape_setup(&rootfs, &host_dir, &id);
-    let e = create_err(&rt, &id, spec, config);
-    assert!(e.contains("mount tmpfs on /abs-escape/sub"), "{e}");
+    let (mut spec, mut config) = escape_setup(&rootfs, &host_dir, &id);
+    spec.set_hostname(Some("x".into()));
+    config.stdout = Stdio::Pipe;
+    let out = run_ok(&rt, &id, spec, config);
+    assert!(out.contains("listed"), "{out}");
+    assert!(inside.join("sub").is_dir() && inside.join("sub2").is_dir());
+    assert!(mounts_mentioning("escape-tmpfs").is_empty());
     assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
+}
+
+/// A mount target through a symlink loop: a clear error, nothing left.
+#[test]
+fn mount_target_through_a_symlink_loop_fails_cleanly() {
+    let (_root, rt) = runtime();
+    let rootfs_dir = tempfile::tempdir().unwrap();
+    let rootfs = containerv_testutil::busybox_rootfs_copy(rootfs_dir.path());
+    std::os::unix::fs::symlink("/loop2", rootfs.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", rootfs.join("loop2")).unwrap();
+    let id = unique_id("sec-mount-loop");
+    let (mut spec, config) = sh_spec(&id, "true");
+    spec.root_mut().as_mut().unwrap().set_path(rootfs.clone());
+    let mut m = spec.mounts().clone().unwrap_or_default();
+    m.push(
+        oci_spec::runtime::MountBuilder::default()
+            .destination("/loop1/x")
+            .typ("tmpfs")
+            .source("loop-tmpfs")
+            .build()
+            .unwrap(),
+    );
+    spec.set_mounts(Some(m));
+    let e = create_err(&rt, &id, spec, config);
+    assert!(e.contains("mount tmpfs on /loop1/x"), "{e}");
+    assert!(e.contains("symbolic links"), "{e}");
+    assert!(mounts_mentioning("loop-tmpfs").is_empty());
 }

@@ -465,11 +465,38 @@ fn resolve(root: i32, rel: &CStr, kind: TargetKind, create: bool) -> Result<i32,
     resolve_bytes(root, rel.to_bytes(), kind, create)
 }
 
+/// Symlinks followed by hand while making a target, as the kernel allows
+/// in one lookup (ELOOP after that).
+const MAX_LINKS: usize = 40;
+
 /// Open `rel` inside `root` as an `O_PATH` fd, resolving every prefix with
 /// `openat2(RESOLVE_IN_ROOT)` (so `..` and symlinks, absolute or relative,
 /// stay inside the root) and, with `create`, making missing components
-/// (directories; the last one as `kind`).
+/// (directories; the last one as `kind`). A dangling symlink on the way is
+/// followed inside the root and its target made there, as runc does
+/// (securejoin): `/link -> /missing/dir` makes `<root>/missing/dir`.
 fn resolve_bytes(root: i32, rel: &[u8], kind: TargetKind, create: bool) -> Result<i32, i32> {
+    let mut path = sys::PathBuf0::new();
+    path.push(rel)?;
+    let mut next = sys::PathBuf0::new();
+    for _ in 0..=MAX_LINKS {
+        if let Some(fd) = resolve_once(root, path.as_bytes(), kind, create, &mut next)? {
+            return Ok(fd);
+        }
+        std::mem::swap(&mut path, &mut next);
+    }
+    Err(libc::ELOOP)
+}
+
+/// One pass of [`resolve_bytes`]: the fd, or `None` when a dangling
+/// symlink was met and the path to resolve instead is in `retry`.
+fn resolve_once(
+    root: i32,
+    rel: &[u8],
+    kind: TargetKind,
+    create: bool,
+    retry: &mut sys::PathBuf0,
+) -> Result<Option<i32>, i32> {
     let mut prefix = sys::PathBuf0::new();
     let mut cur = sys::openat(root, c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
     let mut comps = rel
@@ -479,6 +506,7 @@ fn resolve_bytes(root: i32, rel: &[u8], kind: TargetKind, create: bool) -> Resul
     while let Some(comp) = comps.next() {
         let last = comps.peek().is_none();
         let want_dir = !last || kind == TargetKind::Dir;
+        let parent_len = prefix.len();
         if prefix.len() > 0 {
             prefix.push(b"/").inspect_err(|_| sys::close(cur))?;
         }
@@ -487,14 +515,57 @@ fn resolve_bytes(root: i32, rel: &[u8], kind: TargetKind, create: bool) -> Resul
         let next = match sys::openat2(root, prefix.as_ptr(), flags, libc::RESOLVE_IN_ROOT) {
             Err(libc::ENOENT) if create => {
                 make(cur, comp, want_dir).inspect_err(|_| sys::close(cur))?;
-                sys::openat2(root, prefix.as_ptr(), flags, libc::RESOLVE_IN_ROOT)
+                match sys::openat2(root, prefix.as_ptr(), flags, libc::RESOLVE_IN_ROOT) {
+                    Err(libc::ENOENT) => {
+                        // Still missing after the make: `comp` is a dangling
+                        // symlink. Continue from its target, inside the root.
+                        let end = comp.as_ptr() as usize - rel.as_ptr() as usize + comp.len();
+                        let followed =
+                            follow(cur, comp, &prefix.as_bytes()[..parent_len], &rel[end..]);
+                        sys::close(cur);
+                        *retry = followed?;
+                        return Ok(None);
+                    }
+                    other => other,
+                }
             }
             other => other,
         };
         sys::close(cur);
         cur = next?;
     }
-    Ok(cur)
+    Ok(Some(cur))
+}
+
+/// The path to resolve instead of `parent/link/rest`, where `link` (in
+/// directory `dirfd`) is a symlink: `target/rest` for an absolute target
+/// (root-relative once the leading '/' is ignored), `parent/target/rest`
+/// for a relative one. `ENOENT` when `link` is no symlink after all.
+fn follow(dirfd: i32, link: &[u8], parent: &[u8], rest: &[u8]) -> Result<sys::PathBuf0, i32> {
+    let mut name = sys::PathBuf0::new();
+    name.push(link)?;
+    let mut target = [0u8; sys::PATH_BUF];
+    // SAFETY: readlinkat into a stack buffer of the given size.
+    let n = unsafe {
+        libc::readlinkat(
+            dirfd,
+            name.as_ptr(),
+            target.as_mut_ptr().cast(),
+            target.len(),
+        )
+    };
+    if n <= 0 {
+        return Err(libc::ENOENT);
+    }
+    let target = &target[..n as usize];
+    let mut p = sys::PathBuf0::new();
+    if target[0] != b'/' && !parent.is_empty() {
+        p.push(parent)?;
+        p.push(b"/")?;
+    }
+    p.push(target)?;
+    p.push(rest)?;
+    Ok(p)
 }
 
 /// Create `name` in directory `dirfd`: a directory, or an empty file.

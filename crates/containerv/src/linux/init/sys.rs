@@ -70,6 +70,11 @@ impl PathBuf0 {
         self.len
     }
 
+    /// The path so far, without the NUL.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
     pub(crate) fn as_ptr(&self) -> *const libc::c_char {
         self.buf.as_ptr().cast()
     }
