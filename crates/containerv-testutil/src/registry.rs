@@ -212,7 +212,10 @@ pub struct Faults {
     /// byte is exchanged (a registry that drops connections).
     pub refuse_first: usize,
     /// After those, cut this many connections once `cut_after` bytes have
-    /// gone back to the client (a transfer broken half way).
+    /// gone back to the client (a transfer broken half way): the first
+    /// ones to get that far, whichever they are (a client may fetch the
+    /// manifest, config and layers on one connection or several, in any
+    /// order).
     pub cut_first: usize,
     pub cut_after: u64,
     /// Limit the registry → client direction to this many bytes a second
@@ -244,6 +247,7 @@ impl FlakyProxy {
         let addr = l.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let injected = Arc::new(AtomicUsize::new(0));
+        let cuts_left = Arc::new(AtomicUsize::new(faults.cut_first));
         let (stop2, injected2, upstream) = (stop.clone(), injected.clone(), upstream.to_string());
         let accept = std::thread::spawn(move || {
             let mut n = 0usize;
@@ -263,7 +267,7 @@ impl FlakyProxy {
                     let _ = c.shutdown(std::net::Shutdown::Both);
                     continue;
                 }
-                let cut = (n <= faults.refuse_first + faults.cut_first).then_some(faults.cut_after);
+                let cut = (faults.cut_first > 0).then(|| (faults.cut_after, cuts_left.clone()));
                 let Ok(up) = std::net::TcpStream::connect(&upstream) else {
                     continue;
                 };
@@ -300,7 +304,7 @@ impl FlakyProxy {
 fn pump_pair(
     c: std::net::TcpStream,
     u: std::net::TcpStream,
-    cut: Option<u64>,
+    cut: Option<Cut>,
     rate: Option<u64>,
     ignore_range: bool,
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -318,10 +322,13 @@ fn pump_pair(
     [up, down]
 }
 
+/// Cut after this many bytes, if one of the shared cuts is left.
+type Cut = (u64, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
 fn pump(
     mut from: std::net::TcpStream,
     mut to: std::net::TcpStream,
-    cut: Option<u64>,
+    mut cut: Option<Cut>,
     rate: Option<u64>,
     hide_range: bool,
     stop: &std::sync::atomic::AtomicBool,
@@ -353,16 +360,21 @@ fn pump(
                 }
             }
         }
-        let n = match cut {
-            Some(limit) if sent + n as u64 >= limit => {
-                let _ = to.write_all(&buf[..(limit - sent) as usize]);
-                if let Some(i) = injected {
-                    i.fetch_add(1, Ordering::Relaxed);
+        if let Some((limit, left)) = &cut {
+            if sent + n as u64 >= *limit {
+                let claimed = left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1))
+                    .is_ok();
+                if claimed {
+                    let _ = to.write_all(&buf[..(*limit - sent) as usize]);
+                    if let Some(i) = injected {
+                        i.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
                 }
-                break;
+                cut = None;
             }
-            _ => n,
-        };
+        }
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
