@@ -122,15 +122,28 @@ impl Engine {
                 config.name = format!("{}_{}", config.name, &id[..6]);
             }
             let tmp = self.store.root().join(format!(".check-{id}"));
-            let checked = crate::spec::build(&config, &tmp).map(|_| ());
+            // Checked before any volume exists: their mount points stand
+            // in for their data directories.
+            let mut check = config.clone();
+            for v in check.volumes.iter_mut() {
+                v.source = self.store.root().to_path_buf();
+            }
+            let checked = crate::spec::build(&check, &tmp).map(|_| ());
             let _ = std::fs::remove_dir_all(&tmp);
             checked?;
+            // Volumes made (and copied up) under the volumes lock, held
+            // until the record names them.
+            let volumes = self.prepare_volumes(&mut config)?;
             match self.store.create(&config) {
                 Err(Error::NameInUse { .. }) if opts.name.is_none() && tries < 10 => {
+                    volumes.undo();
                     tries += 1;
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    volumes.undo();
+                    return Err(e);
+                }
                 Ok(()) => {}
             }
             // Held until rm: image prune keeps what a container uses.
@@ -141,8 +154,10 @@ impl Engine {
                 if let Ok(g) = self.store.lock(&id) {
                     let _ = self.store.remove(&id, g);
                 }
+                volumes.undo();
                 return Err(e);
             }
+            drop(volumes);
             return Ok(id);
         }
     }

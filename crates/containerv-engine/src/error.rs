@@ -31,6 +31,14 @@ pub enum Error {
     #[error("container reference {0:?} is ambiguous: it matches several containers")]
     Ambiguous(String),
 
+    /// No volume with this name.
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
+
+    /// `volume rm` of a volume that containers mount.
+    #[error("volume {name} is in use by container(s) {containers}: remove them first")]
+    VolumeInUse { name: String, containers: String },
+
     /// `--name` already taken.
     #[error("the container name {name:?} is already in use by container {id}")]
     NameInUse { name: String, id: String },

@@ -54,6 +54,7 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
         "LogPath": log_path,
         "Name": format!("/{}", c.name),
         "RestartCount": s.restart_count,
+        "Mounts": crate::volumes::mounts_json(c),
         "HostConfig": {
             "Binds": c.binds.iter().map(|b| format!("{}:{}{}", b.source.display(), b.destination.display(), if b.read_only {":ro"} else {""})).collect::<Vec<_>>(),
             "Tmpfs": c.tmpfs,

@@ -25,6 +25,7 @@ pub mod spec;
 pub mod stop;
 pub mod store;
 pub mod tty;
+pub mod volumes;
 
 pub use engine::Engine;
 pub use error::{Error, Result};

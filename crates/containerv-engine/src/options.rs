@@ -11,10 +11,11 @@ use containerv_image::RunConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::logs::LogConfig;
-use crate::record::{BindMount, ContainerConfig, NetworkMode, Resources};
+use crate::record::{ContainerConfig, NetworkMode, Resources};
 use crate::restart::RestartPolicy;
 use crate::signal::parse_signal;
 use crate::stop::DEFAULT_STOP_TIMEOUT;
+use crate::volumes::mounts::{self, MountArg};
 
 /// The flags of `run` and `create` (docker's names in the comments).
 #[derive(Debug, Clone, Default)]
@@ -37,8 +38,10 @@ pub struct RunOptions {
     pub user: Option<String>,
     /// `-h`.
     pub hostname: Option<String>,
-    /// `-v host:ctr[:ro]`.
+    /// `-v /host:/ctr[:ro]`, `-v NAME:/ctr[:ro]`, `-v /ctr`.
     pub volumes: Vec<String>,
+    /// `--mount type=volume|bind,src=…,dst=…[,readonly]`.
+    pub mounts: Vec<String>,
     /// `--tmpfs /path[:opts]`.
     pub tmpfs: Vec<String>,
     pub read_only: bool,
@@ -127,13 +130,26 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
     }
 
     let env = merge_env(image.run.env.as_deref().unwrap_or(&[]), o)?;
-    let binds = o
-        .volumes
+    let (mut binds, mut volumes) = (Vec::new(), Vec::new());
+    let parsed = o.volumes.iter().map(|v| mounts::parse_v(v));
+    for m in parsed.chain(o.mounts.iter().map(|m| mounts::parse_mount(m))) {
+        match m? {
+            MountArg::Bind(b) => binds.push(b),
+            MountArg::Volume(v) => volumes.push(v),
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let tmpfs_paths = o.tmpfs.iter().map(|t| parse_tmpfs(t).map(|(p, _)| p));
+    let dests = binds
         .iter()
-        .map(|v| parse_volume(v))
-        .collect::<Result<Vec<_>>>()?;
-    for t in &o.tmpfs {
-        parse_tmpfs(t)?;
+        .map(|b| Ok(b.destination.to_string_lossy().into_owned()))
+        .chain(volumes.iter().map(|v| Ok(v.destination.clone())))
+        .chain(tmpfs_paths);
+    for d in dests {
+        let d = d?;
+        if !seen.insert(Path::new(&d).components().collect::<PathBuf>()) {
+            return Err(Error::option("-v", d.as_str(), "duplicate mount point"));
+        }
     }
     if let Some(w) = &o.workdir {
         if !w.starts_with('/') {
@@ -291,7 +307,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         interactive: o.interactive,
         tty: o.tty,
         labels,
-        volumes: vec![],
+        volumes,
         networks: vec![],
     })
 }
@@ -339,38 +355,6 @@ fn merge_env(image_env: &[String], o: &RunOptions) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// `-v /host:/ctr[:ro|rw]`.
-pub fn parse_volume(v: &str) -> Result<BindMount> {
-    let bad = |why: &str| Error::option("-v", v, why.to_string());
-    let parts: Vec<&str> = v.split(':').collect();
-    let (src, dst, mode) = match parts.as_slice() {
-        [s, d] => (*s, *d, "rw"),
-        [s, d, m] => (*s, *d, *m),
-        _ => return Err(bad("expected /host/path:/container/path[:ro]")),
-    };
-    let read_only = match mode {
-        "ro" => true,
-        "rw" | "" => false,
-        _ => return Err(bad("the mode must be ro or rw")),
-    };
-    if !src.starts_with('/') {
-        return Err(bad(
-            "the host path must be absolute (named volumes are not supported yet)",
-        ));
-    }
-    if !dst.starts_with('/') || dst == "/" {
-        return Err(bad("the container path must be absolute and not /"));
-    }
-    if !Path::new(src).exists() {
-        return Err(bad("the host path does not exist"));
-    }
-    Ok(BindMount {
-        source: src.into(),
-        destination: dst.into(),
-        read_only,
-    })
 }
 
 /// `--tmpfs /path[:opt,opt]` → (path, mount options).
@@ -450,7 +434,7 @@ mod tests {
         let cases: Vec<(RunOptions, &str)> = vec![
             (
                 RunOptions {
-                    volumes: vec!["rel:/x".into()],
+                    volumes: vec!["./rel:/x".into()],
                     ..Default::default()
                 },
                 "-v",

@@ -85,9 +85,11 @@ pub struct ContainerConfig {
     pub interactive: bool,
     pub tty: bool,
     pub labels: BTreeMap<String, String>,
-    /// Reserved for named volumes and networks (later).
+    /// Named and anonymous volumes (`-v NAME:/path`, `-v /path`,
+    /// `--mount type=volume`).
     #[serde(default)]
-    pub volumes: Vec<String>,
+    pub volumes: Vec<crate::volumes::VolumeMount>,
+    /// Reserved for networks (later).
     #[serde(default)]
     pub networks: Vec<String>,
 }

@@ -46,8 +46,21 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
     if let Some(w) = &config.working_dir {
         o = o.cwd(w);
     }
-    for b in &config.binds {
-        o = o.bind(&b.source, &b.destination, b.read_only);
+    // Binds and volumes together, parents before what is mounted in them.
+    let mut binds: Vec<(&Path, &Path, bool)> = config
+        .binds
+        .iter()
+        .map(|b| (b.source.as_path(), b.destination.as_path(), b.read_only))
+        .chain(
+            config
+                .volumes
+                .iter()
+                .map(|v| (v.source.as_path(), Path::new(&v.destination), v.read_only)),
+        )
+        .collect();
+    binds.sort_by_key(|(_, d, _)| d.components().count());
+    for (src, dst, ro) in binds {
+        o = o.bind(src, dst, ro);
     }
     let r = &config.resources;
     if let Some(v) = &r.memory {

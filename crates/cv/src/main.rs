@@ -44,6 +44,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: commands::image::ImageCmd,
     },
+    /// Manage volumes.
+    Volume {
+        #[command(subcommand)]
+        cmd: commands::volume::VolumeCmd,
+    },
     /// System-wide information.
     System {
         #[command(subcommand)]
@@ -73,6 +78,7 @@ fn main() {
         Cmd::Container { cmd } => commands::container::run_container(&ctx, cmd),
         Cmd::Image { cmd } => commands::image::run(&ctx, cmd),
         Cmd::System { cmd } => commands::system::run(&ctx, cmd),
+        Cmd::Volume { cmd } => commands::volume::run(&ctx, cmd),
     };
     if let Err(e) = r {
         eprintln!("Error: {e:#}");

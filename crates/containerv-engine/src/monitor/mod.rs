@@ -302,6 +302,7 @@ fn finish(store: &Store, config: &ContainerConfig, report: &mut Reporter, code: 
         }
         if let Ok(g) = store.lock(&config.id) {
             let _ = store.remove(&config.id, g);
+            crate::volumes::remove_anonymous(store, config);
         }
         if let Some(root) = &config.image_root {
             if let Ok(images) = containerv_image::ImageStore::open(root) {

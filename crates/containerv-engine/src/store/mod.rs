@@ -14,6 +14,8 @@ mod names;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub(crate) use atomic::{read_json, write_json};
+pub(crate) use lock::lock_exclusive;
 pub use lock::{try_lock, LockGuard};
 pub use names::random_name;
 

@@ -12,7 +12,7 @@ use containerv_image::registry::{
 use containerv_image::spec::Platform;
 
 #[path = "image_format.rs"]
-mod format;
+pub(crate) mod format;
 
 use format::Format;
 

@@ -31,9 +31,12 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Bind mount a volume (/host:/container[:ro]).
+    /// Mount a volume (NAME:/container[:ro], /host:/container[:ro], or /container for an anonymous one).
     #[arg(short = 'v', long = "volume")]
     pub volume: Vec<String>,
+    /// Attach a filesystem mount (type=volume|bind,src=…,dst=…[,readonly]).
+    #[arg(long)]
+    pub mount: Vec<String>,
     /// Mount a tmpfs directory (/path[:options]).
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -135,6 +138,7 @@ impl RunArgs {
             user: self.user.clone(),
             hostname: self.hostname.clone(),
             volumes: self.volume.clone(),
+            mounts: self.mount.clone(),
             tmpfs: self.tmpfs.clone(),
             read_only: self.read_only,
             memory: self.memory.clone(),

@@ -59,7 +59,7 @@ pub enum TopLevel {
         /// Force the removal of a running container (uses SIGKILL).
         #[arg(short, long)]
         force: bool,
-        /// Accepted for docker compatibility (no anonymous volumes yet).
+        /// Remove the container's anonymous volumes too.
         #[arg(short, long)]
         volumes: bool,
         #[arg(required = true)]
@@ -262,11 +262,13 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
             })
         }
         TopLevel::Rm {
-            force, containers, ..
+            force,
+            volumes,
+            containers,
         } => {
             let e = ctx.engine()?;
             each(&containers, |n| {
-                e.remove(n, force)?;
+                e.remove_with_volumes(n, force, volumes)?;
                 Ok(Some(n.to_string()))
             })
         }

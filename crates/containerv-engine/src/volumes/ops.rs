@@ -1,0 +1,245 @@
+//! The volume operations that need the container records too: is a volume
+//! in use (and by whom), `volume rm` / `prune`, preparing a new
+//! container's volumes (made on first use, copy-up), and removing a
+//! container's anonymous volumes with it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{copyup, Volume, VolumeStore, ANONYMOUS_LABEL};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::record::ContainerConfig;
+use crate::store::{LockGuard, Store};
+
+/// What `volume prune` removed.
+#[derive(Debug, Default)]
+pub struct PruneReport {
+    pub removed: Vec<String>,
+    /// Bytes of the removed volumes' data.
+    pub reclaimed: u64,
+}
+
+/// A new container's volumes, ready; the volumes lock is held until the
+/// container's record exists (then drop it), or [`Prepared::undo`].
+pub struct Prepared {
+    _lock: Option<LockGuard>,
+    store: Option<VolumeStore>,
+    created: Vec<String>,
+}
+
+impl Prepared {
+    /// Removes the volumes this preparation made (the create failed).
+    pub fn undo(self) {
+        if let Some(s) = &self.store {
+            for n in &self.created {
+                let _ = s.delete(n);
+            }
+        }
+    }
+}
+
+/// Names of the containers (in any state) of `store` that mount `volume`.
+fn users(store: &Store, volume: &str) -> Vec<String> {
+    store
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.config.volumes.iter().any(|v| v.name == volume))
+        .map(|e| e.config.name)
+        .collect()
+}
+
+/// Removes the anonymous volumes of `config` that no other container
+/// uses (after the container's record is gone). Called by `rm -v` and by
+/// the monitor for `--rm`.
+pub fn remove_anonymous(store: &Store, config: &ContainerConfig) {
+    if !config.volumes.iter().any(|v| v.anonymous) {
+        return;
+    }
+    let Ok(vols) = VolumeStore::open(store.root()) else {
+        return;
+    };
+    let Ok(_g) = vols.lock() else { return };
+    for v in config.volumes.iter().filter(|v| v.anonymous) {
+        if users(store, &v.name).is_empty() {
+            let _ = vols.delete(&v.name);
+        }
+    }
+}
+
+impl Engine {
+    pub fn volumes(&self) -> Result<VolumeStore> {
+        VolumeStore::open(self.store.root())
+    }
+
+    /// Names of the containers that mount volume `name`.
+    pub fn volume_users(&self, name: &str) -> Vec<String> {
+        users(&self.store, name)
+    }
+
+    /// `cv volume create [NAME]`: a random 64-hex name when `None`.
+    pub fn volume_create(
+        &self,
+        name: Option<&str>,
+        driver: &str,
+        labels: &[String],
+    ) -> Result<Volume> {
+        let mut l = BTreeMap::new();
+        for kv in labels {
+            let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+            if k.is_empty() {
+                return Err(Error::option("--label", kv.as_str(), "empty key"));
+            }
+            l.insert(k.to_string(), v.to_string());
+        }
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => super::random_name()?,
+        };
+        Ok(self.volumes()?.create(&name, driver, l, false)?.0)
+    }
+
+    /// `cv volume rm`: refused while a container uses it (naming them);
+    /// `force` only makes a missing volume not an error.
+    pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        let vols = self.volumes()?;
+        let _g = vols.lock()?;
+        if vols.get(name)?.is_none() {
+            return if force {
+                Ok(())
+            } else {
+                Err(Error::NoSuchVolume(name.to_string()))
+            };
+        }
+        let users = self.volume_users(name);
+        if !users.is_empty() {
+            return Err(Error::VolumeInUse {
+                name: name.to_string(),
+                containers: users.join(", "),
+            });
+        }
+        vols.delete(name).map(|_| ())
+    }
+
+    /// `cv volume prune`: removes every volume no container uses.
+    pub fn volume_prune(&self) -> Result<PruneReport> {
+        let vols = self.volumes()?;
+        let _g = vols.lock()?;
+        let used: std::collections::BTreeSet<String> = self
+            .store
+            .list()?
+            .into_iter()
+            .flat_map(|e| e.config.volumes.into_iter().map(|v| v.name))
+            .collect();
+        let mut r = PruneReport::default();
+        for v in vols.list()? {
+            if !used.contains(&v.name) {
+                r.reclaimed += vols.delete(&v.name)?;
+                r.removed.push(v.name);
+            }
+        }
+        Ok(r)
+    }
+
+    /// Makes the volumes `config` mounts (missing named ones, anonymous
+    /// ones), fills in their paths, and copies the image's content into
+    /// each empty one (docker's copy-up, unless `nocopy`).
+    pub fn prepare_volumes(&self, config: &mut ContainerConfig) -> Result<Prepared> {
+        if config.volumes.is_empty() {
+            return Ok(Prepared {
+                _lock: None,
+                store: None,
+                created: vec![],
+            });
+        }
+        let vols = self.volumes()?;
+        let lock = vols.lock()?;
+        let mut p = Prepared {
+            _lock: None,
+            store: Some(vols.clone()),
+            created: vec![],
+        };
+        let r = (|| {
+            for v in config.volumes.iter_mut() {
+                let mut labels = BTreeMap::new();
+                if v.anonymous {
+                    labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
+                }
+                let (_, made) = vols.create(&v.name, "local", labels, v.anonymous)?;
+                if made {
+                    p.created.push(v.name.clone());
+                }
+                v.source = vols.data_dir(&v.name);
+                let empty = std::fs::read_dir(&v.source)
+                    .map_err(|e| Error::io("read", &v.source, e))?
+                    .next()
+                    .is_none();
+                if empty && !v.nocopy {
+                    copyup::copy_up(&config.layers, &v.destination, &v.source)?;
+                }
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => {
+                p._lock = Some(lock);
+                Ok(p)
+            }
+            Err(e) => {
+                drop(lock);
+                p.undo();
+                Err(e)
+            }
+        }
+    }
+
+    /// `cv rm [-v]`: removes the container; with `volumes`, its anonymous
+    /// volumes too (named volumes always stay, as in docker).
+    pub fn remove_with_volumes(
+        &self,
+        reference: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<String> {
+        let id = self.store.resolve(reference)?;
+        let config = self.store.load_config(&id).ok();
+        let id = self.remove(&id, force)?;
+        if let (true, Some(c)) = (volumes, config) {
+            remove_anonymous(&self.store, &c);
+        }
+        Ok(id)
+    }
+}
+
+/// docker's `Mounts` of `inspect`: binds and volumes, in mount order.
+pub fn mounts_json(c: &ContainerConfig) -> Value {
+    let mut v: Vec<Value> = c
+        .binds
+        .iter()
+        .map(|b| {
+            json!({
+                "Type": "bind",
+                "Source": b.source,
+                "Destination": b.destination,
+                "Mode": if b.read_only { "ro" } else { "" },
+                "RW": !b.read_only,
+                "Propagation": "rprivate",
+            })
+        })
+        .collect();
+    v.extend(c.volumes.iter().map(|m| {
+        json!({
+            "Type": "volume",
+            "Name": m.name,
+            "Source": m.source,
+            "Destination": m.destination,
+            "Driver": "local",
+            "Mode": if m.read_only { "ro" } else { "z" },
+            "RW": !m.read_only,
+            "Propagation": "",
+        })
+    }));
+    Value::Array(v)
+}
