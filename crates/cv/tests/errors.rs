@@ -18,7 +18,7 @@ fn bad_values_are_refused_by_name_and_leave_nothing() {
         (&["--restart", "sometimes"], "--restart"),
         (&["--restart", "always", "--rm"], "--rm"),
         (&["--network", "bridge9"], "--network"),
-        (&["-v", "relative:/x"], "-v"),
+        (&["-v", "./relative:/x"], "-v"),
         (&["-v", "/nonexistent-cv-path:/x"], "-v"),
         (&["--tmpfs", "/t:bogus"], "--tmpfs"),
         (&["--health-interval", "1s"], "--health-cmd"),
