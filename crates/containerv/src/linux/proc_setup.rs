@@ -828,15 +828,10 @@ impl PreparedProcess {
                 // "" or a relative directory: depends on the cwd.
                 return Ok(());
             }
-            let len = dir.len() + 1 + prog.len();
-            if len + 1 > buf.len() {
+            let Some(path) = join_candidate(&mut buf, dir, prog) else {
                 continue;
-            }
-            buf[..dir.len()].copy_from_slice(dir);
-            buf[dir.len()] = b'/';
-            buf[dir.len() + 1..len].copy_from_slice(prog);
-            buf[len] = 0;
-            match probe(buf.as_ptr().cast()) {
+            };
+            match probe(path) {
                 0 => return Ok(()),
                 libc::EACCES => best = libc::EACCES,
                 _ => {}
@@ -870,15 +865,10 @@ impl PreparedProcess {
         let mut best = libc::ENOENT;
         for dir in self.path.as_bytes().split(|b| *b == b':') {
             let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-            let len = dir.len() + 1 + prog.len();
-            if len + 1 > buf.len() {
+            let Some(path) = join_candidate(&mut buf, dir, prog) else {
                 continue;
-            }
-            buf[..dir.len()].copy_from_slice(dir);
-            buf[dir.len()] = b'/';
-            buf[dir.len() + 1..len].copy_from_slice(prog);
-            buf[len] = 0;
-            match exec(buf.as_ptr().cast()) {
+            };
+            match exec(path) {
                 libc::EACCES => best = libc::EACCES,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
                 other => return err(other),
@@ -886,6 +876,20 @@ impl PreparedProcess {
         }
         err(best)
     }
+}
+
+/// `dir/prog`, NUL-terminated, in `buf` (a PATH candidate); `None` when it
+/// does not fit.
+fn join_candidate(buf: &mut [u8; PATH_BUF], dir: &[u8], prog: &[u8]) -> Option<*const c_char> {
+    let len = dir.len() + 1 + prog.len();
+    if len + 1 > buf.len() {
+        return None;
+    }
+    buf[..dir.len()].copy_from_slice(dir);
+    buf[dir.len()] = b'/';
+    buf[dir.len() + 1..len].copy_from_slice(prog);
+    buf[len] = 0;
+    Some(buf.as_ptr().cast())
 }
 
 /// The current thread's errno.
