@@ -4,12 +4,11 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::error::{Error, Result};
@@ -28,23 +27,7 @@ impl ConsoleSocket {
         let l = UnixListener::bind(path).map_err(|e| Error::io("bind console socket", path, e))?;
         let waiter = std::thread::spawn(move || {
             let (conn, _) = l.accept().ok()?;
-            let mut buf = [0u8; 64];
-            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-            let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-            let msg = recvmsg::<()>(
-                conn.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            )
-            .ok()?;
-            for c in msg.cmsgs().ok()? {
-                if let ControlMessageOwned::ScmRights(fds) = c {
-                    // SAFETY: a descriptor just received, now ours.
-                    return fds.first().map(|fd| unsafe { OwnedFd::from_raw_fd(*fd) });
-                }
-            }
-            None
+            containerv::linux::receive_pty_master(conn.as_fd()).ok()
         });
         Ok(ConsoleSocket {
             path: path.to_path_buf(),

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::error::{Fail, Result};
@@ -67,7 +66,8 @@ impl Listener {
                 "console socket: the container sent no terminal: {e}"
             ))
         })?;
-        recv_fd(conn.as_fd())
+        containerv::linux::receive_pty_master(conn.as_fd())
+            .map_err(|e| Fail::new(format!("console socket: receive the pty master: {e}")))
     }
 }
 
@@ -76,32 +76,6 @@ impl Drop for Listener {
         let _ = std::fs::remove_file(self.path());
         let _ = std::fs::remove_dir(&self.dir);
     }
-}
-
-/// One descriptor passed with `SCM_RIGHTS` on `sock`.
-fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e| Fail::new(format!("console socket: receive the pty master: {e}")))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| Fail::new(format!("console socket: {e}")))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this descriptor for us.
-                return Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-            }
-        }
-    }
-    Err(Fail::new("console socket: no pty master in the message"))
 }
 
 /// Our terminal back in the mode it had, however the relay ends.

@@ -39,6 +39,7 @@ mod tty;
 mod user;
 
 pub use hooks::{run_hooks, HookKind};
+pub use tty::receive_pty_master;
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 

@@ -49,6 +49,35 @@ impl Tty {
     }
 }
 
+/// The receiving side of runc's console-socket protocol, for callers of
+/// the library (the OCI CLI's own relay, the engine's `exec -t`): the one
+/// descriptor, the pty master, sent with `SCM_RIGHTS` on the connected
+/// socket `sock`. Received close-on-exec.
+pub fn receive_pty_master(sock: std::os::fd::BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::FromRawFd;
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this descriptor for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    Err(std::io::Error::other(
+        "no descriptor in the console socket message",
+    ))
+}
+
 fn errno() -> i32 {
     // SAFETY: __errno_location returns this thread's errno slot.
     unsafe { *libc::__errno_location() }
