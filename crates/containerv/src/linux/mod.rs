@@ -39,9 +39,9 @@ mod tty;
 mod user;
 
 pub use hooks::{run_hooks, HookKind};
-pub use tty::receive_pty_master;
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
+pub use tty::receive_pty_master;
 
 /// Default runtime root, where each container's state directory lives.
 pub const DEFAULT_ROOT: &str = "/run/containerv";
