@@ -334,17 +334,19 @@ fn bad_names_paths_and_drivers_are_refused_and_leave_nothing() {
 
 #[test]
 fn ls_inspect_and_formats_follow_docker() {
+    // Names with letters that are not hex digits: a name filter matches
+    // substrings, and the anonymous volume's name is 64 random hex digits.
     let cv = Cv::new();
     let anon = cv.ok(&["volume", "create"]).trim().to_string();
     assert_eq!(anon.len(), 64);
     assert!(anon.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(
-        cv.ok(&["volume", "create", "--label", "tier=db", "-l", "x", "db1"]),
-        "db1\n"
+        cv.ok(&["volume", "create", "--label", "tier=db", "-l", "x", "pg1"]),
+        "pg1\n"
     );
     assert_eq!(
-        cv.ok(&["volume", "create", "db1"]),
-        "db1\n",
+        cv.ok(&["volume", "create", "pg1"]),
+        "pg1\n",
         "create is idempotent"
     );
     let table = cv.ok(&["volume", "ls"]);
@@ -355,16 +357,16 @@ fn ls_inspect_and_formats_follow_docker() {
     );
     assert_eq!(lines.len(), 3, "{table}");
     assert_eq!(
-        cv.ok(&["volume", "ls", "--format", "{{.Name}}", "-f", "name=db"]),
-        "db1\n"
+        cv.ok(&["volume", "ls", "--format", "{{.Name}}", "-f", "name=pg"]),
+        "pg1\n"
     );
     assert_eq!(
         cv.ok(&["volume", "ls", "-q", "--filter", "label=tier=db"]),
-        "db1\n"
+        "pg1\n"
     );
     assert_eq!(
         cv.ok(&["volume", "ls", "-q", "--filter", "label=x"]),
-        "db1\n"
+        "pg1\n"
     );
     let t = cv.ok(&[
         "volume",
@@ -372,10 +374,10 @@ fn ls_inspect_and_formats_follow_docker() {
         "--format",
         "table {{.Name}}\t{{.Driver}}",
         "-f",
-        "name=db",
+        "name=pg",
     ]);
-    assert_eq!(t, "NAME\tDRIVER\ndb1\tlocal\n");
-    let j = cv.ok(&["volume", "ls", "--format", "json", "--filter", "name=db1"]);
+    assert_eq!(t, "NAME\tDRIVER\npg1\tlocal\n");
+    let j = cv.ok(&["volume", "ls", "--format", "json", "--filter", "name=pg1"]);
     let v: serde_json::Value = serde_json::from_str(j.trim()).unwrap();
     assert_eq!(
         (
@@ -383,13 +385,13 @@ fn ls_inspect_and_formats_follow_docker() {
             v["Driver"].as_str(),
             v["Scope"].as_str()
         ),
-        (Some("db1"), Some("local"), Some("local"))
+        (Some("pg1"), Some("local"), Some("local"))
     );
     assert_eq!(v["Labels"], "tier=db,x=");
     let err = cv.fails(&["volume", "ls", "--filter", "colour=red"]);
     assert!(err.contains("unknown filter"), "{err}");
 
-    let doc = cv.ok(&["volume", "inspect", "db1", &anon]);
+    let doc = cv.ok(&["volume", "inspect", "pg1", &anon]);
     let arr: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let d = &arr[0];
     let keys: Vec<&String> = d.as_object().unwrap().keys().collect();
@@ -407,22 +409,22 @@ fn ls_inspect_and_formats_follow_docker() {
     );
     assert_eq!(
         d["Mountpoint"],
-        cv.engine_root().join("volumes/db1/_data").to_str().unwrap()
+        cv.engine_root().join("volumes/pg1/_data").to_str().unwrap()
     );
     assert_eq!(d["Labels"]["tier"], "db");
     assert!(d["CreatedAt"].as_str().unwrap().ends_with('Z'));
     assert_eq!(arr[1]["Name"], anon.as_str());
     assert_eq!(
-        cv.ok(&["volume", "inspect", "-f", "{{.Driver}} {{.Scope}}", "db1"]),
+        cv.ok(&["volume", "inspect", "-f", "{{.Driver}} {{.Scope}}", "pg1"]),
         "local local\n"
     );
     // One missing name: the others printed, exit 1.
-    let o = cv.run(&["volume", "inspect", "db1", "nope"]);
+    let o = cv.run(&["volume", "inspect", "pg1", "nope"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stdout).contains("\"db1\""));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"pg1\""));
     assert_eq!(
-        cv.ok(&["volume", "rm", "db1", &anon]),
-        format!("db1\n{anon}\n")
+        cv.ok(&["volume", "rm", "pg1", &anon]),
+        format!("pg1\n{anon}\n")
     );
     assert_clean(&cv);
 }
