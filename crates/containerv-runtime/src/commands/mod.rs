@@ -78,11 +78,13 @@ fn require_alive(c: &Container) -> Result<Status> {
 
 /// When container processes could reach this process's exe (they may
 /// hold `CAP_SYS_PTRACE`, see `containerv::linux::exeseal`), re-execute
-/// from a sealed in-memory copy of the binary before anything else.
-/// `exposed` is only evaluated in an unsealed process.
+/// from a binary that cannot be written through (a read-only mount, or
+/// a sealed copy) before anything else. `exposed` first: it is a look at
+/// the spec for create, while `is_sealed` opens /proc/self/exe, which the
+/// common (unexposed) path need not pay for.
 fn seal_if(exposed: impl FnOnce() -> bool) -> Result<()> {
     use containerv::linux::exeseal;
-    if !exeseal::is_sealed() && exposed() {
+    if exposed() && !exeseal::is_sealed() {
         crate::log::debug(|| {
             "container processes may hold CAP_SYS_PTRACE: re-executing from a sealed copy".into()
         });
