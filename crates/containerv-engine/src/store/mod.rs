@@ -18,6 +18,7 @@ pub(crate) use atomic::{read_json, write_json};
 pub(crate) use lock::lock_exclusive;
 pub use lock::{try_lock, LockGuard};
 pub use names::random_name;
+pub(crate) use names::{docker_name_fault, NameFault};
 
 use crate::error::{Error, Result};
 use crate::record::{ContainerConfig, ContainerState};

@@ -3,22 +3,44 @@
 
 use crate::error::{Error, Result};
 
-/// Checks a `--name`.
-pub fn validate(name: &str) -> Result<()> {
-    let bad = |why: &str| Error::option("--name", name, why.to_string());
+/// Where a name breaks docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (the rule
+/// for container and volume names; their length bounds and messages
+/// differ, so each caller words its own error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameFault {
+    Empty,
+    /// The first character is not a letter or digit.
+    Start,
+    /// A later character is not a letter, digit, '_', '.' or '-'.
+    Char,
+}
+
+pub(crate) fn docker_name_fault(name: &str) -> Option<NameFault> {
     let mut chars = name.chars();
     match chars.next() {
-        None => return Err(bad("empty name")),
-        Some(c) if !c.is_ascii_alphanumeric() => {
-            return Err(bad("must start with a letter or digit"))
+        None => Some(NameFault::Empty),
+        Some(c) if !c.is_ascii_alphanumeric() => Some(NameFault::Start),
+        _ if !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) => {
+            Some(NameFault::Char)
         }
+        _ => None,
+    }
+}
+
+/// Checks a `--name`.
+pub fn validate(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::option("--name", name, why.to_string()));
+    let fault = docker_name_fault(name);
+    match fault {
+        Some(NameFault::Empty) => return bad("empty name"),
+        Some(NameFault::Start) => return bad("must start with a letter or digit"),
         _ => {}
     }
     if name.len() > 128 {
-        return Err(bad("longer than 128 characters"));
+        return bad("longer than 128 characters");
     }
-    if !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        return Err(bad("only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+    if fault == Some(NameFault::Char) {
+        return bad("only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
     }
     Ok(())
 }

@@ -58,28 +58,29 @@ pub struct VolumeStore {
 
 /// Checks a volume name: docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |why: &str| Error::option("volume name", name, why.to_string());
-    let mut chars = name.chars();
-    match chars.next() {
-        None => return Err(bad("empty name")),
-        Some(c) if !c.is_ascii_alphanumeric() => {
-            return Err(bad(
+    use crate::store::{docker_name_fault, NameFault};
+    let bad = |why: &str| Err(Error::option("volume name", name, why.to_string()));
+    let fault = docker_name_fault(name);
+    match fault {
+        Some(NameFault::Empty) => return bad("empty name"),
+        Some(NameFault::Start) => {
+            return bad(
                 "must start with a letter or digit; only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed \
                  (to bind a host directory, use an absolute path)",
-            ))
+            )
         }
         _ => {}
     }
     if name.len() < 2 {
-        return Err(bad("too short (at least two characters)"));
+        return bad("too short (at least two characters)");
     }
     if name.len() > 255 {
-        return Err(bad("longer than 255 characters"));
+        return bad("longer than 255 characters");
     }
-    if !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        return Err(bad(
+    if fault == Some(NameFault::Char) {
+        return bad(
             "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (to bind a host directory, use an absolute path)",
-        ));
+        );
     }
     Ok(())
 }
