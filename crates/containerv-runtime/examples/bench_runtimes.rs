@@ -363,25 +363,21 @@ fn main() {
         reap_all();
 
         // 4. 50 at once.
-        let t = Instant::now();
-        std::thread::scope(|s| {
-            for i in 0..50 {
-                let id = format!("{prefix}-fifty{i}");
-                let b = &b_sleep;
-                s.spawn(move || rt.must(&["run", "-d", &id], b));
-            }
-        });
-        row.fifty_ms = ms(t.elapsed());
+        // `cmd ID` for 50 ids, all at once; the wall time until all returned.
+        let fifty = |cmd: &[&str]| {
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                for i in 0..50 {
+                    let id = format!("{prefix}-fifty{i}");
+                    let b = &b_sleep;
+                    s.spawn(move || rt.must(&[cmd, &[id.as_str()]].concat(), b));
+                }
+            });
+            ms(t.elapsed())
+        };
+        row.fifty_ms = fifty(&["run", "-d"]);
         assert_eq!(rt.list().len(), 50, "{}: 50 running", rt.name);
-        let t = Instant::now();
-        std::thread::scope(|s| {
-            for i in 0..50 {
-                let id = format!("{prefix}-fifty{i}");
-                let b = &b_sleep;
-                s.spawn(move || rt.must(&["delete", "-f", &id], b));
-            }
-        });
-        row.fifty_teardown_ms = ms(t.elapsed());
+        row.fifty_teardown_ms = fifty(&["delete", "-f"]);
         reap_all();
 
         // 5. Scale: `scale` sleeping containers at once.
