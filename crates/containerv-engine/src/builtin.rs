@@ -7,6 +7,14 @@
 //! can be listed, saved, pushed and removed like any other. The layer tar
 //! is deterministic (fixed mtimes and owners, sorted entries): the same
 //! busybox binary always gives the same image id.
+//!
+//! Debian's busybox-static is linked against glibc. glibc's name service
+//! reads `/etc/nsswitch.conf` (missing, it falls back to defaults that
+//! may name modules a static binary cannot load) and `/etc/services` and
+//! `/etc/protocols` for `wget`'s, `nc`'s and `ping`'s lookups, so the
+//! image ships those files: `files` and `dns` are built into glibc, and
+//! nothing is loaded at run time. `builtin_network` (cv tests) runs
+//! wget, nc, nslookup and ping inside the image.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +32,14 @@ const BUILTIN_KEY: &str = "docker.io/containerv/busybox:latest";
 /// Where the static busybox is looked for (busybox-static installs it).
 const BUSYBOX_PATHS: &[&str] = &["/bin/busybox", "/usr/bin/busybox"];
 
+/// Bumped whenever the image's contents change, so a store holding an
+/// older built-in image gets the new one (see `ensure`).
+const BUILTIN_VERSION: &str = "2";
+
+/// The file in the image store's root that records which
+/// `BUILTIN_VERSION` the store's built-in image is.
+const VERSION_FILE: &str = "builtin-image.version";
+
 const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// True if `image` names the built-in image (with or without a tag or
@@ -37,9 +53,12 @@ pub fn is_builtin(image: &str) -> bool {
 pub fn ensure(images: &ImageStore) -> Result<&'static str> {
     // Looked up by its key: parsing the name would build the store's
     // reference regex (~0.05 s) in every `cv run`.
-    if images
-        .meta()
-        .is_ok_and(|m| m.refs.contains_key(BUILTIN_KEY))
+    let marker = images.root().join(VERSION_FILE);
+    let current = std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == BUILTIN_VERSION);
+    if current
+        && images
+            .meta()
+            .is_ok_and(|m| m.refs.contains_key(BUILTIN_KEY))
     {
         return Ok(BUILTIN_IMAGE);
     }
@@ -65,6 +84,14 @@ pub fn ensure(images: &ImageStore) -> Result<&'static str> {
     });
     let _ = std::fs::remove_dir_all(&tmp);
     r?;
+    // Written after the load: a crash in between only means the image
+    // is made again next time.
+    let tmp_marker = images
+        .root()
+        .join(format!("{VERSION_FILE}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp_marker, BUILTIN_VERSION)
+        .and_then(|_| std::fs::rename(&tmp_marker, &marker))
+        .map_err(|e| Error::io("write", &marker, e))?;
     Ok(BUILTIN_IMAGE)
 }
 
@@ -102,8 +129,33 @@ fn applets(busybox: &Path) -> Result<Vec<String>> {
     Ok(v)
 }
 
-/// The layer: directories, /bin/busybox, one symlink per applet, a
-/// minimal /etc/passwd and /etc/group.
+/// The name-service files of the image: users and groups, and what
+/// glibc's lookups in busybox's network applets read.
+const ETC_FILES: [(&str, &str); 5] = [
+    (
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+    ),
+    ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
+    (
+        "etc/nsswitch.conf",
+        "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n\
+         protocols: files\nservices: files\nethers: files\nrpc: files\n",
+    ),
+    (
+        "etc/services",
+        "ftp\t\t21/tcp\nssh\t\t22/tcp\ntelnet\t\t23/tcp\nsmtp\t\t25/tcp\n\
+         domain\t\t53/tcp\ndomain\t\t53/udp\nhttp\t\t80/tcp\nntp\t\t123/udp\n\
+         https\t\t443/tcp\n",
+    ),
+    (
+        "etc/protocols",
+        "ip\t0\tIP\nicmp\t1\tICMP\ntcp\t6\tTCP\nudp\t17\tUDP\nipv6-icmp\t58\tIPv6-ICMP\n",
+    ),
+];
+
+/// The layer: directories, /bin/busybox, one symlink per applet, and
+/// `ETC_FILES`.
 fn layer_tar(busybox: &Path) -> Result<Vec<u8>> {
     let bin = std::fs::read(busybox).map_err(|e| Error::io("read", busybox, e))?;
     let mut b = tar::Builder::new(Vec::new());
@@ -132,14 +184,7 @@ fn layer_tar(busybox: &Path) -> Result<Vec<u8>> {
     }
     let mut h = header(tar::EntryType::Regular, 0o755, bin.len() as u64);
     b.append_data(&mut h, "bin/busybox", &bin[..]).map_err(io)?;
-    let files: [(&str, &str); 2] = [
-        (
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
-        ),
-        ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
-    ];
-    for (p, text) in files {
+    for (p, text) in ETC_FILES {
         let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
         b.append_data(&mut h, p, text.as_bytes()).map_err(io)?;
     }

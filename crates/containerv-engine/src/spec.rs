@@ -115,7 +115,24 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
         );
     }
     spec.set_mounts(Some(mounts));
+    if config.network != NetworkMode::Host {
+        allow_ping(&mut spec);
+    }
     Ok((spec, create))
+}
+
+/// Lets every group open ICMP echo sockets in the container's own network
+/// namespace, as docker (and podman) do: `ping` then works without
+/// CAP_NET_RAW. Never for the host's namespace, whose sysctl this would be.
+fn allow_ping(spec: &mut Spec) {
+    let Some(linux) = spec.linux_mut().as_mut() else {
+        return;
+    };
+    let mut sysctl = linux.sysctl().clone().unwrap_or_default();
+    sysctl
+        .entry("net.ipv4.ping_group_range".to_string())
+        .or_insert_with(|| "0 2147483647".to_string());
+    linux.set_sysctl(Some(sysctl));
 }
 
 /// The core names its own options ("memory", "cpus"); say which `cv`

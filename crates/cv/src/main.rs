@@ -67,6 +67,9 @@ fn main() {
             }
         }
     }
+    if !is_service(&args) {
+        default_sigpipe();
+    }
     let cli = Cli::parse();
     let ctx = commands::Context {
         image_root: cli.image_root,
@@ -83,5 +86,22 @@ fn main() {
     if let Err(e) = r {
         eprintln!("Error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Whether this is the long-running API service, which must survive a
+/// client that hangs up.
+fn is_service(args: &[std::ffi::OsString]) -> bool {
+    args.get(1).is_some_and(|a| a == "system") && args.get(2).is_some_and(|a| a == "service")
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`cv ps | head
+/// -1`) fails with EPIPE and `println!` panics. Docker (Go) dies of the
+/// signal quietly instead, as every Unix filter does: so does `cv`.
+fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to SIG_DFL at start-up, with
+    // no other threads yet; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -104,9 +104,10 @@ pub fn inspect(ctx: &Context, names: &[String], format: Option<&str>) -> anyhow:
                 docs.push(inspect_doc(&e.store, &entry));
             }
             Err(err) => {
-                // docker inspect falls back to images.
+                // docker inspect falls back to images, in docker's
+                // image-inspect shape (as `cv image inspect`).
                 match ctx.images().ok().and_then(|s| s.inspect(n).ok()) {
-                    Some(d) => docs.push(serde_json::to_value(d)?),
+                    Some(d) => docs.push(crate::commands::image::format::inspect_json(&d)),
                     None => bail!("{err}"),
                 }
             }
