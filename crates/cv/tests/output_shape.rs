@@ -30,7 +30,12 @@ fn into_closed_pipe(cv: &Cv, args: &[&str]) -> (std::process::ExitStatus, String
         .spawn()
         .unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (child.wait().unwrap(), err)
 }
 
@@ -80,7 +85,8 @@ fn inspect_of_an_image_has_dockers_shape() {
     assert!(d["Created"].is_string());
     assert_eq!(d["Os"], "linux");
     assert_eq!(
-        cv.ok(&["inspect", "-f", "{{.Os}}", "containerv/busybox"]).trim(),
+        cv.ok(&["inspect", "-f", "{{.Os}}", "containerv/busybox"])
+            .trim(),
         "linux"
     );
 }
