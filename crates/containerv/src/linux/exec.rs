@@ -9,11 +9,11 @@
 //! process with `CLONE_PARENT` so that it is born inside the container's
 //! pid namespace *and* is the caller's own child (plain `waitpid` works).
 //! The intermediate reports the grandchild's pid and exits; the grandchild
-//! installs stdio and calls [`PreparedProcess::exec`]. Every failure in
-//! either comes back over the CLOEXEC report pipe as a [`ChildError`];
-//! EOF with no error means the program is running.
+//! installs stdio and calls [`PreparedProcess::exec`]. The pid and every
+//! failure in either come back over the CLOEXEC report pipe as
+//! [`report`] records (a [`ChildError`]: a [`Step`] and an errno); EOF
+//! with no error means the program is running.
 
-use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -21,9 +21,11 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{Process as OciProcess, UserBuilder};
 
 use super::cgroups::CgroupManager;
-use super::proc_setup::{ChildError, PreparedProcess};
+use super::proc_setup::PreparedProcess;
 use super::process::{wait_pid, Process, ProcessIo};
+use super::report::{self, Report};
 use super::stdio::{self, StdioSet};
+use super::step::{ChildError, Step};
 use super::tty;
 use crate::error::{Error, Result};
 use crate::process::{ProcessOptions, User};
@@ -40,10 +42,6 @@ const NAMESPACES: [(&str, libc::c_int); 7] = [
     ("cgroup", libc::CLONE_NEWCGROUP),
     ("mnt", libc::CLONE_NEWNS),
 ];
-
-/// Report message kinds on the pipe (12 bytes each, written atomically).
-const MSG_PID: u32 = 1;
-const MSG_ERROR: u32 = 2;
 
 /// Exit code of a child that failed before exec.
 const SETUP_FAILED: i32 = 127;
@@ -255,19 +253,17 @@ pub(crate) fn exec_with(
     Ok(p)
 }
 
-/// Read 12-byte reports until EOF: the grandchild's pid, and the first
-/// error of either child.
-fn read_reports(report: OwnedFd) -> (Option<i32>, Option<ChildError>) {
-    let mut f = std::fs::File::from(report);
+/// Read reports until EOF: the grandchild's pid, and the first error of
+/// either child.
+fn read_reports(pipe: OwnedFd) -> (Option<i32>, Option<ChildError>) {
+    let mut f = std::fs::File::from(pipe);
     let (mut pid, mut failure) = (None, None);
-    let mut msg = [0u8; 12];
-    while f.read_exact(&mut msg).is_ok() {
-        let kind = u32::from_ne_bytes([msg[0], msg[1], msg[2], msg[3]]);
-        let body: [u8; 8] = msg[4..].try_into().unwrap_or([0; 8]);
-        match kind {
-            MSG_PID => pid = Some(i32::from_ne_bytes([body[0], body[1], body[2], body[3]])),
-            MSG_ERROR if failure.is_none() => failure = Some(ChildError::decode(body)),
-            _ => {}
+    loop {
+        match report::receive(&mut f) {
+            Ok(Report::Pid(p)) => pid = Some(p),
+            Ok(Report::Failed(e)) if failure.is_none() => failure = Some(e),
+            Ok(Report::Eof) | Err(_) => break,
+            Ok(_) => {}
         }
     }
     (pid, failure)
@@ -279,17 +275,9 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io("write pid file", path, e))
 }
 
-/// Write one report (12 bytes: atomic on a pipe). System calls only.
-fn report(fd: RawFd, kind: u32, body: [u8; 8]) {
-    let mut msg = [0u8; 12];
-    msg[..4].copy_from_slice(&kind.to_ne_bytes());
-    msg[4..].copy_from_slice(&body);
-    // SAFETY: write of a stack buffer to our report pipe.
-    unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
-}
-
-fn fail(fd: RawFd, step: &'static str, errno: i32) -> ! {
-    report(fd, MSG_ERROR, ChildError { step, errno }.encode());
+/// Report `e` and leave the child. System calls only.
+fn fail(fd: RawFd, e: ChildError) -> ! {
+    report::send_failed(fd, e);
     // SAFETY: leaving a forked child without running Rust destructors.
     unsafe { libc::_exit(SETUP_FAILED) }
 }
@@ -313,13 +301,13 @@ unsafe fn intermediate(plan: &ChildPlan<'_>) -> ! {
     for fd in plan.cgroup_procs {
         // SAFETY: write "0" (this process) to an open cgroup.procs file.
         if unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) } < 0 {
-            fail(plan.report, "join cgroup", errno());
+            fail(plan.report, Step::JoinCgroup.failed(errno()));
         }
     }
     for (flag, fd) in plan.namespaces {
         // SAFETY: setns with an open namespace file; we are single-threaded.
         if unsafe { libc::setns(fd.as_raw_fd(), *flag) } < 0 {
-            fail(plan.report, "setns", errno());
+            fail(plan.report, Step::Setns.failed(errno()));
         }
     }
     // SAFETY: fork-like clone whose child becomes the caller's child
@@ -340,11 +328,9 @@ unsafe fn intermediate(plan: &ChildPlan<'_>) -> ! {
         unsafe { grandchild(plan) }
     }
     if pid < 0 {
-        fail(plan.report, "clone", errno());
+        fail(plan.report, Step::Clone.failed(errno()));
     }
-    let mut body = [0u8; 8];
-    body[..4].copy_from_slice(&(pid as i32).to_ne_bytes());
-    report(plan.report, MSG_PID, body);
+    report::send_pid(plan.report, pid as i32);
     // SAFETY: leaving the forked intermediate.
     unsafe { libc::_exit(0) }
 }
@@ -356,11 +342,11 @@ unsafe fn intermediate(plan: &ChildPlan<'_>) -> ! {
 /// Only in the freshly cloned grandchild.
 unsafe fn grandchild(plan: &ChildPlan<'_>) -> ! {
     if let Some(t) = &plan.tty {
-        if let Err((step, e)) = t.setup_in_child() {
-            fail(plan.report, step, e);
+        if let Err(e) = t.setup_in_child() {
+            fail(plan.report, e);
         }
     } else if let Err(e) = stdio::install_in_child(&plan.stdio) {
-        fail(plan.report, "dup stdio", e);
+        fail(plan.report, Step::DupStdio.failed(e));
     }
     // Descriptors 3..3+preserve_fds stay open; every other one closes on exec.
     for fd in 3..3 + plan.preserve_fds as RawFd {
@@ -378,7 +364,7 @@ unsafe fn grandchild(plan: &ChildPlan<'_>) -> ! {
     };
     // SAFETY: we are a forked child that exits if exec returns.
     let e = unsafe { plan.prepared.exec() };
-    fail(plan.report, e.step, e.errno)
+    fail(plan.report, e)
 }
 
 #[cfg(test)]
@@ -391,6 +377,7 @@ mod tests {
     use crate::linux::cgroups::{CgroupState, CgroupStats};
     use crate::process::{ExitStatus, Stdio};
     use oci_spec::runtime::LinuxResources;
+    use std::io::Read;
     use std::sync::Mutex;
 
     /// Tests with a stand-in container run one at a time (leftover checks

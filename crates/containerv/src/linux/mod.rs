@@ -30,11 +30,13 @@ mod namespaces;
 pub mod netstat;
 mod proc_setup;
 mod process;
+mod report;
 mod rootfs;
 pub mod seccomp;
 pub mod signal;
 mod state;
 mod stdio;
+mod step;
 mod tty;
 mod user;
 

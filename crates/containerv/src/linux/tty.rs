@@ -12,6 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::linux::step::{ChildError, Step};
 
 /// The parent's side: the connected console socket and the window size.
 #[derive(Debug)]
@@ -91,9 +92,9 @@ impl ChildTty {
 
     /// In the child (mount namespace joined): open a pty, make its slave
     /// the controlling terminal and fds 0-2, send the master. System calls
-    /// only. Err((step, errno)).
-    pub(crate) fn setup_in_child(&self) -> Result<(), (&'static str, i32)> {
-        let e = |step| (step, errno());
+    /// only.
+    pub(crate) fn setup_in_child(&self) -> Result<(), ChildError> {
+        let e = |step: Step| step.failed(errno());
         // SAFETY: open with a static C string.
         let master = unsafe {
             libc::open(
@@ -102,18 +103,18 @@ impl ChildTty {
             )
         };
         if master < 0 {
-            return Err(e("open pty"));
+            return Err(e(Step::OpenPty));
         }
         let unlock: libc::c_int = 0;
         // SAFETY: ioctls on the pty master we just opened, with valid args.
         let slave = unsafe {
             if libc::ioctl(master, libc::TIOCSPTLCK, &unlock) < 0 {
-                return Err(e("open pty"));
+                return Err(e(Step::OpenPty));
             }
             libc::ioctl(master, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY)
         };
         if slave < 0 {
-            return Err(e("open pty"));
+            return Err(e(Step::OpenPty));
         }
         // SAFETY: fchown/ioctl/setsid/dup2 on descriptors we own.
         unsafe {
@@ -129,21 +130,21 @@ impl ChildTty {
                 libc::ioctl(slave, libc::TIOCSWINSZ, &ws);
             }
             if libc::setsid() < 0 {
-                return Err(e("setsid"));
+                return Err(e(Step::Setsid));
             }
             if libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
-                return Err(e("set controlling terminal"));
+                return Err(e(Step::SetControllingTerminal));
             }
             for n in 0..3 {
                 if libc::dup2(slave, n) < 0 {
-                    return Err(e("dup stdio"));
+                    return Err(e(Step::DupStdio));
                 }
             }
             if slave > 2 {
                 libc::close(slave);
             }
         }
-        send_fd(self.socket, master).map_err(|errno| ("send pty master", errno))?;
+        send_fd(self.socket, master).map_err(|errno| Step::SendPtyMaster.failed(errno))?;
         // SAFETY: closing descriptors the exec'd program must not keep.
         unsafe {
             libc::close(master);

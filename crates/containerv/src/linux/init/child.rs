@@ -2,15 +2,18 @@
 //! the built-in reaper or execs the container's program.
 //!
 //! Runs in a fork-like clone of a possibly multi-threaded caller: system
-//! calls only, no allocation, no locks. A failing step is reported to the
-//! parent by its index and errno, then the child exits.
+//! calls only, no allocation, no locks. A failing plan step is reported to
+//! the parent by its index and errno, any other failure as a
+//! [`ChildError`] (see [`report`]); then the child exits.
 
 use std::ffi::CStr;
 use std::os::fd::AsRawFd;
 
 use super::plan::{Op, Plan, TargetKind};
-use super::{report, sys};
+use super::sys;
 use crate::config::InitKind;
+use crate::linux::report;
+use crate::linux::step::{ChildError, Step};
 
 /// Flags a bind remount keeps from the mount it changes (the kernel refuses
 /// to drop "locked" ones in a user namespace).
@@ -54,7 +57,7 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
             continue;
         }
         if let Err(e) = exec_op(&step.op, &mut root) {
-            report::send_error(report_fd, i as u32, e, b"");
+            report::send_plan_failed(report_fd, i as u32, e);
             // SAFETY: leaving the child without running the parent's destructors.
             unsafe { libc::_exit(1) };
         }
@@ -69,14 +72,13 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
         raw(&plan.stdio[2]),
     ];
     if let Some(tty) = &plan.tty {
-        if let Err((step, errno)) = tty.setup_in_child() {
-            let e = crate::linux::proc_setup::ChildError { step, errno };
-            report::send_error(report_fd, report::STEP_PROCESS, errno, &e.encode());
+        if let Err(e) = tty.setup_in_child() {
+            report::send_failed(report_fd, e);
             // SAFETY: as above.
             unsafe { libc::_exit(1) };
         }
     } else if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
-        report::send_error(report_fd, report::STEP_NAMED, e, b"set up stdio");
+        report::send_failed(report_fd, Step::InitStdio.failed(e));
         // SAFETY: as above.
         unsafe { libc::_exit(1) };
     }
@@ -84,7 +86,7 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
     // before any seccomp filter, which might refuse stat.
     if let (Some(_), Some(p)) = (&plan.fifo, plan.process) {
         if let Err(e) = p.check_program() {
-            report::send_error(report_fd, report::STEP_PROCESS, e.errno, &e.encode());
+            report::send_failed(report_fd, e);
             // SAFETY: as above.
             unsafe { libc::_exit(127) };
         }
@@ -93,7 +95,7 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
     // the creating process can still hand the listener to the agent.
     if let (Some(_), Some(p)) = (&plan.fifo, plan.process) {
         if let Err(e) = p.install_seccomp_for_agent() {
-            report::send_error(report_fd, report::STEP_PROCESS, e.errno, &e.encode());
+            report::send_failed(report_fd, e);
             // SAFETY: as above.
             unsafe { libc::_exit(1) };
         }
@@ -119,12 +121,12 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
             let err = match &plan.process {
                 // SAFETY: we are the freshly cloned child and _exit below if exec returns.
                 Some(p) => unsafe { p.exec() },
-                None => crate::linux::proc_setup::ChildError {
-                    step: "exec",
+                None => ChildError {
+                    step: Step::Exec,
                     errno: libc::EINVAL,
                 },
             };
-            report::send_error(report_fd, report::STEP_PROCESS, err.errno, &err.encode());
+            report::send_failed(report_fd, err);
             // SAFETY: exec failed; leave.
             unsafe { libc::_exit(127) }
         }

@@ -9,7 +9,6 @@
 pub(crate) mod child;
 pub(crate) mod plan;
 pub(crate) mod reaper;
-pub(crate) mod report;
 pub(crate) mod sys;
 
 use std::io::Write;
@@ -18,9 +17,8 @@ use std::os::fd::OwnedFd;
 use oci_spec::runtime::LinuxIdMapping;
 
 use crate::error::{Error, Result};
-use crate::linux::proc_setup::ChildError;
+use crate::linux::report::{self, Report};
 use plan::Plan;
-use report::Report;
 
 /// The id maps of a new user namespace, written by the parent.
 pub(crate) struct UserMaps<'a> {
@@ -106,30 +104,26 @@ pub(crate) fn start(
                 .map_err(|e| Error::sys("read the init's set-up report", e))?;
         }
         match report {
-            Report::Ready | Report::Exec => Ok(()),
+            Report::Ready | Report::Eof => Ok(()),
             Report::Hooks => Err(Error::sys(
                 "the init asked for the create hooks twice",
                 std::io::Error::from_raw_os_error(libc::EPROTO),
             )),
-            Report::Failed { step, errno, text } => {
-                if let (report::STEP_PROCESS, Some(p), Ok(b)) =
-                    (step, process, <[u8; 8]>::try_from(text.as_slice()))
-                {
-                    return Err(p.error(ChildError::decode(b)));
-                }
-                let step = if step == report::STEP_NAMED {
-                    String::from_utf8_lossy(&text).into_owned()
-                } else {
-                    descs
-                        .get(step as usize)
-                        .cloned()
-                        .unwrap_or_else(|| format!("step {step}"))
-                };
-                Err(Error::Setup {
-                    step,
-                    source: std::io::Error::from_raw_os_error(errno),
-                })
-            }
+            Report::Pid(_) => Err(Error::sys(
+                "the init sent an exec helper's pid report",
+                std::io::Error::from_raw_os_error(libc::EPROTO),
+            )),
+            Report::Failed(e) => Err(match process {
+                Some(p) => p.error(e),
+                None => e.into_error(),
+            }),
+            Report::PlanFailed { index, errno } => Err(Error::Setup {
+                step: descs
+                    .get(index as usize)
+                    .cloned()
+                    .unwrap_or_else(|| format!("step {index}")),
+                source: std::io::Error::from_raw_os_error(errno),
+            }),
         }
     })();
     if let Err(e) = result {

@@ -30,6 +30,7 @@ pub use bpf::SockFilter;
 pub use compile::{compile, Program};
 
 use crate::error::{Error, Result};
+use crate::linux::step::{ChildError, Step};
 
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 
@@ -137,9 +138,8 @@ impl Prepared {
     }
 
     /// In the forked child: load the filter and hand a listener to the
-    /// agent. System calls only. Errors are `(step, errno)`, with step
-    /// names from `proc_setup`'s list.
-    pub(crate) fn install(&self) -> std::result::Result<(), (&'static str, i32)> {
+    /// agent. System calls only.
+    pub(crate) fn install(&self) -> std::result::Result<(), ChildError> {
         if self.installed.swap(true, Ordering::Relaxed) {
             return Ok(());
         }
@@ -159,11 +159,11 @@ impl Prepared {
         };
         if r < 0 {
             // SAFETY: reading this thread's errno.
-            return Err(("seccomp", unsafe { *libc::__errno_location() }));
+            return Err(Step::Seccomp.failed(unsafe { *libc::__errno_location() }));
         }
         if let Some(sock) = &self.agent {
             agent::hand_over(sock.as_raw_fd(), r as RawFd)
-                .map_err(|e| ("seccomp agent at linux.seccomp.listenerPath", e))?;
+                .map_err(|e| Step::SeccompAgent.failed(e))?;
         }
         Ok(())
     }

@@ -1,0 +1,196 @@
+//! Capabilities: names and numbers (parent side, from the spec's
+//! `CAP_*` strings), and the child-side steps of the drop: the bounding
+//! set before the uid change, then capset and the ambient set after it.
+
+use oci_spec::runtime::{Capabilities, Capability};
+
+use super::child::errno;
+use crate::error::{Error, Result};
+use crate::linux::step::{ChildError, Step};
+
+/// `_LINUX_CAPABILITY_VERSION_3`.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// Every capability name the kernel defines, by number.
+pub(super) const CAP_NAMES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// A capability number (0 = CAP_CHOWN ...) from a name like `CAP_NET_ADMIN`
+/// (the `CAP_` prefix and case are optional). Unknown → `InvalidSpec`.
+pub(super) fn capability_number(name: &str) -> Result<u32> {
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    CAP_NAMES
+        .iter()
+        .position(|n| *n == bare)
+        .map(|i| i as u32)
+        .ok_or_else(|| Error::InvalidSpec(format!("unknown capability {name:?}")))
+}
+
+/// Mask of `caps`, limited to what this kernel knows (`last_cap`).
+pub(super) fn cap_mask(caps: &Capabilities, last_cap: u32) -> Result<u64> {
+    let mut mask = 0u64;
+    for cap in caps {
+        let n = capability_number(&capability_name(cap))?;
+        if n <= last_cap {
+            mask |= 1 << n;
+        } else {
+            tracing::debug!("capability {cap} unknown to this kernel: ignored");
+        }
+    }
+    Ok(mask)
+}
+
+/// `CAP_X` name of an oci-spec capability (its serde name).
+fn capability_name(cap: &Capability) -> String {
+    match serde_json::to_value(cap) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("CAP_{cap}"),
+    }
+}
+
+/// The highest capability number this kernel knows.
+pub(super) fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+        .min(CAP_NAMES.len() as u32 - 1)
+}
+
+/// The five capability sets as bit masks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+/// capset(2) with the effective, permitted and inheritable masks.
+pub(super) fn capset(caps: &CapSets) -> Result<(), i32> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let hdr = Header {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let word = |m: u64, i: usize| (m >> (32 * i)) as u32;
+    let data: [Data; 2] = [0, 1].map(|i| Data {
+        effective: word(caps.effective, i),
+        permitted: word(caps.permitted, i),
+        inheritable: word(caps.inheritable, i),
+    });
+    // SAFETY: capset with a v3 header and its two data words.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) };
+    if r != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// In the child, before the uid change: keep the permitted set across it
+/// and drop what is not in the bounding set. System calls only.
+pub(super) fn drop_bounding(caps: &CapSets, last_cap: u32) -> std::result::Result<(), ChildError> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+        return Err(Step::KeepCaps.failed(errno()));
+    }
+    for cap in 0..=last_cap {
+        if caps.bounding & (1 << cap) == 0 {
+            // SAFETY: prctl with integer arguments.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
+                return Err(Step::DropBoundingCap.failed(errno()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// In the child, after the uid change: the effective, permitted and
+/// inheritable sets, then the ambient set. System calls only.
+pub(super) fn apply_after_ids(
+    caps: &CapSets,
+    last_cap: u32,
+) -> std::result::Result<(), ChildError> {
+    capset(caps).map_err(|errno| Step::Capset.failed(errno))?;
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    for cap in 0..=last_cap {
+        if caps.ambient & (1 << cap) != 0 {
+            // Like runc, a cap that cannot be ambient (not in
+            // permitted and inheritable) is skipped, not fatal.
+            // SAFETY: prctl with integer arguments.
+            unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    cap as libc::c_ulong,
+                    0,
+                    0,
+                )
+            };
+        }
+    }
+    Ok(())
+}
