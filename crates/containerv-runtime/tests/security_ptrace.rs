@@ -1,10 +1,10 @@
-//! CVE-2019-5736 with the one capability that gets past non-dumpable:
+//! CVE-2019-5736 with the capability that gets past non-dumpable:
 //! a container process holding `CAP_SYS_PTRACE` opens `/proc/1/exe` of a
 //! created container's init (still a clone of the runtime), keeps the
 //! descriptor until no runtime process is left, then reopens it for
 //! writing. The runtime must have re-executed itself from a binary that
 //! cannot be written through (a detached read-only mount, or a sealed
-//! memfd copy) for such containers, so the write is refused and the host
+//! memfd copy) before entering it, so the write is refused and the host
 //! binary is untouched.
 //!
 //! The runtime under attack is a private copy of the binary, so no other
@@ -166,48 +166,32 @@ fn a_ptrace_capable_container_cannot_overwrite_the_runtime() {
     assert!(report.contains("refused"), "{report:?} {err:?}");
 }
 
-/// A container whose spec has no CAP_SYS_PTRACE, where an `exec --cap
-/// CAP_SYS_PTRACE` put a process that has it: later `exec`s run from the
-/// sealed copy too; before that, none does (the fast path).
+/// Every entry into a container runs sealed, whatever the container may
+/// hold (a `#!/proc/self/exe` file gets past non-dumpable without any
+/// capability: see `security_exe`): `run` and `exec` of a container with
+/// the default capabilities re-execute from the sealed copy.
 #[test]
-fn exec_seals_once_a_process_holds_ptrace() {
+fn every_entry_runs_sealed() {
     let b = Bundle::new(&["sleep", "1000"]);
-    let id = id("ptrace-exec");
-    b.create(&id);
-    b.ok(&["start", &id]);
+    let id = id("sealed-always");
     let log = b.dir.path().join("debug.log");
     let log_s = log.to_str().unwrap();
+    let bundle = b.dir.path().to_str().unwrap().to_string();
     let sealed = |args: &[&str]| {
         let _ = std::fs::remove_file(&log);
         let mut all = vec!["--debug", "--log", log_s];
         all.extend_from_slice(args);
-        b.ok(&all);
+        run_ok(Path::new(bin()), b.root.path(), &all);
         std::fs::read_to_string(&log)
             .unwrap()
             .contains("re-executing from a sealed copy")
     };
-    assert!(!sealed(&["exec", &id, "true"]), "sealed without a reason");
-    let pid_file = b.dir.path().join("sleeper.pid");
-    run_ok(
-        Path::new(bin()),
-        b.root.path(),
-        &[
-            "exec",
-            "-d",
-            "--pid-file",
-            pid_file.to_str().unwrap(),
-            "--cap",
-            "CAP_SYS_PTRACE",
-            &id,
-            "sleep",
-            "1000",
-        ],
-    );
-    let next = sealed(&["exec", &id, "true"]);
+    let created = sealed(&["run", "-d", "--bundle", &bundle, &id]);
+    let exec = sealed(&["exec", &id, "true"]);
     let init = b.state(&id)["pid"].as_i64().unwrap() as i32;
     b.ok(&["delete", "--force", &id]);
-    reap(read_pid(&pid_file));
     reap(init);
     assert_no_leftovers(b.root.path(), &id);
-    assert!(next, "not sealed next to CAP_SYS_PTRACE");
+    assert!(created, "run -d not sealed");
+    assert!(exec, "exec not sealed");
 }

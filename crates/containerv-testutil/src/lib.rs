@@ -219,6 +219,8 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
     );
 }
 
+#[cfg(target_os = "linux")]
+pub mod attack;
 #[cfg(unix)]
 pub mod cli;
 #[cfg(target_os = "linux")]

@@ -4,6 +4,8 @@
 //! `cv start`/`cv run` launches it ([`launch`]); it forks once more so it
 //! is nobody's child but init's, takes `monitor.lock` for its whole life
 //! (one monitor per container, released by the kernel even on SIGKILL),
+//! re-executes itself from a sealed binary (the init and health probes
+//! are its clones in the container: `containerv::linux::exeseal`),
 //! creates the container through the core library (so it is the init's
 //! parent and can reap it), holds the container's stdout/stderr pipes and
 //! writes them to the log, runs the health probes, records the exit and
@@ -51,6 +53,19 @@ pub struct MonitorArgs {
 /// Runs the monitor; never returns. Call it first thing in the process
 /// (before any thread exists): it forks.
 pub fn main(args: MonitorArgs) -> ! {
+    // The container's init is a clone of this process: run from a binary
+    // no container process can write through (CVE-2019-5736), before
+    // anything else (this starts the process again, descriptors kept).
+    if let Err(e) = containerv::linux::exeseal::ensure_sealed() {
+        eprintln!("cv monitor {}: {e}", args.id);
+        if let Some(fd) = args.ready_fd {
+            // SAFETY: the ready fd was passed to us and is used once.
+            let mut pipe = unsafe { File::from_raw_fd(fd) };
+            let v = serde_json::json!({"error": format!("sealing the monitor's binary: {e}")});
+            let _ = writeln!(pipe, "{v}");
+        }
+        std::process::exit(1);
+    }
     // The second fork: the launcher reaps the intermediate at once, and
     // the monitor is re-parented to init (or the nearest subreaper).
     // SAFETY: single-threaded here; the parent only calls _exit.

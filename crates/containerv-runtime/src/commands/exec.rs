@@ -5,16 +5,17 @@
 
 use std::path::Path;
 
-use containerv::linux::{exeseal, ProcessIo};
+use containerv::linux::ProcessIo;
 use containerv::{Status, Stdio};
 use oci_spec::runtime::{Capability, Process, UserBuilder};
 
-use super::{open, seal_if, status};
+use super::{open, seal, status};
 use crate::cli::{Cli, ExecArgs};
 use crate::error::{fail, Fail, Result};
 use crate::{console, log, signal};
 
 pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
+    seal()?;
     let c = open(cli, &a.id)?;
     match status(&c)? {
         Status::Stopped => return fail("cannot exec in a stopped container"),
@@ -23,7 +24,6 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
         }
         _ => {}
     }
-    seal_if(|| exeseal::exec_exposes_runtime(c.spec(), || c.pids().unwrap_or_default()))?;
     let mut process = match &a.process {
         Some(f) => read_process(f)?,
         None => from_args(c.spec().process().as_ref(), a)?,

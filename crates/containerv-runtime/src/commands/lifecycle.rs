@@ -2,10 +2,10 @@
 //! with runc's checks and runc's words for a command that does not fit
 //! the container's status.
 
-use containerv::linux::{exeseal, HookKind};
+use containerv::linux::HookKind;
 use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
 
-use super::{open, require_alive, runtime, seal_if, status};
+use super::{open, require_alive, runtime, seal, status};
 use crate::cli::{Cli, CreateArgs, RunArgs};
 use crate::error::{fail, Result};
 use crate::{bundle, console, log, signal};
@@ -28,9 +28,9 @@ fn make(
              (no systemd here); use the cgroupfs driver",
         );
     }
+    seal()?;
     let dir = bundle::dir(a.bundle.as_deref())?;
     let mut spec = bundle::load_spec(&dir)?;
-    seal_if(|| exeseal::spec_exposes_runtime(&spec))?;
     log::debug(|| format!("create {} from bundle {}", a.id, dir.display()));
     let terminal = spec
         .process()

@@ -76,19 +76,15 @@ fn require_alive(c: &Container) -> Result<Status> {
     }
 }
 
-/// When container processes could reach this process's exe (they may
-/// hold `CAP_SYS_PTRACE`, see `containerv::linux::exeseal`), re-execute
-/// from a binary that cannot be written through (a read-only mount, or
-/// a sealed copy) before anything else. `exposed` first: it is a look at
-/// the spec for create, while `is_sealed` opens /proc/self/exe, which the
-/// common (unexposed) path need not pay for.
-fn seal_if(exposed: impl FnOnce() -> bool) -> Result<()> {
-    use containerv::linux::exeseal;
-    if exposed() && !exeseal::is_sealed() {
-        crate::log::debug(|| {
-            "container processes may hold CAP_SYS_PTRACE: re-executing from a sealed copy".into()
-        });
-        exeseal::reexec_sealed()?;
+/// Before making or entering a container: re-execute from a binary that
+/// cannot be written through (a read-only mount, or a sealed copy), so
+/// no container process can rewrite the host's runtime through the
+/// `/proc/<pid>/exe` of a process of ours that entered the container
+/// (CVE-2019-5736, see `containerv::linux::exeseal`).
+fn seal() -> Result<()> {
+    if !containerv::linux::exeseal::is_sealed() {
+        crate::log::debug(|| "re-executing from a sealed copy".into());
+        containerv::linux::exeseal::reexec_sealed()?;
     }
     Ok(())
 }

@@ -1,34 +1,32 @@
-//! The runtime binary as a sealed in-memory copy (the CVE-2019-5736
-//! class: a container process opens `/proc/<pid>/exe` of a runtime
-//! process that joined the container, keeps the descriptor, and writes
-//! the host's runtime binary through it once the runtime has exited).
+//! The runtime binary as a read-only or sealed copy (the CVE-2019-5736
+//! class): every process that enters a container runs from a binary that
+//! cannot be written through its `/proc/<pid>/exe`.
 //!
-//! A container's init (until `start`) and every `exec`'d process (until
-//! its execve) are clones of the runtime, so their `exe` is the runtime
-//! binary. They are made non-dumpable before they join the container,
-//! which stops every container process except one holding
-//! `CAP_SYS_PTRACE` in the runtime's own user namespace: `ptrace_may_access`
-//! lets such a process through. For those containers the runtime process
-//! first re-executes itself ([`reexec_sealed`]) from a binary that cannot
-//! be written through: the same file seen through a private, detached,
-//! read-only bind mount of its directory (`open_tree(OPEN_TREE_CLONE)` +
+//! A container's init (until its execve) and every `exec`'d process are
+//! clones of the process that made them (the OCI runtime, the engine's
+//! monitor, `cv exec`), so their `exe` is that binary. Non-dumpable stops
+//! other container processes from opening it, except one holding
+//! `CAP_SYS_PTRACE` over them; and non-dumpable ends at execve: a container
+//! file starting with `#!/proc/self/exe` makes the kernel execute the
+//! entering process's own binary inside the container, dumpable, so any
+//! container process opens its `exe`, keeps the descriptor, and writes
+//! the host binary once no process runs it any more. So, as runc (1.1.12+)
+//! and crun do, the entering process first re-executes itself
+//! ([`ensure_sealed`]) from a binary that cannot be written through: the
+//! same file seen through a private, detached, read-only bind mount of
+//! its directory (`open_tree(OPEN_TREE_CLONE)` +
 //! `mount_setattr(MOUNT_ATTR_RDONLY)`: no copy, never attached to any
 //! mount table, gone with the last process using it; a write through
 //! `/proc/<pid>/exe` gets EROFS), or, where the kernel lacks those calls,
-//! a sealed memfd copy (`F_SEAL_WRITE|GROW|SHRINK|SEAL`). runc copies on
-//! every start; here it is done only when [`spec_exposes_runtime`] /
-//! [`exec_exposes_runtime`] say a container process could get through, so
-//! the common case (no `CAP_SYS_PTRACE`, or a user namespace) keeps its
-//! speed. Measured here: the memfd copy of the 5 MB static binary costs
-//! ~12 ms a `run` (sendfile alone 5 ms); the read-only mount far less. A
-//! binary already on a read-only mount needs neither.
+//! a sealed memfd copy (`F_SEAL_WRITE|GROW|SHRINK|SEAL`). Measured here:
+//! the read-only mount costs ~1.6 ms a `run`, the memfd copy of the 5 MB
+//! static binary ~12 ms (sendfile alone 5 ms). A binary already on a
+//! read-only mount needs neither.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-
-use oci_spec::runtime::{Capability, LinuxNamespaceType, Spec};
 
 use crate::error::{Error, Result};
 
@@ -39,9 +37,6 @@ const SEALS: libc::c_int =
 /// `MFD_EXEC` (Linux 6.3): asks for an executable memfd where
 /// `vm.memfd_noexec` would otherwise make it non-executable.
 const MFD_EXEC: libc::c_uint = 0x0010;
-
-/// Bit of `CAP_SYS_PTRACE` in `/proc/<pid>/status` capability masks.
-const CAP_SYS_PTRACE_BIT: u64 = 1 << 19;
 
 /// Whether this process's binary cannot be written through its `exe`:
 /// it lives on a read-only mount, or it is a sealed memfd copy.
@@ -64,76 +59,16 @@ pub fn is_sealed() -> bool {
     }
 }
 
-/// Whether some process of a container made from `spec` could reach the
-/// runtime's non-dumpable processes in it (see the module docs): its
-/// processes may hold `CAP_SYS_PTRACE` in the runtime's user namespace,
-/// or it shares a pid namespace with processes this spec does not
-/// describe.
-pub fn spec_exposes_runtime(spec: &Spec) -> bool {
-    let namespaces = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default();
-    let has = |t: LinuxNamespaceType| namespaces.iter().find(|n| n.typ() == t);
-    match has(LinuxNamespaceType::Pid) {
-        Some(ns) if ns.path().is_none() => {}
-        // The host's pid namespace, or a joined one: other processes.
-        _ => return true,
+/// Re-executes this process from a sealed binary unless it already runs
+/// from one (see the module docs); returns when it does. Call it first
+/// thing in a process that will make or enter a container, before any
+/// thread exists: the process starts again with the same arguments,
+/// environment and descriptors (those without `O_CLOEXEC`).
+pub fn ensure_sealed() -> Result<()> {
+    if is_sealed() {
+        return Ok(());
     }
-    if let Some(user) = has(LinuxNamespaceType::User) {
-        // A new user namespace: the container's capabilities are its own,
-        // never CAP_SYS_PTRACE over the runtime (a joined one may be ours).
-        if user.path().is_none() {
-            return false;
-        }
-    }
-    let caps = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.capabilities().clone());
-    match caps.and_then(|c| c.bounding().clone()) {
-        Some(bounding) => bounding.contains(&Capability::SysPtrace),
-        // No bounding set in the spec: nothing is dropped.
-        None => true,
-    }
-}
-
-/// For an `exec`: whether the container (made from `spec`, with the
-/// processes `pids` now) could reach the process about to join it.
-/// Beyond [`spec_exposes_runtime`], an earlier `exec --cap CAP_SYS_PTRACE`
-/// may have put a process with that capability into a container whose
-/// spec has none.
-pub fn exec_exposes_runtime(spec: &Spec, pids: impl FnOnce() -> Vec<i32>) -> bool {
-    if spec_exposes_runtime(spec) {
-        return true;
-    }
-    let own_userns = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| {
-            ns.iter()
-                .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none())
-        });
-    !own_userns && pids_expose_runtime(&pids())
-}
-
-/// Whether any of `pids` (a container's processes) has `CAP_SYS_PTRACE`
-/// in its bounding set: an `exec` with `--cap CAP_SYS_PTRACE` may have
-/// added one to a container whose spec has none. A process that is gone
-/// is skipped.
-pub fn pids_expose_runtime(pids: &[i32]) -> bool {
-    pids.iter().any(|pid| {
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-            return false;
-        };
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("CapBnd:"))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .is_some_and(|bnd| bnd & CAP_SYS_PTRACE_BIT != 0)
-    })
+    reexec_sealed()
 }
 
 fn os_err(what: &'static str) -> Error {
@@ -320,58 +255,6 @@ fn reexec_memfd(exe: &File, args: &[CString], env: &[CString]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec(json: serde_json::Value) -> Spec {
-        serde_json::from_value(json).unwrap()
-    }
-
-    fn with(namespaces: serde_json::Value, bounding: Option<&[&str]>) -> Spec {
-        let mut process = serde_json::json!({"cwd": "/", "user": {"uid": 0, "gid": 0}});
-        if let Some(b) = bounding {
-            process["capabilities"] = serde_json::json!({ "bounding": b });
-        }
-        spec(serde_json::json!({
-            "ociVersion": "1.0.2",
-            "process": process,
-            "linux": { "namespaces": namespaces },
-        }))
-    }
-
-    #[test]
-    fn exposure_rules() {
-        let pid = serde_json::json!([{"type": "pid"}, {"type": "mount"}]);
-        // The defaults: no CAP_SYS_PTRACE, own pid namespace.
-        assert!(!spec_exposes_runtime(&with(
-            pid.clone(),
-            Some(&["CAP_KILL"])
-        )));
-        assert!(spec_exposes_runtime(&with(
-            pid.clone(),
-            Some(&["CAP_KILL", "CAP_SYS_PTRACE"])
-        )));
-        assert!(spec_exposes_runtime(&with(pid, None)));
-        // The host's or a joined pid namespace.
-        let host = serde_json::json!([{"type": "mount"}]);
-        assert!(spec_exposes_runtime(&with(host, Some(&["CAP_KILL"]))));
-        let joined = serde_json::json!([{"type": "pid", "path": "/proc/1/ns/pid"}]);
-        assert!(spec_exposes_runtime(&with(joined, Some(&["CAP_KILL"]))));
-        // A new user namespace: the container's CAP_SYS_PTRACE is its own.
-        let userns = serde_json::json!([{"type": "pid"}, {"type": "user"}]);
-        assert!(!spec_exposes_runtime(&with(
-            userns,
-            Some(&["CAP_SYS_PTRACE"])
-        )));
-    }
-
-    #[test]
-    fn bounding_sets_of_live_processes() {
-        let me = std::process::id() as i32;
-        // SAFETY: PR_CAPBSET_READ with an integer argument.
-        let full = unsafe { libc::prctl(libc::PR_CAPBSET_READ, 19, 0, 0, 0) } == 1;
-        assert_eq!(pids_expose_runtime(&[me]), full);
-        assert!(!pids_expose_runtime(&[]));
-        assert!(!pids_expose_runtime(&[i32::MAX]));
-    }
 
     #[test]
     fn this_test_binary_is_not_sealed() {

@@ -35,7 +35,12 @@ impl Cv {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cv"));
+        self.cmd_of(Path::new(env!("CARGO_BIN_EXE_cv")), args)
+    }
+
+    /// [`Cv::cmd`] with another `cv` binary (a private copy).
+    pub fn cmd_of(&self, bin: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(bin);
         c.arg("--root")
             .arg(self.engine_root())
             .arg("--image-root")

@@ -1,5 +1,6 @@
 //! `cv exec`: a process in a running container through the core library
 //! (it joins the container's namespaces and cgroup; no agent inside),
+//! from a sealed copy of `cv` (see `containerv::linux::exeseal`),
 //! waited for and its exit code returned (`-d`: left running).
 
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ pub struct ExecArgs {
 }
 
 pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
+    // The process entering the container is our clone: run from a binary
+    // no container process can write through (CVE-2019-5736). This starts
+    // `cv` again with the same arguments; nothing ran before it.
+    containerv::linux::exeseal::ensure_sealed()?;
     let e = ctx.engine()?;
     let id = e.store.resolve(&a.container)?;
     let config = e.store.load_config(&id)?;
