@@ -226,6 +226,8 @@ pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod fdpass;
 #[cfg(target_os = "linux")]
+pub mod net;
+#[cfg(target_os = "linux")]
 pub mod peer;
 #[cfg(unix)]
 pub mod tree;

@@ -69,4 +69,7 @@ pub struct CreateConfig {
     /// Use chroot-like `MS_MOVE` of the rootfs instead of pivot_root
     /// (runc `--no-pivot`, for rootfs on ramfs).
     pub no_pivot: bool,
+    /// A veth pair into the container's new network namespace, configured
+    /// before the program runs (Linux).
+    pub network: Option<crate::network::Veth>,
 }

@@ -16,6 +16,7 @@ use oci_spec::runtime::{
 use crate::config::{CreateConfig, InitKind, OverlayConfig};
 use crate::error::{Error, Result};
 use crate::limits::ResourceLimits;
+use crate::network::Veth;
 
 /// Which namespaces a container gets. The mount namespace is always
 /// created (the rootfs needs it).
@@ -52,6 +53,14 @@ pub struct IdMap {
     pub size: u32,
 }
 
+/// The veth option as given: the seed's four strings (checked in
+/// `build`) or a full [`Veth`].
+#[derive(Debug, Clone)]
+enum VethOpt {
+    Strings([String; 4]),
+    Config(Veth),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Bind {
     source: PathBuf,
@@ -67,6 +76,7 @@ pub struct ContainerOptions {
     overlay: Option<OverlayConfig>,
     namespaces: Namespaces,
     net_ns_path: Option<PathBuf>,
+    veth: Option<VethOpt>,
     uid_map: Vec<IdMap>,
     gid_map: Vec<IdMap>,
     hostname: Option<String>,
@@ -148,6 +158,34 @@ impl ContainerOptions {
     /// by someone else) instead of creating one.
     pub fn network_namespace_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.net_ns_path = Some(path.into());
+        self
+    }
+
+    /// The seed's network option: a veth pair between the host and the
+    /// container's new network namespace. `host_ifname` is the host end
+    /// (addressed `host_addr`), the container gets `eth0` with
+    /// `container_addr` and a default route via `host_addr`; `netmask` is
+    /// `255.255.255.0` or `24`. Checked in `build`; a taken name fails
+    /// `create` and leaves nothing behind. Linux only.
+    pub fn veth(
+        mut self,
+        host_ifname: impl Into<String>,
+        container_addr: impl Into<String>,
+        host_addr: impl Into<String>,
+        netmask: impl Into<String>,
+    ) -> Self {
+        self.veth = Some(VethOpt::Strings([
+            host_ifname.into(),
+            container_addr.into(),
+            host_addr.into(),
+            netmask.into(),
+        ]));
+        self
+    }
+
+    /// A veth pair described in full (bridge, gateway, MAC, names).
+    pub fn veth_config(mut self, veth: Veth) -> Self {
+        self.veth = Some(VethOpt::Config(veth));
         self
     }
 
@@ -444,9 +482,29 @@ impl ContainerOptions {
                 InitKind::BuiltinReaper
             },
             overlay: self.overlay.clone(),
+            network: self.veth_checked()?,
             ..Default::default()
         };
         Ok((spec, config))
+    }
+
+    fn veth_checked(&self) -> Result<Option<Veth>> {
+        let v = match &self.veth {
+            None => return Ok(None),
+            Some(VethOpt::Strings([h, c, a, m])) => Veth::new(h, c, a, m)?,
+            Some(VethOpt::Config(v)) => {
+                v.validate()?;
+                v.clone()
+            }
+        };
+        if self.net_ns_path.is_some() || !self.namespaces.net {
+            return Err(Error::option(
+                "veth",
+                v.host_ifname,
+                "needs a new network namespace (not a joined one or the host's)",
+            ));
+        }
+        Ok(Some(v))
     }
 
     fn namespace_list(&self) -> Result<Vec<LinuxNamespace>> {
@@ -544,6 +602,7 @@ impl ContainerOptions {
             ("bind", !self.binds.is_empty()),
             ("overlay", self.overlay.is_some()),
             ("network namespace path", self.net_ns_path.is_some()),
+            ("veth", self.veth.is_some()),
             ("user namespace", self.namespaces.user),
             ("rlimit", !self.rlimits.is_empty()),
             ("readonly rootfs", self.readonly_rootfs),

@@ -16,6 +16,7 @@ use super::hooks::{self, HookKind};
 use super::init::plan::{Op, Plan, Step};
 use super::init::{self, UserMaps};
 use super::namespaces;
+use super::net::veth::{self, VethState};
 use super::proc_setup::PreparedProcess;
 use super::rootfs::{self, OverlayDirs, RootfsInput};
 use super::state::{self, Lock, OverlayState, State};
@@ -31,6 +32,8 @@ struct Undo {
     dir: PathBuf,
     cgroup: Option<Box<dyn CgroupManager>>,
     pid: Option<i32>,
+    /// The veth pair made for the container.
+    veth: Option<VethState>,
     /// Overlay directories this create made (removed on failure).
     made: Vec<PathBuf>,
     armed: bool,
@@ -43,6 +46,9 @@ impl Drop for Undo {
         }
         if let Some(pid) = self.pid {
             init::kill_and_reap(pid);
+        }
+        if let Some(v) = &self.veth {
+            veth::remove(v);
         }
         if let Some(cg) = &self.cgroup {
             let _ = cg.kill_all();
@@ -98,6 +104,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         dir: dir.clone(),
         cgroup: None,
         pid: None,
+        veth: None,
         made: Vec::new(),
         armed: true,
     };
@@ -163,7 +170,8 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
 
     let mountpoint = dir.join("rootfs");
     std::fs::create_dir(&mountpoint).map_err(|e| Error::io("create", &mountpoint, e))?;
-    let etc_files = write_etc_files(&dir, id, &spec)?;
+    let own_addr = config.network.as_ref().map(|v| v.container_addr);
+    let etc_files = write_etc_files(&dir, id, &spec, own_addr)?;
 
     // startContainer hooks run in `start`, so an immediate start goes
     // through the fifo too.
@@ -231,6 +239,14 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         maps = Some(tx);
     }
     steps.extend(ns.join_steps()?);
+    if ns.clone_flags & libc::CLONE_NEWNET != 0 {
+        // runc brings lo up in every network namespace it creates
+        // (not in a joined one); so do we.
+        steps.push(Step {
+            desc: "bring up the loopback interface".into(),
+            op: Op::LoopbackUp,
+        });
+    }
     if ns.new_cgroup {
         steps.push(Step {
             desc: "create the cgroup namespace".into(),
@@ -255,7 +271,15 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
 
     // Create-time hooks: after the mounts, before entering the root.
     let mut hook_release = None;
-    if !create_hooks.is_empty() {
+    if let Some(v) = &config.network {
+        if ns.clone_flags & libc::CLONE_NEWNET == 0 {
+            return Err(Error::InvalidSpec(format!(
+                "veth {}: the container has no new network namespace",
+                v.host_ifname
+            )));
+        }
+    }
+    if !create_hooks.is_empty() || config.network.is_some() {
         let (rx, tx) = pipe()?;
         let at = steps
             .iter()
@@ -297,7 +321,13 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         sync,
     });
     let cg = undo.cgroup.as_deref().expect("set above");
+    // The veth pair is made at the same sync point, before the hooks
+    // (prestart hooks may expect the network).
+    let veth_made: std::cell::RefCell<Option<VethState>> = Default::default();
     let mut run_create_hooks = |pid: i32| -> Result<()> {
+        if let Some(v) = &config.network {
+            *veth_made.borrow_mut() = Some(veth::setup(v, pid)?);
+        }
         let st = hooks::creating_state(id, pid, config.bundle.as_deref(), &spec);
         for (kind, list) in &create_hooks {
             match kind {
@@ -311,7 +341,9 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         release,
         run: &mut run_create_hooks,
     });
-    let pid = init::start(plan, ns.clone_flags, user_maps, report_rx, hook_sync)?;
+    let started = init::start(plan, ns.clone_flags, user_maps, report_rx, hook_sync);
+    undo.veth = veth_made.borrow_mut().take();
+    let pid = started?;
     undo.pid = Some(pid);
     drop(tty);
 
@@ -331,6 +363,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         created: state::now_rfc3339(),
         cgroup: cgroup_state,
         overlay: overlay_state,
+        veth: undo.veth.clone(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         spec,
     };
@@ -437,7 +470,15 @@ fn mkdir_all(p: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
 
 /// /etc/hostname, /etc/hosts and /etc/resolv.conf (those the spec does not
 /// mount itself), written in the state directory for binding.
-fn write_etc_files(dir: &Path, id: &str, spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
+fn write_etc_files(
+    dir: &Path,
+    id: &str,
+    spec: &Spec,
+    own_addr: Option<std::net::Ipv4Addr>,
+) -> Result<Vec<(String, PathBuf)>> {
+    // The hostname resolves to the veth address when there is one (as
+    // docker writes it), else to 127.0.1.1 (Debian's convention).
+    let own = own_addr.map_or_else(|| "127.0.1.1".to_string(), |a| a.to_string());
     let hostname = spec
         .hostname()
         .clone()
@@ -449,7 +490,7 @@ fn write_etc_files(dir: &Path, id: &str, spec: &Spec) -> Result<Vec<(String, Pat
         let content = match name {
             "hostname" => format!("{hostname}\n"),
             "hosts" => format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{own}\t{hostname}\n"
             ),
             _ => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
         };

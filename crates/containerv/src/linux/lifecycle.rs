@@ -201,6 +201,9 @@ impl Container {
         self.cgroup.kill_all()?;
         self.wait_gone()?;
         self.cgroup.remove()?;
+        if let Some(v) = &self.state.veth {
+            crate::linux::net::veth::remove(v);
+        }
         if let Some(o) = &self.state.overlay {
             let _ = std::fs::remove_dir_all(&o.work);
             if !o.keep_upper {

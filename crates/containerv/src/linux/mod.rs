@@ -27,6 +27,7 @@ mod init;
 mod lifecycle;
 mod monitor;
 mod namespaces;
+pub mod net;
 pub mod netstat;
 mod proc_setup;
 mod process;

@@ -46,6 +46,9 @@ pub(crate) struct State {
     pub created: String,
     pub cgroup: CgroupState,
     pub overlay: Option<OverlayState>,
+    /// The host end of the container's veth pair, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub veth: Option<crate::linux::net::veth::VethState>,
     pub annotations: HashMap<String, String>,
     pub spec: Spec,
 }

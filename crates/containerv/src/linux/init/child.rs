@@ -174,6 +174,7 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             // SAFETY: affects only this process.
             sys::check(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } as libc::c_long).map(drop)
         }
+        Op::LoopbackUp => sys::loopback_up(),
         Op::Propagation { flags } => sys::mount(None, c"/".as_ptr(), None, *flags, None),
         Op::MountAt {
             source,

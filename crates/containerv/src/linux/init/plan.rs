@@ -42,6 +42,8 @@ pub(crate) enum Op {
     },
     /// `unshare(CLONE_NEWCGROUP)`, so the container's cgroup is its root.
     UnshareCgroupNs,
+    /// Bring `lo` up in the init's new network namespace.
+    LoopbackUp,
     /// `mount(NULL, "/", NULL, flags)`: the propagation of the whole tree.
     Propagation {
         flags: libc::c_ulong,

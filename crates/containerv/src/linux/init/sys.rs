@@ -222,3 +222,37 @@ pub(crate) fn close_all_except(keep: &[i32]) {
     // SAFETY: as above, up to the largest fd number.
     unsafe { libc::syscall(libc::SYS_close_range, lo, u32::MAX, 0) };
 }
+
+/// `struct ifreq` with the flags member of its union (40 bytes).
+#[repr(C)]
+struct IfreqFlags {
+    name: [u8; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+/// Bring `lo` of the caller's network namespace up (runc does this for
+/// every new network namespace; docker's `--network none` has it up).
+pub(crate) fn loopback_up() -> Result<(), i32> {
+    // SAFETY: a plain socket call; the fd is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    check(fd as libc::c_long)?;
+    let mut req = IfreqFlags {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    req.name[..2].copy_from_slice(b"lo");
+    // SAFETY: `req` is a valid ifreq for SIOCGIFFLAGS/SIOCSIFFLAGS, which
+    // read the name and read/write only the flags member.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) };
+    let r = if r < 0 {
+        Err(errno())
+    } else {
+        req.flags |= libc::IFF_UP as libc::c_short;
+        // SAFETY: as above.
+        check(unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) } as libc::c_long).map(drop)
+    };
+    close(fd);
+    r
+}
