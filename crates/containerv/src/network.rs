@@ -252,7 +252,7 @@ mod tests {
         assert!(Veth::new("cvh0", "10.1.2.3", "10.1.2.3", "24").is_err());
         assert!(Veth::new("a-very-long-interface", "10.1.2.3", "10.1.2.1", "24").is_err());
         assert!(Veth::new("a/b", "10.1.2.3", "10.1.2.1", "24").is_err());
-        assert!(Veth::new("ok", "10.1.2.2", "10.1.2.1", "31").is_ok());
+        assert!(Veth::new("ok", "10.1.2.0", "10.1.2.1", "31").is_ok());
         assert_eq!(
             parse_mac("02:42:ac:11:00:02"),
             Some([2, 0x42, 0xac, 0x11, 0, 2])
