@@ -67,6 +67,21 @@ impl Engine {
         Ok(self.runtime()?.open(id)?)
     }
 
+    /// The core container for `exec`: as [`Engine::core`], and refused at
+    /// once for a paused container (a process joining a frozen cgroup
+    /// would hang until someone unpauses; docker refuses too).
+    pub fn core_for_exec(&self, id: &str) -> Result<containerv::Container> {
+        let st = self.store.load_state(id)?.observed();
+        if st.status == Status::Paused {
+            return Err(Error::InvalidState {
+                id: id.to_string(),
+                status: st.status.to_string(),
+                operation: "exec in it (unpause the container before exec)".into(),
+            });
+        }
+        self.core(id)
+    }
+
     /// The image a new container uses: its layers and run config. `None`
     /// or the built-in name: the built-in image (made if missing).
     pub fn image_info(&self, image: Option<&str>) -> Result<ImageInfo> {

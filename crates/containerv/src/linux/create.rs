@@ -187,7 +187,14 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 .process()
                 .as_ref()
                 .ok_or_else(|| Error::InvalidSpec("no process to run".into()))?;
-            let mut p = PreparedProcess::prepare(process, &rootfs)?;
+            // Not mounted yet: names resolve in the layers that will be.
+            let layers: Vec<&Path> = match &overlay_dirs {
+                Some(o) => std::iter::once(o.upper.as_path())
+                    .chain(o.lower.iter().map(PathBuf::as_path))
+                    .collect(),
+                None => vec![rootfs.as_path()],
+            };
+            let mut p = PreparedProcess::prepare_in(process, &layers)?;
             p.set_personality(linux.and_then(|l| l.personality().as_ref()))?;
             // linux.seccomp: compiled now, so a bad profile fails before the clone.
             p.set_seccomp(super::seccomp::Context {

@@ -6,6 +6,13 @@
 //! container whose /etc/passwd is a symlink to a host path still only ever
 //! shows its own files. Files are read with a size cap: a hostile container
 //! cannot make the caller read gigabytes.
+//!
+//! A container on overlay layers is created before its root is mounted,
+//! so its init's user is resolved against the layers themselves (the
+//! writable upper directory first, then the image layers topmost first):
+//! a file is taken from the highest layer that has it, and an overlay
+//! whiteout there hides it, as the merged root would. A user added by a
+//! later image layer (`RUN useradd app` + `USER app`) is then found.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -65,22 +72,6 @@ fn group_entries(text: &str) -> impl Iterator<Item = (&str, u32, &str)> {
     })
 }
 
-/// Read `path` (e.g. "etc/passwd") inside `root`; a missing file reads as
-/// empty (a minimal image may have none).
-pub(crate) fn read_in_root(root: &OwnedFd, path: &str) -> Result<String> {
-    let fd = match open_in_root(root, Path::new(path), OFlag::O_RDONLY, 0) {
-        Ok(fd) => fd,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(String::new()),
-        Err(e) => return Err(Error::io("open in container", path, e)),
-    };
-    let mut text = String::new();
-    std::fs::File::from(fd)
-        .take(MAX_FILE)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io("read in container", path, e))?;
-    Ok(text)
-}
-
 /// Resolve `spec` ("name[:group]", "uid[:gid]") with the container's
 /// passwd and group texts. An unknown name → [`Error::UnknownUser`].
 pub(crate) fn resolve_with(spec: &str, passwd: &str, group: &str) -> Result<ResolvedUser> {
@@ -134,16 +125,54 @@ pub(crate) fn resolve_with(spec: &str, passwd: &str, group: &str) -> Result<Reso
     Ok(resolved)
 }
 
-/// Resolve `spec` against /etc/passwd and /etc/group inside `root`.
-pub(crate) fn resolve(root: &OwnedFd, spec: &str) -> Result<ResolvedUser> {
-    let passwd = read_in_root(root, "etc/passwd")?;
-    let group = read_in_root(root, "etc/group")?;
+/// Read `path` from the highest of `layers` (topmost first) that has it,
+/// each layer opened as its own root; an overlay whiteout (a character
+/// device 0:0) in a layer hides the file of the layers below. One layer
+/// is a plain root.
+pub(crate) fn read_in_layers(layers: &[OwnedFd], path: &str) -> Result<String> {
+    for layer in layers {
+        let fd = match open_in_root(layer, Path::new(path), OFlag::O_RDONLY, 0) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            // Opening a whiteout device fails on this host (nodev, or no
+            // such driver): look at what it is before giving up.
+            Err(_) if is_whiteout(layer, path) => return Ok(String::new()),
+            Err(e) => return Err(Error::io("open in container", path, e)),
+        };
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::io("stat", path, e.into()))?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0 {
+            return Ok(String::new());
+        }
+        let mut text = String::new();
+        std::fs::File::from(fd)
+            .take(MAX_FILE)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("read in container", path, e))?;
+        return Ok(text);
+    }
+    Ok(String::new())
+}
+
+/// Whether `path` in `layer` is an overlay whiteout (checked with an
+/// `O_PATH` open, which never opens the device).
+fn is_whiteout(layer: &OwnedFd, path: &str) -> bool {
+    open_in_root(layer, Path::new(path), OFlag::O_PATH, 0)
+        .ok()
+        .and_then(|fd| nix::sys::stat::fstat(&fd).ok())
+        .is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0)
+}
+
+/// Resolve `spec` against /etc/passwd and /etc/group of the container
+/// (`layers`: its root, or its overlay layers topmost first).
+pub(crate) fn resolve(layers: &[OwnedFd], spec: &str) -> Result<ResolvedUser> {
+    let passwd = read_in_layers(layers, "etc/passwd")?;
+    let group = read_in_layers(layers, "etc/group")?;
     resolve_with(spec, &passwd, &group)
 }
 
 /// The home directory of numeric `uid` from the container's /etc/passwd.
-pub(crate) fn home_of(root: &OwnedFd, uid: u32) -> Option<String> {
-    let passwd = read_in_root(root, "etc/passwd").ok()?;
+pub(crate) fn home_of(layers: &[OwnedFd], uid: u32) -> Option<String> {
+    let passwd = read_in_layers(layers, "etc/passwd").ok()?;
     let home = passwd_entries(&passwd).find(|e| e.uid == uid)?.home;
     Some(home.to_string())
 }
@@ -180,5 +209,39 @@ mod tests {
         assert!(resolve_with("", PASSWD, GROUP).is_err());
         assert!(resolve_with("app:", PASSWD, GROUP).is_err());
         assert!(resolve_with("root", "", "").is_err());
+    }
+
+    #[test]
+    fn layers_topmost_first_and_whiteouts_hide() {
+        let top = tempfile::tempdir().unwrap();
+        let low = tempfile::tempdir().unwrap();
+        for d in [&top, &low] {
+            std::fs::create_dir(d.path().join("etc")).unwrap();
+        }
+        std::fs::write(low.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        std::fs::write(low.path().join("etc/group"), "root:x:0:\n").unwrap();
+        std::fs::write(top.path().join("etc/passwd"), PASSWD).unwrap();
+        let fds = |ds: &[&tempfile::TempDir]| -> Vec<OwnedFd> {
+            ds.iter()
+                .map(|d| super::super::fs_copy::open_root(d.path()).unwrap())
+                .collect()
+        };
+        // The top layer's passwd wins; group comes from below.
+        let layers = fds(&[&top, &low]);
+        let r = resolve(&layers, "app").unwrap();
+        assert_eq!((r.uid, r.gid), (1000, 1000));
+        assert_eq!(read_in_layers(&layers, "etc/group").unwrap(), "root:x:0:\n");
+        // Only the lower layer: no app.
+        assert!(resolve(&fds(&[&low]), "app").is_err());
+        // A whiteout (char device 0:0) in the top layer hides the group
+        // file below, as overlayfs would (mknod: the tests run as root).
+        nix::sys::stat::mknod(
+            &top.path().join("etc/group"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::empty(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(read_in_layers(&layers, "etc/group").unwrap(), "");
     }
 }

@@ -4,6 +4,8 @@
 //! the monitor processes too.
 #![allow(dead_code)]
 
+pub mod app_image;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

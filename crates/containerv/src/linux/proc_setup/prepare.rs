@@ -36,6 +36,9 @@ fn null_terminated(v: &[CString]) -> Vec<*const c_char> {
         .collect()
 }
 
+/// The umask of a process whose spec sets none (runc's and docker's).
+const DEFAULT_UMASK: u32 = 0o022;
+
 impl PreparedProcess {
     /// Turn `process` into system call arguments. `root` is the container's
     /// root as the host sees it (to resolve user and group names against
@@ -45,6 +48,16 @@ impl PreparedProcess {
     /// "uid[:gid]" spec resolved in the container; it replaces uid and gid
     /// and adds the user's groups from /etc/group to `additionalGids`.
     pub(crate) fn prepare(process: &oci_spec::runtime::Process, root: &Path) -> Result<Self> {
+        Self::prepare_in(process, &[root])
+    }
+
+    /// [`Self::prepare`] for a container whose root is not mounted yet:
+    /// names are resolved in its overlay `layers` (topmost first, see
+    /// [`user::read_in_layers`]).
+    pub(crate) fn prepare_in(
+        process: &oci_spec::runtime::Process,
+        layers: &[&Path],
+    ) -> Result<Self> {
         let args = process.args().clone().unwrap_or_default();
         if args.is_empty() {
             return Err(Error::InvalidSpec("process.args is empty".into()));
@@ -66,18 +79,20 @@ impl PreparedProcess {
         // User: names resolved inside the container's root.
         let spec_user = process.user();
         let mut groups: Vec<u32> = spec_user.additional_gids().clone().unwrap_or_default();
-        let root_fd = crate::linux::fs_copy::open_root(root);
+        let root_fds: Result<Vec<OwnedFd>> = layers
+            .iter()
+            .map(|l| crate::linux::fs_copy::open_root(l))
+            .collect();
         let (uid, gid, home) = match spec_user.username() {
             Some(name) if !name.is_empty() => {
-                let root_fd = root_fd?;
-                let r = user::resolve(&root_fd, name)?;
+                let r = user::resolve(&root_fds?, name)?;
                 groups.extend(r.supplementary);
                 (r.uid, r.gid, r.home)
             }
             _ => {
-                let home = root_fd
+                let home = root_fds
                     .ok()
-                    .and_then(|fd: OwnedFd| user::home_of(&fd, spec_user.uid()));
+                    .and_then(|fds| user::home_of(&fds, spec_user.uid()));
                 (spec_user.uid(), spec_user.gid(), home)
             }
         };
@@ -179,7 +194,10 @@ impl PreparedProcess {
             uid,
             gid,
             groups,
-            umask: spec_user.umask(),
+            // runc's default when the spec gives none (its init sets 0022;
+            // ours ran at 0 to make the mounts): files a container makes
+            // are not world-writable, as under docker.
+            umask: Some(spec_user.umask().unwrap_or(DEFAULT_UMASK)),
             rlimits,
             caps,
             last_cap,

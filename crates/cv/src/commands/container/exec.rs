@@ -50,7 +50,7 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     let id = e.store.resolve(&a.container)?;
     let config = e.store.load_config(&id)?;
-    let c = e.core(&id)?;
+    let c = e.core_for_exec(&id)?;
     let mut env = config.env.clone();
     for kv in &a.env {
         if !kv.contains('=') || kv.starts_with('=') {
