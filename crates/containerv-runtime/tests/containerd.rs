@@ -1,6 +1,7 @@
 //! containerd 1.6 driving `containerv` through its runc shim (`ctr run
 //! --runc-binary PATH`): run in the foreground, run -d, exec, a memory
-//! limit in the cgroup file, kill, delete. containerd runs on a private
+//! limit in the cgroup file, containerd's default seccomp
+//! profile (`--seccomp`, next to runc), kill, delete. containerd runs on a private
 //! socket, root and state under a temp dir, in a private mount namespace
 //! with its own /run (shim sockets live in /run/containerd); it is killed
 //! by pid at the end. The image is the busybox rootfs made into an OCI
@@ -99,7 +100,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        for name in ["c1", "c2"] {
+        for name in ["c1", "c2", "c3", "c4"] {
             let _ = self
                 .ctr()
                 .args(["task", "kill", "-s", "KILL", name])
@@ -205,6 +206,7 @@ fn containerd_runs_containers_on_containerv() {
         cgroup_value("memory", &d.parent, "c2/memory.limit_in_bytes"),
         (64u64 << 20).to_string()
     );
+    seccomp_default_profile(&d, image);
     d.ok(&["task", "kill", "-s", "KILL", "c2"]);
     let t0 = Instant::now();
     while !d
@@ -226,4 +228,25 @@ fn containerd_runs_containers_on_containerv() {
         "{:?}",
         cgroups_named(&parent)
     );
+}
+
+/// `ctr run --seccomp`: containerd's default profile, as Go marshals it
+/// (its `clone` rule is MASKED_EQ 2114060288 with no `valueTwo`, which
+/// means 0), on containerv and on runc: same filter, same behaviour.
+fn seccomp_default_profile(d: &Containerd, image: &str) {
+    let probe = "grep Seccomp: /proc/self/status; (true) && echo forked; \
+                 unshare -n true 2>/dev/null && echo unshared || echo unshare-denied";
+    let mut outs = Vec::new();
+    for (name, runtime) in [("c3", common::bin()), ("c4", "runc")] {
+        let mut args = vec!["run".to_string(), "--rm".into(), "--seccomp".into()];
+        let mut flags = d.run_flags(name);
+        flags[1] = runtime.to_string();
+        args.extend(flags);
+        args.extend([image, name, "sh", "-c", probe].map(String::from));
+        let out = d.ctr().args(&args).output().unwrap();
+        assert!(out.status.success(), "{runtime}: {}", describe(&out));
+        outs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert_eq!(outs[0], "Seccomp:\t2\nforked\nunshare-denied\n");
+    assert_eq!(outs[0], outs[1], "containerv vs runc");
 }

@@ -1,6 +1,6 @@
 //! podman driving `containerv` as its OCI runtime (`podman --runtime
 //! PATH`): run --rm; run -d then logs, exec, stats, stop, rm; --memory and
-//! --pids-limit visible in the cgroup files. podman runs with the cgroupfs
+//! --pids-limit visible in the cgroup files and inside the container. podman runs with the cgroupfs
 //! manager, the file events logger, vfs storage under a temp dir and a
 //! private tmpfs on /run (see ENVIRONMENT.md); the image is the busybox
 //! rootfs brought in with `podman import`, no network.
@@ -95,6 +95,20 @@ fn podman_runs_containers_on_containerv() {
     assert_eq!(
         p.ok(&["exec", &id, "sh", "-c", "echo exec-$((40+2))"]),
         "exec-42\n"
+    );
+    // podman on a v1 host uses no cgroup namespace: the container still
+    // reads its own limits, and name=systemd is its own cgroup, not the
+    // host's root of that hierarchy.
+    assert_eq!(
+        p.ok(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+             test -e /sys/fs/cgroup/systemd/release_agent && echo host-root || echo own"
+        ]),
+        format!("{}\n50\nown\n", 64u64 << 20)
     );
     let status = p.ok(&["inspect", "--format", "{{.State.Status}}", &id]);
     assert_eq!(status.trim(), "running");

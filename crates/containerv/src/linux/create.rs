@@ -269,6 +269,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             overlay: overlay_dirs.as_ref(),
             userns: ns.new_user,
             cgroupns: ns.cgroup,
+            cgroups: &cgroup_state.hierarchies,
             uts: ns.uts,
             no_pivot: config.no_pivot,
             etc_files: &etc_files,

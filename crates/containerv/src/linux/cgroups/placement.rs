@@ -33,9 +33,11 @@ pub(crate) struct V1Mount {
 /// The cgroup2 mount: (mount point, hierarchy path mounted there).
 pub(crate) type V2Mount = (PathBuf, String);
 
-/// Every v1 hierarchy with at least one real controller (named
-/// hierarchies like `name=systemd` are left alone), and the cgroup2 mount
-/// point if any.
+/// Every v1 hierarchy, and the cgroup2 mount point if any. A named
+/// hierarchy (`name=systemd`, no controller) counts too, with its
+/// `name=...` as its only "controller": the container gets a directory
+/// there like everywhere else, so a cgroup namespace or a bind shows it its
+/// own cgroup there and not the host's root of that hierarchy.
 pub(crate) fn mounts() -> Result<(Vec<V1Mount>, Option<V2Mount>)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
@@ -56,7 +58,7 @@ pub(crate) fn mounts() -> Result<(Vec<V1Mount>, Option<V2Mount>)> {
             "cgroup" => {
                 let controllers: Vec<String> = post[2]
                     .split(',')
-                    .filter(|o| KNOWN_V1.contains(o))
+                    .filter(|o| KNOWN_V1.contains(o) || o.starts_with("name="))
                     .map(str::to_string)
                     .collect();
                 if !controllers.is_empty() && !v1.iter().any(|m: &V1Mount| m.mount == mount) {

@@ -82,6 +82,34 @@ pub(super) fn cap_mask(caps: &Capabilities, last_cap: u32) -> Result<u64> {
     Ok(mask)
 }
 
+/// Sets the kernel's capset(2) would refuse (EPERM after `start`, too late
+/// for a message) are refused by name before anything is created: an
+/// inheritable capability outside the bounding set (a Go spec that leaves
+/// `bounding` out means an empty one), an effective one outside permitted.
+pub(super) fn check_cap_sets(c: &CapSets) -> Result<()> {
+    let first = |m: u64| {
+        CAP_NAMES
+            .get(m.trailing_zeros() as usize)
+            .copied()
+            .unwrap_or("?")
+    };
+    let outside_bounding = c.inheritable & !c.bounding;
+    if outside_bounding != 0 {
+        return Err(Error::InvalidSpec(format!(
+            "process.capabilities.inheritable: CAP_{} is not in process.capabilities.bounding (the kernel refuses an inheritable capability outside the bounding set)",
+            first(outside_bounding)
+        )));
+    }
+    let outside_permitted = c.effective & !c.permitted;
+    if outside_permitted != 0 {
+        return Err(Error::InvalidSpec(format!(
+            "process.capabilities.effective: CAP_{} is not in process.capabilities.permitted (the kernel refuses it)",
+            first(outside_permitted)
+        )));
+    }
+    Ok(())
+}
+
 /// `CAP_X` name of an oci-spec capability (its serde name).
 fn capability_name(cap: &Capability) -> String {
     match serde_json::to_value(cap) {

@@ -10,7 +10,7 @@ use std::path::Path;
 use libc::c_char;
 use oci_spec::runtime::Capabilities;
 
-use super::caps::{cap_mask, last_cap, CapSets};
+use super::caps::{cap_mask, check_cap_sets, last_cap, CapSets};
 use super::limits::{ioprio_value, rlimit_resource, sched_attr};
 use super::PreparedProcess;
 use crate::error::{Error, Result};
@@ -153,13 +153,15 @@ impl PreparedProcess {
                     Some(s) => cap_mask(s, last_cap),
                     None => Ok(0),
                 };
-                Some(CapSets {
+                let sets = CapSets {
                     bounding: m(c.bounding())?,
                     effective: m(c.effective())?,
                     permitted: m(c.permitted())?,
                     inheritable: m(c.inheritable())?,
                     ambient: m(c.ambient())?,
-                })
+                };
+                check_cap_sets(&sets)?;
+                Some(sets)
             }
         };
 

@@ -1,18 +1,25 @@
-//! What a container's `cgroup` mount becomes on this host.
+//! What a container's `cgroup` mount becomes on this host, as runc does.
 //!
-//! - Unified (cgroup2 at /sys/fs/cgroup): a cgroup2 mount.
-//! - v1 or hybrid: a tmpfs with one cgroup v1 mount per host hierarchy
-//!   (same controller set, read from /proc/self/mountinfo) plus cgroup2 at
-//!   `unified` when the host has it, then the tmpfs made read-only if asked.
-//!
-//! The hierarchies are mounted only with a cgroup namespace (its root is
-//! the container's cgroup); without one the mount is an empty tmpfs, so the
-//! host's tree is never exposed.
+//! - Unified (cgroup2 at /sys/fs/cgroup): with a cgroup namespace a cgroup2
+//!   mount (its root is the container's cgroup); without one a bind of the
+//!   container's own cgroup directory.
+//! - v1 or hybrid: a tmpfs holding one entry per host hierarchy (read from
+//!   /proc/self/mountinfo; named ones such as `name=systemd` included) plus
+//!   `unified` when the host has cgroup2 there, then the tmpfs made
+//!   read-only if asked. With a cgroup namespace each entry is a fresh
+//!   cgroup mount of that hierarchy (rooted at the container's cgroup);
+//!   without one it is a bind of the container's directory in that
+//!   hierarchy. Either way the container sees its own cgroup (and its
+//!   limits, `memory/memory.limit_in_bytes`) and never the host's tree: a
+//!   hierarchy the container has no directory in is left out.
 
 use std::ffi::CString;
 
-use super::{cstr, step};
+use std::path::Path;
+
+use super::{cpath, cstr, step};
 use crate::error::Result;
+use crate::linux::cgroups::Placed;
 use crate::linux::init::plan::{Op, Step, TargetKind};
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
@@ -75,19 +82,29 @@ pub(crate) fn host_hierarchies(mountinfo: &str) -> (Vec<Hierarchy>, bool) {
     (out, unified)
 }
 
-/// Steps for a cgroup mount at `rel` (relative to the root) with `flags`.
+/// Steps for a cgroup mount at `rel` (relative to the root) with `flags`;
+/// `placed` are the container's cgroup directories, one per hierarchy.
 pub(crate) fn steps(
     rel: &str,
     flags: libc::c_ulong,
     cgroupns: bool,
+    placed: &[Placed],
     out: &mut Vec<Step>,
 ) -> Result<()> {
     let dest = format!("/{rel}");
-    if cgroupns && host_is_unified() {
-        out.push(step(
-            format!("mount cgroup2 on {dest}"),
-            mount(rel, "cgroup2", flags, None)?,
-        ));
+    if host_is_unified() {
+        let own = placed.iter().find(|p| p.controllers.is_empty());
+        match (cgroupns, own) {
+            (true, _) => out.push(step(
+                format!("mount cgroup2 on {dest}"),
+                mount(rel, "cgroup2", flags, None)?,
+            )),
+            (false, Some(p)) => out.push(bind(rel, &p.dir, flags)?),
+            (false, None) => out.push(step(
+                format!("mount tmpfs on {dest}"),
+                mount(rel, "tmpfs", flags, Some("mode=755".to_string()))?,
+            )),
+        }
         return Ok(());
     }
     out.push(step(
@@ -99,22 +116,28 @@ pub(crate) fn steps(
             Some("mode=755".to_string()),
         )?,
     ));
-    if cgroupns && !host_is_unified() {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let (hier, unified) = host_hierarchies(&mountinfo);
-        for h in hier {
-            let sub = format!("{rel}/{}", h.name);
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let (hier, unified) = host_hierarchies(&mountinfo);
+    let entries = hier
+        .iter()
+        .map(|h| (h.name.as_str(), "cgroup", Some(h.data.clone())))
+        .chain(unified.then_some(("unified", "cgroup2", None)));
+    for (name, fstype, data) in entries {
+        let host = Path::new("/sys/fs/cgroup").join(name);
+        // The container's directory in this hierarchy: placement puts it
+        // under the hierarchy's mount point.
+        let Some(own) = placed.iter().find(|p| p.dir.starts_with(&host)) else {
+            continue;
+        };
+        let sub = format!("{rel}/{name}");
+        if cgroupns {
+            let what = data.as_deref().unwrap_or(fstype);
             out.push(step(
-                format!("mount cgroup ({}) on /{sub}", h.data),
-                mount(&sub, "cgroup", flags, Some(h.data.clone()))?,
+                format!("mount {fstype} ({what}) on /{sub}"),
+                mount(&sub, fstype, flags, data)?,
             ));
-        }
-        if unified {
-            let sub = format!("{rel}/unified");
-            out.push(step(
-                format!("mount cgroup2 on /{sub}"),
-                mount(&sub, "cgroup2", flags, None)?,
-            ));
+        } else {
+            out.push(bind(&sub, &own.dir, flags)?);
         }
     }
     if flags & libc::MS_RDONLY != 0 {
@@ -127,6 +150,24 @@ pub(crate) fn steps(
         ));
     }
     Ok(())
+}
+
+/// A bind of the container's cgroup directory `dir` on `rel`, with the
+/// mount's flags (read-only, nosuid, ...) applied by a remount.
+fn bind(rel: &str, dir: &Path, flags: libc::c_ulong) -> Result<Step> {
+    Ok(step(
+        format!("bind {} on /{rel}", dir.display()),
+        Op::Mount {
+            source: Some(cpath(dir)?),
+            target: cstr(rel)?,
+            kind: TargetKind::Dir,
+            fstype: None,
+            flags: libc::MS_BIND | libc::MS_REC,
+            data: None,
+            remount: (flags != 0).then_some(libc::MS_BIND | libc::MS_REMOUNT | flags),
+            propagation: 0,
+        },
+    ))
 }
 
 fn mount(rel: &str, fstype: &str, flags: libc::c_ulong, data: Option<String>) -> Result<Op> {

@@ -40,6 +40,8 @@ pub(crate) struct RootfsInput<'a> {
     pub overlay: Option<&'a OverlayDirs>,
     pub userns: bool,
     pub cgroupns: bool,
+    /// The container's cgroup directory in each hierarchy.
+    pub cgroups: &'a [crate::linux::cgroups::Placed],
     pub uts: bool,
     pub no_pivot: bool,
     /// (destination, host file) binds for /etc/hostname, /etc/hosts, /etc/resolv.conf.
@@ -64,7 +66,7 @@ pub(crate) fn cstr(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::InvalidSpec(format!("{s:?} contains a NUL byte")))
 }
 
-fn cpath(p: &Path) -> Result<CString> {
+pub(crate) fn cpath(p: &Path) -> Result<CString> {
     cstr(&p.to_string_lossy())
 }
 
@@ -320,7 +322,7 @@ fn mount_steps(input: &RootfsInput<'_>, m: &Mount, out: &mut Vec<Step>) -> Resul
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
     if typ == "cgroup" || typ == "cgroup2" {
-        return cgroupfs::steps(&rel, opts.flags, input.cgroupns, out);
+        return cgroupfs::steps(&rel, opts.flags, input.cgroupns, input.cgroups, out);
     }
     let data = if opts.data.is_empty() {
         None

@@ -248,16 +248,13 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
                     a.index()
                 )));
             }
-            if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq && a.value_two().is_none() {
-                return Err(Error::InvalidSpec(format!(
-                    "{what}: SCMP_CMP_MASKED_EQ on argument {} needs valueTwo (value is the mask)",
-                    a.index()
-                )));
-            }
             args.push(ArgCmp {
                 index: a.index() as u32,
                 op: a.op(),
                 value: a.value(),
+                // Go's `ValueTwo uint64 json:"valueTwo,omitempty"`: absent
+                // means 0 (containerd's and Kubernetes' default profiles
+                // have `clone` MASKED_EQ 2114060288 with no valueTwo).
                 value_two: a.value_two().unwrap_or(0),
             });
         }
