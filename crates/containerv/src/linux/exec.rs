@@ -124,6 +124,36 @@ fn namespace_fds(pid: i32) -> Result<Vec<(RawFd, OwnedFd)>> {
     Ok(out)
 }
 
+/// Move the calling process into the container whose init is `init_pid`:
+/// its cgroup, then its namespaces (user first, mount last), as `setns`
+/// allows: the caller must be single-threaded (the kernel refuses the user
+/// and mount namespaces otherwise), and the pid namespace applies to the
+/// caller's children only. The seed's `containerv_join`.
+pub(crate) fn join_caller(init_pid: i32, cgroup: &dyn CgroupManager) -> Result<()> {
+    if init_pid <= 0 {
+        return Err(Error::InvalidSpec(
+            "the container has no running init".into(),
+        ));
+    }
+    let namespaces = namespace_fds(init_pid)?;
+    for fd in cgroup.procs_fds()? {
+        // SAFETY: write "0" (this process) to an open cgroup.procs file.
+        if unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) } < 0 {
+            return Err(Error::sys("join cgroup", std::io::Error::last_os_error()));
+        }
+    }
+    for (flag, fd) in &namespaces {
+        // SAFETY: setns with an open namespace file descriptor.
+        if unsafe { libc::setns(fd.as_raw_fd(), *flag) } < 0 {
+            return Err(Error::sys(
+                format!("setns into namespace type {flag:#x} of pid {init_pid}"),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Everything the intermediate and the grandchild use, as raw values.
 struct ChildPlan<'a> {
     prepared: &'a PreparedProcess,

@@ -284,6 +284,13 @@ impl Container {
         self.signal_init(signal, all)
     }
 
+    /// Move the calling process into the container (its cgroup and
+    /// namespaces; the pid namespace applies to the caller's children).
+    /// The caller must be single-threaded, e.g. a child just forked.
+    pub fn join(&self) -> Result<()> {
+        exec::join_caller(self.pid(), self.cgroup.as_ref())
+    }
+
     /// Copy a host file or directory into the container at `dest`.
     pub fn upload(&self, host_src: &Path, dest: &Path) -> Result<()> {
         fs_copy::upload(&self.root_path(), host_src, dest)

@@ -1,0 +1,364 @@
+//! The C API from C: tests/c/api_test.c compiled with the system's C
+//! compiler against libcontainerv.so and libcontainerv.a (as a C user of
+//! the seed's library builds), run on real containers, once more under
+//! valgrind; the headers compiled alone as C99 and as C++ with -Werror.
+//!
+//! From outside, this harness checks what C cannot see well: the cgroup
+//! files of each container (found by the container's id), and that
+//! nothing (mount, cgroup, process, state directory) is left behind.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use containerv_testutil::{
+    assert_no_leftovers, busybox_rootfs, cgroups_named, require_root, temp_root, unique_id,
+    TempRoot,
+};
+
+/// Where cargo put libcontainerv.so and libcontainerv.a: the deps
+/// directory this test binary runs from.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap().to_path_buf();
+    assert!(
+        deps.join("libcontainerv.so").exists() && deps.join("libcontainerv.a").exists(),
+        "libcontainerv.so/.a not in {} (cargo test builds them with this test)",
+        deps.display()
+    );
+    deps
+}
+
+fn include_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
+}
+
+fn c_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(name)
+}
+
+fn out_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-c");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn compile(cmd: &mut Command) {
+    let out = cmd.output().expect("the C compiler runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const WARN: [&str; 4] = ["-Wall", "-Wextra", "-Werror", "-g"];
+
+/// api_test linked against the shared library (rpath to it).
+fn shared_test() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let lib = lib_dir();
+        let bin = out_dir().join(format!("api_test_shared-{}", std::process::id()));
+        compile(
+            Command::new("cc")
+                .arg("-std=c99")
+                .args(WARN)
+                .arg("-I")
+                .arg(include_dir())
+                .arg(c_file("api_test.c"))
+                .arg("-L")
+                .arg(&lib)
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
+                .arg("-lcontainerv")
+                .arg("-o")
+                .arg(&bin),
+        );
+        bin
+    })
+}
+
+/// api_test linked against the static library (with the system libraries
+/// `rustc --print native-static-libs` names).
+fn static_test() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = out_dir().join(format!("api_test_static-{}", std::process::id()));
+        compile(
+            Command::new("cc")
+                .arg("-std=c99")
+                .args(WARN)
+                .arg("-I")
+                .arg(include_dir())
+                .arg(c_file("api_test.c"))
+                .arg(lib_dir().join("libcontainerv.a"))
+                .args([
+                    "-lgcc_s",
+                    "-lutil",
+                    "-lrt",
+                    "-lpthread",
+                    "-lm",
+                    "-ldl",
+                    "-lc",
+                ])
+                .arg("-o")
+                .arg(&bin),
+        );
+        bin
+    })
+}
+
+/// One run of a scenario: its own runtime root, id prefix and data dir.
+struct Run {
+    root: TempRoot,
+    prefix: String,
+    data: tempfile::TempDir,
+}
+
+impl Run {
+    fn new(scenario: &str) -> Run {
+        require_root();
+        Run {
+            root: temp_root(),
+            prefix: unique_id(&format!("capi-{scenario}")),
+            // On the root ext4 (a block device), for the I/O figures.
+            data: tempfile::tempdir_in("/var/tmp").unwrap(),
+        }
+    }
+
+    fn command(&self, wrapper: &[&str], bin: &Path, scenario: &str) -> Command {
+        let mut cmd = Command::new(wrapper.first().map_or(bin.as_os_str(), |w| w.as_ref()));
+        if !wrapper.is_empty() {
+            cmd.args(&wrapper[1..]).arg(bin);
+        }
+        cmd.arg(scenario)
+            .arg(&self.prefix)
+            .arg(busybox_rootfs())
+            .arg(self.data.path())
+            .env("CONTAINERV_ROOT", self.root.path());
+        cmd
+    }
+
+    /// Runs the scenario to its end; returns its stdout.
+    fn run(&self, wrapper: &[&str], bin: &Path, scenario: &str) -> String {
+        let out = self.command(wrapper, bin, scenario).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && stdout.contains(&format!("ok {scenario}")),
+            "{scenario}: {}\nstdout:\n{stdout}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Nothing of any container whose id starts with the prefix is left,
+    /// and the runtime root is empty.
+    fn assert_clean(&self, suffixes: &[&str]) {
+        for s in suffixes {
+            assert_no_leftovers(self.root.path(), &format!("{}-{s}", self.prefix));
+        }
+        assert!(cgroups_named(&self.prefix).is_empty());
+        let left: Vec<_> = std::fs::read_dir(self.root.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "left in the runtime root: {left:?}");
+    }
+}
+
+#[test]
+fn headers_compile_alone_as_c99_and_cpp() {
+    let out = out_dir();
+    compile(
+        Command::new("cc")
+            .args(["-std=c99", "-pedantic"])
+            .args(WARN)
+            .arg("-I")
+            .arg(include_dir())
+            .arg("-c")
+            .arg(c_file("header_check.c"))
+            .arg("-o")
+            .arg(out.join("header_c.o")),
+    );
+    compile(
+        Command::new("c++")
+            .args(["-x", "c++", "-std=c++11"])
+            .args(WARN)
+            .arg("-I")
+            .arg(include_dir())
+            .arg("-c")
+            .arg(c_file("header_check.c"))
+            .arg("-o")
+            .arg(out.join("header_cpp.o")),
+    );
+}
+
+/// Reads `file` of the container's cgroup in `controller` (v1 hierarchy
+/// here; the host is hybrid).
+fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
+    let dir = cgroups_named(id)
+        .into_iter()
+        .find(|p| p.starts_with(format!("/sys/fs/cgroup/{controller}/")))
+        .unwrap_or_else(|| panic!("no {controller} cgroup for {id}"));
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn limits_land_in_the_cgroup_files() {
+    let run = Run::new("limits");
+    let mut child = run
+        .command(&[], shared_test(), "limits")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_ready = || loop {
+        let line = lines.next().expect("api_test ended before READY").unwrap();
+        if let Some(id) = line.strip_prefix("READY ") {
+            return id.to_string();
+        }
+    };
+    let ncpu = std::thread::available_parallelism().unwrap().get() as u64;
+
+    // set_cgroup_limits("256M", "200", "64")
+    let id = next_ready();
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.limit_in_bytes"),
+        "268435456"
+    );
+    assert_eq!(cgroup_file(&id, "pids", "pids.max"), "64");
+    // weight 200 → the shares that cgroup v2 turns back into 200.
+    assert_eq!(cgroup_file(&id, "cpu", "cpu.shares"), "5220");
+    // The spawned sleep is in the container's cgroup.
+    assert!(!cgroup_file(&id, "pids", "cgroup.procs").is_empty());
+    writeln!(stdin).unwrap();
+
+    // set_cgroup_limits(NULL, NULL, NULL): 1G, weight 100, 256.
+    let id = next_ready();
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.limit_in_bytes"),
+        "1073741824"
+    );
+    assert_eq!(cgroup_file(&id, "pids", "pids.max"), "256");
+    assert_eq!(cgroup_file(&id, "cpu", "cpu.shares"), "2598");
+    writeln!(stdin).unwrap();
+
+    // set_resource_limits("512M", "25", "max"): 25 % of all CPUs.
+    let id = next_ready();
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.limit_in_bytes"),
+        "536870912"
+    );
+    assert_eq!(cgroup_file(&id, "pids", "pids.max"), "max");
+    assert_eq!(cgroup_file(&id, "cpu", "cpu.cfs_period_us"), "100000");
+    assert_eq!(
+        cgroup_file(&id, "cpu", "cpu.cfs_quota_us"),
+        (ncpu * 100_000 / 4).to_string()
+    );
+    writeln!(stdin).unwrap();
+    drop(stdin);
+
+    let status = child.wait().unwrap();
+    assert!(status.success(), "api_test limits: {status}");
+    run.assert_clean(&["explicit", "defaults", "resource"]);
+}
+
+#[test]
+fn stats_move_with_the_workload() {
+    let run = Run::new("stats");
+    let out = run.run(&[], shared_test(), "stats");
+    eprintln!("{out}");
+    run.assert_clean(&["stats"]);
+}
+
+#[test]
+fn upload_download_round_trip() {
+    let run = Run::new("copy");
+    run.run(&[], shared_test(), "copy");
+    run.assert_clean(&["copy"]);
+}
+
+#[test]
+fn kill_wait_exit_codes_with_the_static_library() {
+    let run = Run::new("killwait");
+    run.run(&[], static_test(), "killwait");
+    run.assert_clean(&["kw"]);
+}
+
+#[test]
+fn join_from_a_forked_child() {
+    let run = Run::new("join");
+    run.run(&[], shared_test(), "join");
+    run.assert_clean(&["join"]);
+}
+
+#[test]
+fn bad_input_fails_with_errno_and_message_and_creates_nothing() {
+    let run = Run::new("bad");
+    run.run(&[], shared_test(), "bad");
+    run.assert_clean(&[
+        "badlimit", "badcpu", "badpids", "nullopts", "nullout", "norootfs", "net", "userns",
+    ]);
+}
+
+#[test]
+fn bad_arguments_on_a_live_container() {
+    let run = Run::new("badlive");
+    run.run(&[], shared_test(), "badlive");
+    run.assert_clean(&["live"]);
+}
+
+const VALGRIND: [&str; 6] = [
+    "valgrind",
+    "--quiet",
+    "--error-exitcode=1",
+    "--leak-check=full",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--child-silent-after-fork=yes",
+];
+
+/// Valgrind over the scenario that creates no container: every option,
+/// limit and layer path, every failing create (validation in the core
+/// included), every NULL check. The scenarios that create containers
+/// cannot run under valgrind 3.19 (Debian 12): it does not know
+/// `openat2`, which the container's set-up uses to resolve mount targets
+/// inside the rootfs, so set-up fails there with ENOSYS (see
+/// `valgrind_over_the_container_scenarios`).
+#[test]
+fn valgrind_finds_no_leak_or_bad_access() {
+    assert!(
+        containerv_testutil::peer::have("valgrind"),
+        "valgrind is missing (scripts/install-deps installs it)"
+    );
+    let run = Run::new("bad");
+    run.run(&VALGRIND, shared_test(), "bad");
+    run.assert_clean(&["badlimit", "net", "userns"]);
+}
+
+/// The scenarios that create containers, under valgrind: they need a
+/// valgrind that knows `openat2` (3.20 or later); Debian 12 has 3.19,
+/// under which container set-up fails with ENOSYS.
+#[test]
+#[ignore = "valgrind 3.19 (Debian 12) does not know openat2, which container set-up needs"]
+fn valgrind_over_the_container_scenarios() {
+    for (scenario, ids) in [
+        ("killwait", &["kw"][..]),
+        ("copy", &["copy"][..]),
+        ("badlive", &["live"][..]),
+    ] {
+        let run = Run::new(scenario);
+        run.run(&VALGRIND, shared_test(), scenario);
+        run.assert_clean(ids);
+    }
+}
