@@ -99,7 +99,7 @@ pub unsafe extern "C" fn containerv_create(
             return Err(CError::inval("containerOut is NULL"));
         }
         cv_core::id::validate_id(id)?;
-        let core_options = options.to_core()?;
+        let core_options = options.to_core(id)?;
         let inner = runtime()?.create(id, &core_options)?;
         let handle = Box::new(containerv_container {
             id: CString::new(id).expect("a valid id has no NUL"),

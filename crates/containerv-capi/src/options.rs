@@ -26,13 +26,57 @@ const ALL_CAPS: c_int = 0x3f;
 
 /// Network settings given to `containerv_options_set_network(_ex)`.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read once the core has veth networking
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) struct Network {
     pub container_ip: String,
     pub netmask: String,
     pub host_ip: String,
     pub gateway: Option<String>,
     pub dns: Option<String>,
+}
+
+impl Network {
+    /// The core's veth option: the host end is named after the container
+    /// ([`host_ifname`]), the container's is `eth0`.
+    #[cfg(target_os = "linux")]
+    fn apply(&self, o: ContainerOptions, id: &str) -> Result<ContainerOptions, CError> {
+        if let Some(dns) = &self.dns {
+            return Err(CError::notsup(format!(
+                "dns {dns:?}: DNS servers are not supported by this containerv \
+                 (the container's /etc/resolv.conf is its rootfs's)"
+            )));
+        }
+        let mut v = cv_core::Veth::new(
+            &host_ifname(id),
+            &self.container_ip,
+            &self.host_ip,
+            &self.netmask,
+        )?;
+        if let Some(g) = &self.gateway {
+            v.gateway = Some(g.trim().parse().map_err(|_| {
+                CError::inval(format!("invalid gateway_ip {g:?}: not an IPv4 address"))
+            })?);
+        }
+        Ok(o.veth_config(v))
+    }
+
+    #[cfg(windows)]
+    fn apply(&self, _: ContainerOptions, _: &str) -> Result<ContainerOptions, CError> {
+        Err(CError::notsup(
+            "network on Windows: a job object has no network of its own",
+        ))
+    }
+}
+
+/// The host end of a container's veth pair: `cv` and 12 hex digits of a
+/// hash of the id (interface names have at most 15 bytes; ids up to 128).
+#[cfg(target_os = "linux")]
+pub(crate) fn host_ifname(id: &str) -> String {
+    // FNV-1a, 64 bits.
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("cv{:012x}", h >> 16)
 }
 
 /// The C options object.
@@ -60,17 +104,14 @@ impl containerv_options {
     }
 
     /// The core's builder for these options, or the first error.
-    pub(crate) fn to_core(&self) -> Result<ContainerOptions, CError> {
+    pub(crate) fn to_core(&self, id: &str) -> Result<ContainerOptions, CError> {
         if let Some(e) = &self.deferred {
             return Err(CError::new(e.errno, e.message.clone()));
         }
-        if self.network.is_some() {
-            return Err(CError::notsup(
-                "network: this containerv library has no veth networking yet \
-                 (containerv_options_set_network); create the container without it",
-            ));
-        }
         let mut o = ContainerOptions::new();
+        if let Some(n) = &self.network {
+            o = n.apply(o, id)?;
+        }
         if let Some(c) = &self.layers {
             o = c.apply(o)?;
         }

@@ -18,11 +18,45 @@ use containerv_testutil::{
     TempRoot,
 };
 
-/// Where cargo put libcontainerv.so and libcontainerv.a: the deps
-/// directory this test binary runs from.
+/// Where cargo puts libcontainerv.so and libcontainerv.a: the deps
+/// directory this test binary runs from. `cargo test` does not build a
+/// cdylib/staticlib-only library for an integration test, so the test
+/// builds it first (same profile and target directory: up to date in a
+/// second when nothing changed).
 fn lib_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_library).clone()
+}
+
+fn build_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap().to_path_buf();
+    let profile_dir = deps.parent().unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args([
+        "build",
+        "--quiet",
+        "--offline",
+        "-p",
+        "containerv-capi",
+        "--lib",
+    ])
+    .arg("--target-dir")
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(p) => {
+            cmd.args(["--profile", p]);
+        }
+        None => panic!("unexpected target layout: {}", deps.display()),
+    }
+    let st = cmd.status().unwrap();
+    assert!(st.success(), "{cmd:?}: {st}");
     assert!(
         deps.join("libcontainerv.so").exists() && deps.join("libcontainerv.a").exists(),
         "libcontainerv.so/.a not in {} (cargo test builds them with this test)",
@@ -272,6 +306,73 @@ fn limits_land_in_the_cgroup_files() {
     let status = child.wait().unwrap();
     assert!(status.success(), "api_test limits: {status}");
     run.assert_clean(&["explicit", "defaults", "resource"]);
+}
+
+/// `host_ifname` of the library (options.rs): the host end's name.
+fn host_ifname(id: &str) -> String {
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("cv{:012x}", h >> 16)
+}
+
+#[test]
+fn network_veth_pair_carries_counted_traffic() {
+    use containerv_testutil::net::{free_subnet, link_exists, nth};
+    let run = Run::new("network");
+    let net = free_subnet(24);
+    let (container_ip, host_ip) = (nth(net, 2), nth(net, 1));
+    let mut child = run
+        .command(&[], shared_test(), "network")
+        .arg(container_ip.to_string())
+        .arg(host_ip.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut wait_for = |tag: &str| loop {
+        match lines.next() {
+            Some(line) => {
+                if let Some(id) = line.unwrap().strip_prefix(tag) {
+                    return id.to_string();
+                }
+            }
+            None => panic!("api_test network ended before {tag}"),
+        }
+    };
+    // A listener on the host end, for the container to send to.
+    let id = wait_for("LISTEN ");
+    let listener = std::net::TcpListener::bind((host_ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, peer) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+        (peer.ip(), got.len())
+    });
+    writeln!(stdin, "{port}").unwrap();
+    assert_eq!(wait_for("READY "), id);
+    let (peer, n) = server.join().unwrap();
+    assert_eq!(peer, std::net::IpAddr::V4(container_ip));
+    assert_eq!(n, 102400);
+    // The host end, named after the id, holds the host address.
+    let ifname = host_ifname(&id);
+    assert!(link_exists(&ifname), "no host interface {ifname}");
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", &ifname])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("inet {host_ip}/24")), "{text}");
+    writeln!(stdin).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert!(!link_exists(&ifname), "{ifname} left after destroy");
+    run.assert_clean(&["net"]);
 }
 
 #[test]

@@ -145,11 +145,15 @@ extern void containerv_options_set_caps(struct containerv_options* options, enum
 extern void containerv_options_set_layers(struct containerv_options* options, struct containerv_layer_context* layers);
 
 /*
- * A virtual ethernet pair between the host (`host_ip`) and the container
- * (`container_ip`/`container_netmask`, a dotted mask or a prefix length),
- * with an optional default gateway and DNS servers (separated by spaces,
- * commas or semicolons) for _ex. Strings are copied. If this library
- * build cannot make the pair, containerv_create fails with ENOTSUP.
+ * A virtual ethernet pair between the host and the container's own network
+ * namespace (needs CV_CAP_NETWORK, the default): the host end, named "cv"
+ * and 12 hex digits of a hash of the container id, gets `host_ip`; the
+ * container's end, eth0, gets `container_ip` (`container_netmask`: dotted,
+ * "255.255.255.0", or a prefix length, "24") and a default route via
+ * `gateway_ip` (_ex; NULL: via `host_ip`). Both ends go with the container.
+ * DNS servers (_ex `dns`) are not supported: non-NULL makes create fail
+ * with ENOTSUP. Strings are copied; addresses are checked at create
+ * (EINVAL). Windows: create fails with ENOTSUP.
  */
 extern void containerv_options_set_network(
     struct containerv_options* options,

@@ -4,9 +4,10 @@
  * against libcontainerv.so and libcontainerv.a, runs it, also under
  * valgrind, and checks cgroup files and leftovers from outside).
  *
- * usage: api_test SCENARIO ID-PREFIX ROOTFS [DATA-DIR]
+ * usage: api_test SCENARIO ID-PREFIX ROOTFS [DATA-DIR [ARGS...]]
  *   SCENARIO: limits, stats, copy, killwait, join, bad (nothing is
- *   created), badlive (bad arguments on a live container)
+ *   created), badlive (bad arguments on a live container), network
+ *   (then CONTAINER-IP HOST-IP after DATA-DIR)
  * Prints "ok SCENARIO" and exits 0 when every check held; on a failed
  * check prints the line, errno and containerv_last_error() and exits 1.
  */
@@ -396,6 +397,39 @@ static void scenario_join(void)
     FAILS(containerv_join(make_id("join")), ENOENT, "does not exist");
 }
 
+/* A veth pair: the container sends 100 KiB to a listener the harness
+ * opened on the host end (its port comes on stdin), and the traffic is
+ * counted in the container's network figures. */
+static void scenario_network(const char* container_ip, const char* host_ip)
+{
+    struct containerv_options*   opts = containerv_options_new();
+    struct containerv_container* c;
+    struct containerv_stats      s0, s1;
+    char                         script[512], line[64];
+    int                          port;
+
+    containerv_options_set_network(opts, container_ip, "255.255.255.0", host_ip);
+    c = make(make_id("net"), opts);
+    containerv_options_delete(opts);
+    snprintf(script, sizeof script, "ip -4 addr show eth0 | grep -q \"inet %s/24\"", container_ip);
+    CHECK(sh(c, script) == 0);
+    printf("LISTEN %s\n", containerv_id(c));
+    fflush(stdout);
+    CHECK(fgets(line, sizeof line, stdin) != NULL);
+    port = atoi(line);
+    CHECK(port > 0);
+    CHECK(containerv_get_stats(c, &s0) == 0);
+    snprintf(script, sizeof script, "head -c 102400 /dev/zero | nc -w 5 %s %d", host_ip, port);
+    CHECK(sh(c, script) == 0);
+    CHECK(containerv_get_stats(c, &s1) == 0);
+    CHECK(s1.network_tx_bytes >= s0.network_tx_bytes + 102400);
+    CHECK(s1.network_tx_packets > s0.network_tx_packets);
+    CHECK(s1.network_rx_packets > s0.network_rx_packets); /* the ACKs */
+    CHECK(s1.network_rx_bytes > s0.network_rx_bytes);
+    pause_for_harness(containerv_id(c));
+    CHECK(containerv_destroy(c) == 0);
+}
+
 static void scenario_bad(void)
 {
     struct containerv_options*       opts = containerv_options_new();
@@ -462,12 +496,20 @@ static void scenario_bad(void)
     FAILS(containerv_create(make_id("nullout"), opts, NULL), EINVAL, "containerOut is NULL");
     FAILS(containerv_create(make_id("norootfs"), opts, &c), EINVAL, "root filesystem");
     CHECK(c == NULL);
-    containerv_options_set_network(opts, "10.213.0.2", "255.255.255.0", "10.213.0.1");
     l[0].base_image = NULL;
     CHECK(containerv_layers_compose(l, 1, make_id("net"), &ctx) == 0);
     containerv_options_set_layers(opts, ctx);
     containerv_layers_destroy(ctx);
-    FAILS(containerv_create(make_id("net"), opts, &c), ENOTSUP, "network");
+    containerv_options_set_network_ex(opts, "10.213.0.2", "24", "10.213.0.1", NULL, "10.213.0.53");
+    FAILS(containerv_create(make_id("net"), opts, &c), ENOTSUP, "dns");
+    containerv_options_set_network(opts, "10.213.0", "255.255.255.0", "10.213.0.1");
+    FAILS(containerv_create(make_id("net"), opts, &c), EINVAL, "10.213.0");
+    containerv_options_set_network_ex(opts, "10.213.0.2", "24", "10.213.0.1", "gw", NULL);
+    FAILS(containerv_create(make_id("net"), opts, &c), EINVAL, "gw");
+    errno = 0;
+    containerv_options_set_network(opts, NULL, "24", "10.213.0.1");
+    CHECK(errno == EINVAL && strstr(containerv_last_error(), "container_ip is NULL"));
+    FAILS(containerv_create(make_id("net"), opts, &c), EINVAL, "container_ip is NULL");
     containerv_options_delete(opts);
     /* Setters on NULL options: no crash, EINVAL. */
     errno = 0;
@@ -568,6 +610,8 @@ int main(int argc, char** argv)
         scenario_join();
     } else if (strcmp(scenario, "bad") == 0) {
         scenario_bad();
+    } else if (strcmp(scenario, "network") == 0 && argc > 6) {
+        scenario_network(argv[5], argv[6]);
     } else if (strcmp(scenario, "badlive") == 0) {
         scenario_badlive();
     } else {
