@@ -20,6 +20,7 @@ pub mod options;
 pub mod proc;
 pub mod record;
 pub mod restart;
+pub mod security;
 pub mod signal;
 pub mod spec;
 pub mod stop;

@@ -72,6 +72,8 @@ pub struct RunOptions {
     pub tty: bool,
     /// `-l KEY=VALUE`.
     pub labels: Vec<String>,
+    /// Capabilities, seccomp, devices, sysctls, ulimits, namespaces, block I/O.
+    pub security: crate::security::SecurityOptions,
 }
 
 /// Everything from the image a container needs.
@@ -235,6 +237,14 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         }
     };
     let log_config = LogConfig::from_flags(o.log_driver.as_deref(), &o.log_opts)?;
+    let security = o.security.validate(network == NetworkMode::Host)?;
+    if security.uts == crate::security::NsMode::Host && o.hostname.is_some() {
+        return Err(Error::option(
+            "-h",
+            o.hostname.clone().unwrap_or_default(),
+            "conflicts with --uts host",
+        ));
+    }
     let stop_signal = match o
         .stop_signal
         .as_deref()
@@ -309,6 +319,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         labels,
         volumes,
         networks: vec![],
+        security,
     })
 }
 

@@ -92,6 +92,9 @@ pub struct ContainerConfig {
     /// Reserved for networks (later).
     #[serde(default)]
     pub networks: Vec<String>,
+    /// Capabilities, seccomp, devices, sysctls, limits, namespaces, block I/O.
+    #[serde(default)]
+    pub security: crate::security::SecurityConfig,
 }
 
 /// Lifecycle status (docker's `State.Status`).

@@ -118,6 +118,14 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
     if config.network != NetworkMode::Host {
         allow_ping(&mut spec);
     }
+    let upper = dir.join("upper");
+    crate::security::apply(
+        &mut spec,
+        &config.security,
+        config.user.as_deref(),
+        &config.layers,
+        &upper,
+    )?;
     Ok((spec, create))
 }
 

@@ -75,6 +75,14 @@ fn main() {
         image_root: cli.image_root,
         root: cli.root,
     };
+    // docker's exit code for a `run`/`create` the engine refused.
+    let refused = match &cli.cmd {
+        Cmd::Containers(c) => commands::container::creates(c),
+        Cmd::Container {
+            cmd: commands::container::ContainerCmd::Common(c),
+        } => commands::container::creates(c),
+        _ => false,
+    };
     let r = match cli.cmd {
         Cmd::Top(c) => commands::image::run_top(&ctx, c),
         Cmd::Containers(c) => commands::container::run_top(&ctx, c),
@@ -85,7 +93,7 @@ fn main() {
     };
     if let Err(e) = r {
         eprintln!("Error: {e:#}");
-        std::process::exit(1);
+        std::process::exit(if refused { 125 } else { 1 });
     }
 }
 

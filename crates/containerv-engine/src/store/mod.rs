@@ -265,6 +265,7 @@ mod tests {
             labels: Default::default(),
             volumes: vec![],
             networks: vec![],
+            security: Default::default(),
         }
     }
 

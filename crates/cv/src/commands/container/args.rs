@@ -112,6 +112,8 @@ pub struct RunArgs {
     /// Overwrite the image's entrypoint.
     #[arg(long)]
     pub entrypoint: Option<String>,
+    #[command(flatten)]
+    pub security: super::security_args::SecurityArgs,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -164,6 +166,7 @@ impl RunArgs {
             interactive: self.interactive,
             tty: self.tty,
             labels: self.label.clone(),
+            security: self.security.options(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod exec;
 mod logs;
 mod ps;
 mod rows;
+mod security_args;
 mod stats;
 mod top;
 
@@ -213,6 +214,11 @@ pub fn run_container(ctx: &Context, c: ContainerCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Whether `c` makes a container (`run`, `create`): its errors exit 125.
+pub fn creates(c: &TopLevel) -> bool {
+    matches!(c, TopLevel::Run(_) | TopLevel::Create(_))
 }
 
 pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
