@@ -48,12 +48,14 @@ fn own_bounding() -> String {
         .to_string()
 }
 
+/// flags, CapEff, CapPrm, CapBnd, Seccomp mode, NoNewPrivs.
+type Row<'a> = (&'a [&'a str], &'a str, &'a str, &'a str, &'a str, &'a str);
+
 #[test]
 fn defaults_and_flags_as_seen_from_inside() {
     let cv = Cv::new();
     let all = own_bounding();
-    // flags, CapEff, CapPrm, CapBnd, Seccomp mode, NoNewPrivs
-    let table: &[(&[&str], &str, &str, &str, &str, &str)] = &[
+    let table: &[Row] = &[
         (&[], DOCKER_CAPS, DOCKER_CAPS, DOCKER_CAPS, "2", "0"),
         (&["-u", "1000"], NONE, NONE, DOCKER_CAPS, "2", "0"),
         (&["-u", "1000:1000"], NONE, NONE, DOCKER_CAPS, "2", "0"),
