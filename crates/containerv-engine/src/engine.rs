@@ -34,6 +34,7 @@ impl Engine {
         let runtime_root = root.join("runtime");
         std::fs::create_dir_all(&runtime_root)
             .map_err(|e| Error::io("create", &runtime_root, e))?;
+        crate::boot::reconcile_runtime(&runtime_root);
         Ok(Engine {
             store,
             image_root: image_root.to_path_buf(),
@@ -136,7 +137,11 @@ impl Engine {
             if opts.name.is_none() && tries >= 8 {
                 config.name = format!("{}_{}", config.name, &id[..6]);
             }
-            let tmp = self.store.root().join(format!(".check-{id}"));
+            // Built in `.new-<id>` (locked) and renamed into place at the
+            // end: a `cv` killed at any point leaves nothing visible that
+            // `cv system check` cannot finish.
+            let staged = self.store.stage(&id)?;
+            let tmp = staged.path().join("check");
             // Checked before any volume exists: their mount points stand
             // in for their data directories.
             let mut check = config.clone();
@@ -146,31 +151,31 @@ impl Engine {
             let checked = crate::spec::build(&check, &tmp).map(|_| ());
             let _ = std::fs::remove_dir_all(&tmp);
             checked?;
+            // Held until rm: image prune keeps what a container uses.
+            let images = self.images()?;
+            images.hold(&digest, &id).map_err(image_err)?;
             // Volumes made (and copied up) under the volumes lock, held
             // until the record names them.
-            let volumes = self.prepare_volumes(&mut config)?;
-            match self.store.create(&config) {
+            let volumes = match self.prepare_volumes(&mut config) {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = images.release(&id);
+                    return Err(e);
+                }
+            };
+            match staged.commit(&config) {
                 Err(Error::NameInUse { .. }) if opts.name.is_none() && tries < 10 => {
                     volumes.undo();
+                    let _ = images.release(&id);
                     tries += 1;
                     continue;
                 }
                 Err(e) => {
                     volumes.undo();
+                    let _ = images.release(&id);
                     return Err(e);
                 }
                 Ok(()) => {}
-            }
-            // Held until rm: image prune keeps what a container uses.
-            if let Err(e) = self
-                .images()
-                .and_then(|i| i.hold(&digest, &id).map_err(image_err))
-            {
-                if let Ok(g) = self.store.lock(&id) {
-                    let _ = self.store.remove(&id, g);
-                }
-                volumes.undo();
-                return Err(e);
             }
             drop(volumes);
             return Ok(id);
@@ -193,6 +198,7 @@ impl Engine {
         st.manually_stopped = false;
         st.error.clear();
         self.store.save_state(&id, &st, &g)?;
+        self.store.clear_stop_request(&id);
         drop(g);
         let dir = self.store.dir(&id);
         let mut l = launch(
@@ -209,24 +215,44 @@ impl Engine {
 
     /// True if a container (in any state) uses `image` (a reference, an
     /// image id or its prefix): the `in_use` callback for image prune/rmi.
+    /// A record that cannot be read (or a store that cannot be listed)
+    /// counts as a use: fail safe.
     pub fn image_in_use(&self, image: &str) -> bool {
         let id = image.strip_prefix("sha256:").unwrap_or(image);
-        self.store.list().unwrap_or_default().iter().any(|e| {
-            let c = &e.config;
+        let Ok(scan) = self.store.scan() else {
+            return true;
+        };
+        if scan.require_configs("the image").is_err() {
+            return true;
+        }
+        let used = scan.configs().any(|c| {
             c.image == image
                 || (id.len() >= 4
                     && c.image_id
                         .strip_prefix("sha256:")
                         .unwrap_or(&c.image_id)
                         .starts_with(id))
-        })
+        });
+        used
     }
 
-    /// Destroys a core container left behind (by a killed monitor).
+    /// Destroys a core container left behind (by a killed monitor). A
+    /// core state that cannot be opened any more (its cgroups went with
+    /// a reboot) is removed once nothing of it runs, so a new start does
+    /// not fail with "already exists".
     pub(crate) fn cleanup_core(&self, id: &str) {
-        if let Ok(rt) = self.runtime() {
-            if let Ok(c) = rt.open(id) {
+        let Ok(rt) = self.runtime() else { return };
+        match rt.open(id) {
+            Ok(c) => {
                 let _ = c.destroy();
+            }
+            // Only with no monitor alive: a monitor may be creating it
+            // right now (its state is not complete yet).
+            Err(_) => {
+                let lock = self.store.dir(id).join("monitor.lock");
+                if let Ok(Some(_held)) = crate::store::try_lock(&lock) {
+                    crate::check::remove_stale_core(&self.runtime_root, id);
+                }
             }
         }
     }

@@ -73,6 +73,11 @@ pub enum Error {
     #[error("corrupt record {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 
+    /// An in-use check could not read every container record: the thing
+    /// is kept (fail safe) until the damaged record is removed.
+    #[error("cannot tell whether {what} is in use, so it is kept: {reason}")]
+    InUseUnknown { what: String, reason: String },
+
     /// A system call failed outside any one path.
     #[error("{what}: {source}")]
     Sys {

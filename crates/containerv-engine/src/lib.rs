@@ -7,7 +7,9 @@
 //! monitor process ([`monitor`]), and every `cv` command reads the store
 //! directly ([`Engine`]).
 
+pub mod boot;
 pub mod builtin;
+pub mod check;
 pub mod duration;
 pub mod engine;
 pub mod error;

@@ -40,13 +40,12 @@ impl Stoppable for Init {
 
 impl Engine {
     /// Marks a user's stop (restart policies no longer apply) and returns
-    /// the state as observed.
+    /// the state as observed. Never fails for want of disk space: the
+    /// mark is best-effort (see [`crate::store::Store::request_stop`]),
+    /// the signal that follows is what counts.
     fn mark_stopped(&self, id: &str) -> Result<ContainerState> {
-        let (st, _) = self.store.update_state(id, |s| {
-            s.manually_stopped = true;
-            Ok(())
-        })?;
-        Ok(st.observed())
+        self.store.request_stop(id)?;
+        Ok(self.store.load_state(id)?.observed())
     }
 
     /// `cv stop`: the stop signal, SIGKILL after `timeout` (default: the
@@ -149,7 +148,23 @@ impl Engine {
     /// `cv rm`: removes a stopped container (`force`: kills it first).
     pub fn remove(&self, reference: &str, force: bool) -> Result<String> {
         let id = self.store.resolve(reference)?;
-        let st = self.store.load_state(&id)?.observed();
+        let st = match self.store.load_state(&id) {
+            Ok(s) => s.observed(),
+            Err(e) if self.store.dir(&id).join("config.json").exists() => {
+                // An unreadable record: only `rm -f`, which stops
+                // whatever still runs through the core's own state.
+                if !force {
+                    return Err(Error::InvalidState {
+                        id,
+                        status: format!("unreadable ({e})"),
+                        operation: "remove it without -f (rm -f stops and removes it)".into(),
+                    });
+                }
+                self.remove_damaged(&id)?;
+                return Ok(id);
+            }
+            Err(e) => return Err(e),
+        };
         if st.status.is_active() {
             if !force {
                 return Err(Error::InvalidState {
@@ -178,6 +193,30 @@ impl Engine {
             let _ = images.release(&id);
         }
         Ok(id)
+    }
+
+    /// `rm -f` of a container whose state record cannot be read: kills
+    /// its processes and cgroups through the core's state, lets its
+    /// monitor (if any) see the end and leave, then removes the records.
+    fn remove_damaged(&self, id: &str) -> Result<()> {
+        let _ = self.store.request_stop(id);
+        self.cleanup_core(id);
+        let lock = self.store.dir(id).join("monitor.lock");
+        let deadline = Instant::now() + MONITOR_GRACE;
+        while matches!(crate::store::try_lock(&lock), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.cleanup_core(id);
+        let g = match self.store.lock(id) {
+            Ok(g) => g,
+            Err(Error::NoSuchContainer(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.store.remove(id, g)?;
+        if let Ok(images) = self.images() {
+            let _ = images.release(id);
+        }
+        Ok(())
     }
 
     /// `cv restart`: stop, then start.

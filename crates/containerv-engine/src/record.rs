@@ -159,6 +159,14 @@ pub struct ContainerState {
     pub health: Option<Health>,
     /// Log lines the monitor could not write (full disk).
     pub log_lines_dropped: u64,
+    /// The boot (`/proc/sys/kernel/random/boot_id`) the recorded pids
+    /// belong to: after a reboot they name other processes, if any.
+    #[serde(default)]
+    pub boot_id: String,
+    /// Set by [`ContainerState::observed`] only: the init runs, its
+    /// monitor does not.
+    #[serde(skip)]
+    pub monitor_gone: bool,
 }
 
 impl ContainerState {
@@ -171,13 +179,30 @@ impl ContainerState {
         if !s.status.is_active() {
             return s;
         }
+        let this_boot = s.boot_id.is_empty() || s.boot_id == crate::boot::current_boot_id();
+        if !this_boot {
+            s.status = Status::Exited;
+            s.pid = 0;
+            if s.error.is_empty() {
+                s.error = "the host restarted while the container ran".into();
+                s.exit_code = 255;
+            }
+            return s;
+        }
         let init_alive = crate::proc::is_alive(s.pid, s.pid_start);
         let monitor_alive = crate::proc::is_alive(s.monitor_pid, s.monitor_start);
         // A live monitor records the exit itself (it may be reaping the
         // init right now): its record is the truth until it dies.
         match s.status {
             _ if monitor_alive => {}
-            _ if init_alive => {}
+            _ if init_alive => {
+                // Still running, unwatched: say so rather than a silent
+                // "Up" (see ARCHITECTURE.md, "killed monitor").
+                s.monitor_gone = true;
+                if s.error.is_empty() {
+                    s.error = "the container's monitor died: its output is no longer logged and its exit code will be unknown; `cv stop`/`rm -f` still work, `cv system restart-policy` applies its restart policy once it ends".into();
+                }
+            }
             _ => {
                 s.status = Status::Exited;
                 s.pid = 0;
@@ -202,6 +227,9 @@ impl ContainerState {
         };
         match self.status {
             Status::Created => "Created".into(),
+            Status::Running if self.monitor_gone => {
+                format!("Up {} (monitor gone)", since(self.started_at))
+            }
             Status::Running => format!("Up {}{health}", since(self.started_at)),
             Status::Paused => format!("Up {} (Paused)", since(self.started_at)),
             Status::Restarting => format!(
@@ -210,6 +238,9 @@ impl ContainerState {
                 since(self.finished_at)
             ),
             Status::Removing => "Removal In Progress".into(),
+            // No end time (the monitor died before it saw the end):
+            // no made-up "Less than a second ago".
+            Status::Exited if self.finished_at.is_none() => format!("Exited ({})", self.exit_code),
             Status::Exited => format!(
                 "Exited ({}) {} ago",
                 self.exit_code,

@@ -107,7 +107,7 @@ impl ImageStore {
         for d in meta.images.keys() {
             let d = Digest::parse(d)?;
             blobs.insert(d.clone());
-            let Ok(raw) = self.blobs.read(&d) else {
+            let Ok(raw) = self.blobs.read_unverified(&d) else {
                 continue;
             };
             let Ok(Document::Manifest(m)) = Document::parse(&raw, "", "manifest") else {
@@ -127,7 +127,11 @@ impl ImageStore {
                 blobs.insert(d);
             }
         }
-        if let Ok(c) = self.config(m) {
+        let config = Digest::parse(&m.config.digest)
+            .and_then(|d| self.blobs.read_unverified(&d))
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<crate::spec::ImageConfigFile>(&raw).ok());
+        if let Some(c) = config {
             for d in c.rootfs.diff_ids {
                 if let Ok(d) = Digest::parse(&d) {
                     diffs.insert(d);

@@ -107,6 +107,12 @@ pub fn launch(
                     libc::close(tmp);
                 }
             }
+            // Nothing else of the caller's reaches the monitor: a
+            // descriptor it inherited (`cv run -d … 9>&1 | cat`) would
+            // keep the caller's pipe open for the container's lifetime.
+            // Marked close-on-exec rather than closed, so std's own
+            // exec-error pipe keeps working.
+            mark_cloexec_from(if stdin_fd.is_some() { 5 } else { 4 });
             Ok(())
         });
     }
@@ -119,6 +125,33 @@ pub fn launch(
     Ok(Launched {
         pipe: BufReader::new(r),
     })
+}
+
+/// Marks every descriptor from `first` up close-on-exec. Runs between
+/// fork and exec: system calls only, no allocation.
+fn mark_cloexec_from(first: u32) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range(2) on our own descriptor table; with
+    // CLOSE_RANGE_CLOEXEC it only sets flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        return;
+    }
+    // Kernels before 5.11: one by one, up to the descriptor limit.
+    // SAFETY: sysconf and fcntl on descriptors of this process.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max = if max <= 0 { 65_536 } else { max.min(1 << 20) } as i32;
+    for fd in first as i32..max {
+        // SAFETY: as above; EBADF for unused numbers is fine.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 impl Launched {

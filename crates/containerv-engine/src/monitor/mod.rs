@@ -216,6 +216,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             s.pid_start = crate::proc::start_time(s.pid).unwrap_or(0);
             s.monitor_pid = me;
             s.monitor_start = me_start;
+            s.boot_id = crate::boot::current_boot_id().to_string();
             s.exit_code = 0;
             s.error.clear();
             s.oom_killed = false;

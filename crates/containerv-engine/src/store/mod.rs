@@ -6,6 +6,14 @@
 //! Records are replaced atomically, so readers (`ps`) need no lock;
 //! writers take the container's `flock` and read-modify-write under it
 //! ([`Store::update_state`]). Nothing here needs a daemon.
+//!
+//! Crash safety: a container directory is built whole as
+//! `containers/.new-<id>/` (its creator holds the flock of its `lock`
+//! file) and renamed into place; removal renames it to `.rm-<id>` first.
+//! A `cv` killed at any point leaves either a complete container or a
+//! dot-directory that [`crate::check`] recognises and finishes. A record
+//! that cannot be parsed is listed as [`Damaged`], never skipped, so
+//! in-use checks can refuse instead of guessing.
 
 mod atomic;
 mod lock;
@@ -72,35 +80,100 @@ impl Store {
         Ok(b.iter().map(|x| format!("{x:02x}")).collect())
     }
 
-    /// Records a new container: claims its name, writes its records.
+    /// Where container `id` is built before it is renamed into place.
+    pub(crate) fn staging_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(format!(".new-{id}"))
+    }
+
+    /// True while anything of container `id` is on disk (being built,
+    /// in place, or being removed).
+    pub fn present(&self, id: &str) -> bool {
+        self.dir(id).exists() || self.removing_dir(id).exists() || self.staging_dir(id).exists()
+    }
+
+    /// Where container `id` goes while it is being removed.
+    pub(crate) fn removing_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(format!(".rm-{id}"))
+    }
+
+    /// Starts building container `id` in its staging directory (held
+    /// under its lock until [`Staged::commit`] or drop).
+    pub fn stage(&self, id: &str) -> Result<Staged> {
+        let dir = self.staging_dir(id);
+        std::fs::create_dir(&dir).map_err(|e| Error::io("create container directory", &dir, e))?;
+        match lock::lock_exclusive(&dir.join("lock")) {
+            Ok(lock) => Ok(Staged {
+                store: self.clone(),
+                id: id.to_string(),
+                dir,
+                lock: Some(lock),
+                committed: false,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Records a new container: writes its records in a staging
+    /// directory, claims its name, renames the directory into place.
     /// Fails with [`Error::NameInUse`] if the name is taken; leaves
-    /// nothing behind on failure.
+    /// nothing behind on failure (and only what `cv system check`
+    /// removes if killed).
     pub fn create(&self, config: &ContainerConfig) -> Result<()> {
         names::validate(&config.name)?;
-        let link = self.name_link(&config.name);
-        if let Err(e) = std::os::unix::fs::symlink(&config.id, &link) {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                let id = std::fs::read_link(&link)
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                return Err(Error::NameInUse {
-                    name: config.name.clone(),
-                    id,
-                });
+        self.stage(&config.id)?.commit(config)
+    }
+
+    /// Claims `name` for `id`; a link left by a creator that died (its
+    /// container neither exists nor is being built) is taken over.
+    fn claim_name(&self, name: &str, id: &str) -> Result<()> {
+        let link = self.name_link(name);
+        for _ in 0..2 {
+            match std::os::unix::fs::symlink(id, &link) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_link(&link)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if !owner.is_empty() && self.name_owner_is_dead(&owner) {
+                        // Remove it only if it still names the dead owner.
+                        let tmp = self.root.join("names").join(format!(".stale-{id}"));
+                        if std::fs::rename(&link, &tmp).is_ok() {
+                            if std::fs::read_link(&tmp).is_ok_and(|t| t == Path::new(&owner)) {
+                                let _ = std::fs::remove_file(&tmp);
+                            } else {
+                                let _ = std::fs::rename(&tmp, &link);
+                            }
+                        }
+                        continue;
+                    }
+                    return Err(Error::NameInUse {
+                        name: name.to_string(),
+                        id: owner,
+                    });
+                }
+                Err(e) => return Err(Error::io("claim name", &link, e)),
             }
-            return Err(Error::io("claim name", &link, e));
         }
-        let dir = self.dir(&config.id);
-        let made = std::fs::create_dir(&dir)
-            .map_err(|e| Error::io("create container directory", &dir, e))
-            .and_then(|_| atomic::write_json(&dir.join("config.json"), config))
-            .and_then(|_| atomic::write_json(&dir.join("state.json"), &ContainerState::default()));
-        if let Err(e) = made {
-            let _ = std::fs::remove_dir_all(&dir);
-            let _ = std::fs::remove_file(&link);
-            return Err(e);
+        Err(Error::NameInUse {
+            name: name.to_string(),
+            id: String::new(),
+        })
+    }
+
+    /// True if a name link's target `id` is no container and no live
+    /// creation (a `cv create` killed after claiming the name).
+    pub(crate) fn name_owner_is_dead(&self, id: &str) -> bool {
+        if self.dir(id).exists() {
+            return false;
         }
-        Ok(())
+        let staging = self.staging_dir(id);
+        if !staging.exists() {
+            return true;
+        }
+        matches!(try_lock(&staging.join("lock")), Ok(Some(_)))
     }
 
     /// Finds a container by full id, name, or unique id prefix.
@@ -141,16 +214,54 @@ impl Store {
             .collect())
     }
 
-    /// Every container with its records, oldest first. Containers removed
-    /// while listing are skipped.
+    /// Every container whose records can be read, oldest first.
+    /// Containers removed while listing are skipped; damaged ones are
+    /// left out here (see [`Store::scan`], which callers deciding "in
+    /// use" must call).
     pub fn list(&self) -> Result<Vec<Entry>> {
-        let mut v: Vec<Entry> = self
-            .ids()?
-            .into_iter()
-            .filter_map(|id| self.load(&id).ok())
-            .collect();
-        v.sort_by_key(|e| e.config.created);
-        Ok(v)
+        Ok(self.scan()?.entries)
+    }
+
+    /// Every container: the readable ones (oldest first) and the ones
+    /// whose records cannot be read, with the error.
+    pub fn scan(&self) -> Result<Scan> {
+        let mut out = Scan::default();
+        for id in self.ids()? {
+            match self.load(&id) {
+                Ok(e) => out.entries.push(e),
+                // Removed while we listed.
+                Err(Error::NoSuchContainer(_)) if !self.dir(&id).join("config.json").exists() => {}
+                Err(e) => {
+                    let config = self.load_config(&id).ok();
+                    let name = config
+                        .as_ref()
+                        .map(|c| c.name.clone())
+                        .or_else(|| self.names_of(&id).into_iter().next());
+                    out.damaged.push(Damaged {
+                        id,
+                        name,
+                        config,
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        out.entries.sort_by_key(|e| e.config.created);
+        Ok(out)
+    }
+
+    /// The names linked to container `id` (normally one).
+    pub fn names_of(&self, id: &str) -> Vec<String> {
+        let d = self.root.join("names");
+        std::fs::read_dir(&d)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == Path::new(id)))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Both records of `id`.
@@ -170,11 +281,40 @@ impl Store {
     }
 
     pub fn load_state(&self, id: &str) -> Result<ContainerState> {
-        let p = self.dir(id).join("state.json");
+        let dir = self.dir(id);
+        let p = dir.join("state.json");
         if !p.exists() {
             return Err(Error::NoSuchContainer(id.to_string()));
         }
-        atomic::read_json(&p)
+        let mut s: ContainerState = atomic::read_json(&p)?;
+        if dir.join(STOP_MARK).exists() {
+            s.manually_stopped = true;
+        }
+        Ok(s)
+    }
+
+    /// Records a user's stop (restart policies no longer apply) without
+    /// failing: on a full disk the state cannot be rewritten, so an empty
+    /// marker file (no data blocks) says it instead, folded into every
+    /// [`Store::load_state`]. The caller acts (signals) either way.
+    pub fn request_stop(&self, id: &str) -> Result<()> {
+        match self.update_state(id, |s| {
+            s.manually_stopped = true;
+            Ok(())
+        }) {
+            Ok(_) => Ok(()),
+            Err(Error::NoSuchContainer(n)) => Err(Error::NoSuchContainer(n)),
+            Err(_) => {
+                let _ = std::fs::File::create(self.dir(id).join(STOP_MARK));
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops a stop marker (the container is being started again). The
+    /// caller has saved `manually_stopped = false` already.
+    pub fn clear_stop_request(&self, id: &str) {
+        let _ = std::fs::remove_file(self.dir(id).join(STOP_MARK));
     }
 
     /// Takes the container's exclusive lock (blocks until free).
@@ -215,17 +355,139 @@ impl Store {
     }
 
     /// Removes the container's records, logs and name. The caller holds
-    /// the lock (it goes with the directory).
+    /// the lock (it goes with the directory). The directory is renamed
+    /// away first (one atomic step hides it from every lookup), then its
+    /// name and the directory go; a `cv` killed half way leaves a
+    /// `.rm-<id>` that [`crate::check`] finishes.
     pub fn remove(&self, id: &str, _lock: LockGuard) -> Result<()> {
-        let config = self.load_config(id)?;
         let dir = self.dir(id);
-        // Hide it from lookups first, then delete.
-        let _ = std::fs::remove_file(dir.join("config.json"));
-        let link = self.name_link(&config.name);
-        if std::fs::read_link(&link).is_ok_and(|t| t == Path::new(id)) {
-            let _ = std::fs::remove_file(&link);
+        if !dir.join("config.json").exists() {
+            return Err(Error::NoSuchContainer(id.to_string()));
         }
-        std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove container directory", &dir, e))
+        let gone = self.removing_dir(id);
+        std::fs::rename(&dir, &gone)
+            .map_err(|e| Error::io("remove container directory", &dir, e))?;
+        self.finish_remove(id)
+    }
+
+    /// The rest of a removal once the directory is `.rm-<id>`: the image
+    /// hold (while the config still says where), the name links to `id`,
+    /// then the directory.
+    pub(crate) fn finish_remove(&self, id: &str) -> Result<()> {
+        let gone = self.removing_dir(id);
+        if let Ok(c) = atomic::read_json::<ContainerConfig>(&gone.join("config.json")) {
+            if let Some(images) = c
+                .image_root
+                .and_then(|r| containerv_image::ImageStore::open(r).ok())
+            {
+                let _ = images.release(id);
+            }
+        }
+        for n in self.names_of(id) {
+            let _ = std::fs::remove_file(self.name_link(&n));
+        }
+        match std::fs::remove_dir_all(&gone) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove container directory", &gone, e)),
+        }
+    }
+}
+
+/// The marker file of [`Store::request_stop`].
+const STOP_MARK: &str = "stop-requested";
+
+/// What [`Store::scan`] found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub entries: Vec<Entry>,
+    pub damaged: Vec<Damaged>,
+}
+
+impl Scan {
+    /// Fails (naming the first damaged record) unless every record whose
+    /// config cannot be read is absent: an in-use check cannot decide
+    /// without it.
+    pub fn require_configs(&self, what: &str) -> Result<()> {
+        match self.damaged.iter().find(|d| d.config.is_none()) {
+            None => Ok(()),
+            Some(d) => Err(Error::InUseUnknown {
+                what: what.to_string(),
+                reason: format!(
+                    "the record of container {} is unreadable ({}); remove it with `cv rm -f {}`",
+                    &d.id[..d.id.len().min(12)],
+                    d.error,
+                    &d.id[..d.id.len().min(12)]
+                ),
+            }),
+        }
+    }
+
+    /// Every readable config: the good entries' and the damaged ones'
+    /// whose config.json could still be read.
+    pub fn configs(&self) -> impl Iterator<Item = &ContainerConfig> {
+        self.entries
+            .iter()
+            .map(|e| &e.config)
+            .chain(self.damaged.iter().filter_map(|d| d.config.as_ref()))
+    }
+}
+
+/// A container whose records cannot be read.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub id: String,
+    /// From config.json, or from the name links.
+    pub name: Option<String>,
+    /// When only state.json is damaged.
+    pub config: Option<ContainerConfig>,
+    pub error: String,
+}
+
+/// A container being built (see [`Store::stage`]): its directory is
+/// `.new-<id>` and locked until [`Staged::commit`]; dropped uncommitted,
+/// it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    store: Store,
+    id: String,
+    dir: PathBuf,
+    lock: Option<LockGuard>,
+    committed: bool,
+}
+
+impl Staged {
+    /// The staging directory (scratch space for checks before commit).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the records, claims the name and renames the directory
+    /// into place.
+    pub fn commit(mut self, config: &ContainerConfig) -> Result<()> {
+        names::validate(&config.name)?;
+        atomic::write_json(&self.dir.join("config.json"), config)?;
+        atomic::write_json(&self.dir.join("state.json"), &ContainerState::default())?;
+        self.store.claim_name(&config.name, &self.id)?;
+        let dest = self.store.dir(&self.id);
+        if let Err(e) = std::fs::rename(&self.dir, &dest) {
+            let link = self.store.name_link(&config.name);
+            if std::fs::read_link(&link).is_ok_and(|t| t == Path::new(&self.id)) {
+                let _ = std::fs::remove_file(&link);
+            }
+            return Err(Error::io("create container directory", &dest, e));
+        }
+        self.committed = true;
+        self.lock.take();
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

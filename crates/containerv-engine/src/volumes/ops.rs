@@ -41,14 +41,17 @@ impl Prepared {
 }
 
 /// Names of the containers (in any state) of `store` that mount `volume`.
-fn users(store: &Store, volume: &str) -> Vec<String> {
-    store
-        .list()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.config.volumes.iter().any(|v| v.name == volume))
-        .map(|e| e.config.name)
-        .collect()
+/// Fails when a container's config cannot be read: it might be a user
+/// (fail safe: the volume is kept).
+fn users(store: &Store, volume: &str) -> Result<Vec<String>> {
+    let scan = store.scan()?;
+    scan.require_configs(&format!("volume {volume:?}"))?;
+    let names = scan
+        .configs()
+        .filter(|c| c.volumes.iter().any(|v| v.name == volume))
+        .map(|c| c.name.clone())
+        .collect();
+    Ok(names)
 }
 
 /// Removes the anonymous volumes of `config` that no other container
@@ -63,7 +66,7 @@ pub fn remove_anonymous(store: &Store, config: &ContainerConfig) {
     };
     let Ok(_g) = vols.lock() else { return };
     for v in config.volumes.iter().filter(|v| v.anonymous) {
-        if users(store, &v.name).is_empty() {
+        if users(store, &v.name).is_ok_and(|u| u.is_empty()) {
             let _ = vols.delete(&v.name);
         }
     }
@@ -75,7 +78,7 @@ impl Engine {
     }
 
     /// Names of the containers that mount volume `name`.
-    pub fn volume_users(&self, name: &str) -> Vec<String> {
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
         users(&self.store, name)
     }
 
@@ -113,7 +116,7 @@ impl Engine {
                 Err(Error::NoSuchVolume(name.to_string()))
             };
         }
-        let users = self.volume_users(name);
+        let users = self.volume_users(name)?;
         if !users.is_empty() {
             return Err(Error::VolumeInUse {
                 name: name.to_string(),
@@ -127,11 +130,11 @@ impl Engine {
     pub fn volume_prune(&self) -> Result<PruneReport> {
         let vols = self.volumes()?;
         let _g = vols.lock()?;
-        let used: std::collections::BTreeSet<String> = self
-            .store
-            .list()?
-            .into_iter()
-            .flat_map(|e| e.config.volumes.into_iter().map(|v| v.name))
+        let scan = self.store.scan()?;
+        scan.require_configs("any volume")?;
+        let used: std::collections::BTreeSet<String> = scan
+            .configs()
+            .flat_map(|c| c.volumes.iter().map(|v| v.name.clone()))
             .collect();
         let mut r = PruneReport::default();
         for v in vols.list()? {

@@ -114,16 +114,36 @@ impl BlobStore {
         Ok(d)
     }
 
-    /// Reads blob `d` whole (manifests and configs).
+    /// Reads blob `d` whole (manifests and configs) and checks that it
+    /// still hashes to `d`: a blob edited or damaged in the store is an
+    /// error naming it, never silently used (docker checks on read too).
     pub fn read(&self, d: &Digest) -> Result<Vec<u8>> {
         let p = self.path(d);
         match std::fs::read(&p) {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                let actual = Digest::of(&v);
+                if actual != *d {
+                    return Err(Error::DigestMismatch {
+                        what: format!("stored blob {} (damaged or edited in the store; pull or load the image again)", p.display()),
+                        expected: d.to_string(),
+                        actual: actual.to_string(),
+                    });
+                }
+                Ok(v)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(Error::BlobNotFound(d.to_string()))
             }
             Err(e) => Err(Error::io("read blob", p, e)),
         }
+    }
+
+    /// Reads blob `d` whole without checking its digest: only for GC's
+    /// marking, which must keep what a damaged manifest or config still
+    /// names (it keeps more, never less).
+    pub(crate) fn read_unverified(&self, d: &Digest) -> Result<Vec<u8>> {
+        let p = self.path(d);
+        std::fs::read(&p).map_err(|e| Error::io("read blob", p, e))
     }
 
     /// Opens blob `d` for reading.

@@ -4,6 +4,7 @@
 pub mod container;
 pub mod image;
 pub mod system;
+mod system_check;
 pub mod volume;
 
 use std::path::PathBuf;

@@ -13,6 +13,18 @@ pub enum SystemCmd {
         #[arg(long)]
         format: Option<String>,
     },
+    /// Check the store for what a killed command or a reboot left (unfinished
+    /// creates and removals, names, image holds and runtime state of no
+    /// container, unreadable records); exit 1 if anything is left unrepaired.
+    Check {
+        /// Repair what can be repaired (unreadable records: `cv rm -f` them).
+        #[arg(long)]
+        repair: bool,
+    },
+    /// The boot step (contrib/systemd/cv-restart.service): reconcile records
+    /// with the reboot and start every container whose restart policy says so
+    /// (always; unless-stopped and on-failure unless a user stopped it).
+    RestartPolicy,
 }
 
 pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
@@ -42,5 +54,7 @@ pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        SystemCmd::Check { repair } => super::system_check::check(ctx, repair),
+        SystemCmd::RestartPolicy => super::system_check::restart_policy(ctx),
     }
 }

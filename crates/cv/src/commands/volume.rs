@@ -163,7 +163,7 @@ pub fn run(ctx: &Context, c: VolumeCmd) -> anyhow::Result<()> {
             let mut rows = Vec::new();
             for v in vols.list()? {
                 let used = filter.iter().any(|f| f.starts_with("dangling"))
-                    && !e.volume_users(&v.name).is_empty();
+                    && !e.volume_users(&v.name)?.is_empty();
                 let mut keep = true;
                 for f in &filter {
                     keep &= matches(f, &v, used)?;

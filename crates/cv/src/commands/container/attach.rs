@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
         if let Err(err) = e.start(&id, false) {
             if opts.rm {
                 let _ = e.remove(&id, true);
+                wait_removed(&e, &id);
             }
             return Err(err.into());
         }
@@ -34,6 +35,7 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
         Err(err) => {
             if opts.rm {
                 let _ = e.remove(&id, true);
+                wait_removed(&e, &id);
             }
             return Err(err.into());
         }
@@ -94,10 +96,7 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
     drop(launched);
     if config.auto_remove {
         // docker's `run --rm` returns once the container is gone.
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while e.store.dir(id).exists() && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_removed(e, id);
     }
     Ok(match code {
         Some(c) => c,
@@ -107,4 +106,13 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
             .map(|s| s.observed().exit_code)
             .unwrap_or(-1),
     })
+}
+
+/// docker's `run --rm` returns once the container is gone (its monitor
+/// may still be deleting it): waits, at most 10 s.
+fn wait_removed(e: &containerv_engine::Engine, id: &str) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while e.store.present(id) && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

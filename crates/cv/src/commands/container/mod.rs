@@ -201,6 +201,52 @@ fn each(
     Ok(())
 }
 
+/// Like [`each`], with one thread per container (docker and podman stop,
+/// kill and remove in parallel: 50 containers that ignore SIGTERM stop in
+/// one timeout, not fifty). Output keeps the order of the arguments.
+fn each_parallel(
+    names: &[String],
+    f: impl Fn(&str) -> anyhow::Result<Option<String>> + Sync,
+) -> anyhow::Result<()> {
+    if names.len() < 2 {
+        return each(names, f);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut failed = 0;
+    std::thread::scope(|s| {
+        for (i, n) in names.iter().enumerate() {
+            let tx = tx.clone();
+            let f = &f;
+            s.spawn(move || {
+                let _ = tx.send((i, f(n)));
+            });
+        }
+        drop(tx);
+        let mut done: Vec<Option<anyhow::Result<Option<String>>>> =
+            names.iter().map(|_| None).collect();
+        let mut next = 0;
+        for (i, r) in rx {
+            done[i] = Some(r);
+            while next < done.len() {
+                let Some(r) = done[next].take() else { break };
+                match r {
+                    Ok(Some(out)) => println!("{out}"),
+                    Ok(None) => {}
+                    Err(e) => {
+                        eprintln!("Error: {e:#}");
+                        failed += 1;
+                    }
+                }
+                next += 1;
+            }
+        }
+    });
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 pub fn run_container(ctx: &Context, c: ContainerCmd) -> anyhow::Result<()> {
     match c {
         ContainerCmd::Common(t) => run_top(ctx, t),
@@ -246,7 +292,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Stop(a) => {
             let e = ctx.engine()?;
             let t = a.timeout()?;
-            each(&a.containers, |n| {
+            each_parallel(&a.containers, |n| {
                 e.stop(n, t)?;
                 Ok(Some(n.to_string()))
             })
@@ -254,7 +300,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Restart(a) => {
             let e = ctx.engine()?;
             let t = a.timeout()?;
-            each(&a.containers, |n| {
+            each_parallel(&a.containers, |n| {
                 e.restart(n, t)?;
                 Ok(Some(n.to_string()))
             })
@@ -262,7 +308,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Kill { signal, containers } => {
             let sig = parse_signal("--signal", &signal)?;
             let e = ctx.engine()?;
-            each(&containers, |n| {
+            each_parallel(&containers, |n| {
                 e.kill(n, sig)?;
                 Ok(Some(n.to_string()))
             })
@@ -273,7 +319,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
             containers,
         } => {
             let e = ctx.engine()?;
-            each(&containers, |n| {
+            each_parallel(&containers, |n| {
                 e.remove_with_volumes(n, force, volumes)?;
                 Ok(Some(n.to_string()))
             })

@@ -5,7 +5,7 @@ use anyhow::bail;
 use chrono::Utc;
 use clap::Args;
 use containerv_engine::inspect::inspect as inspect_doc;
-use containerv_engine::store::Entry;
+use containerv_engine::store::{Damaged, Entry};
 use serde_json::{json, Value};
 
 use super::super::Context;
@@ -59,11 +59,29 @@ fn row(e: &Entry, no_trunc: bool) -> Value {
     })
 }
 
+/// A row for a container whose records cannot be read.
+fn damaged_row(d: &Damaged, no_trunc: bool) -> Value {
+    let c = d.config.as_ref();
+    json!({
+        "ID": if no_trunc { d.id.clone() } else { d.id[..d.id.len().min(12)].to_string() },
+        "Image": c.map(|c| c.image.clone()).unwrap_or_default(),
+        "Command": c.map(|c| format!("\"{}\"", c.command.join(" "))).unwrap_or_default(),
+        "CreatedAt": c.map(|c| c.created.format("%Y-%m-%d %H:%M:%S %z").to_string()).unwrap_or_default(),
+        "RunningFor": "",
+        "Status": format!("Dead (unreadable record: {})", d.error),
+        "State": "dead",
+        "Health": "",
+        "Names": d.name.clone().unwrap_or_default(),
+        "Ports": "",
+        "Labels": "",
+    })
+}
+
 pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
     let e = ctx.engine()?;
-    let mut list: Vec<Entry> = e
-        .store
-        .list()?
+    let scan = e.store.scan()?;
+    let mut list: Vec<Entry> = scan
+        .entries
         .into_iter()
         .filter(|x| a.all || a.latest || x.state.observed().status.is_active())
         .collect();
@@ -71,7 +89,12 @@ pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
     if a.latest {
         list.truncate(1);
     }
-    let rows: Vec<Value> = list.iter().map(|x| row(x, a.no_trunc)).collect();
+    let mut rows: Vec<Value> = list.iter().map(|x| row(x, a.no_trunc)).collect();
+    // Unreadable records are listed (their state is unknown, so with or
+    // without -a), with the error: `rm -f` removes them.
+    if !a.latest {
+        rows.extend(scan.damaged.iter().map(|d| damaged_row(d, a.no_trunc)));
+    }
     if a.quiet {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or(""));
