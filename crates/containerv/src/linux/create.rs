@@ -349,7 +349,14 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         release,
         run: &mut run_create_hooks,
     });
-    let started = init::start(plan, ns.clone_flags, user_maps, report_rx, hook_sync);
+    let started = init::start(
+        plan,
+        ns.clone_flags,
+        ns.open_pid()?,
+        user_maps,
+        report_rx,
+        hook_sync,
+    );
     undo.veth = veth_made.borrow_mut().take();
     let pid = started?;
     undo.pid = Some(pid);

@@ -1,10 +1,18 @@
 //! Which namespaces a container's init gets: new ones become `clone`
 //! flags, ones given by `path` are joined with `setns` in the child.
 //!
-//! Limits: joining a mount namespace is refused (the rootfs needs its own);
-//! with a new user namespace, joining a namespace owned by the host's user
-//! namespace (e.g. a prepared network namespace) fails with EPERM, as the
-//! init has no capabilities there.
+//! A pid namespace given by `path` is entered by the parent just around the
+//! init's clone (setns(CLONE_NEWPID) only moves later children), so the
+//! init is born in it, as runc's nsexec does. A mount namespace given by
+//! `path` is joined and the rootfs set up in it (as crun and runc do); the
+//! runtime's own mount namespace is refused (pivot_root there would move
+//! the host's root). A spec without a mount namespace is refused: runc's
+//! way (the mounts made in the caller's namespace, then chroot) leaves
+//! them on the host after the container is gone.
+//!
+//! Limits: with a new user namespace, joining a namespace owned by the
+//! host's user namespace (e.g. a prepared network namespace) fails with
+//! EPERM, as the init has no capabilities there.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -19,8 +27,10 @@ use crate::error::{Error, Result};
 pub(crate) struct NsPlan {
     /// CLONE_NEW* flags for the init's clone.
     pub clone_flags: libc::c_int,
-    /// Namespaces to join, in setns order (user first).
+    /// Namespaces to join, in setns order (user first), pid excepted.
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// A pid namespace to be born in (entered around the clone).
+    pub join_pid: Option<PathBuf>,
     pub new_user: bool,
     pub new_pid: bool,
     /// A new cgroup namespace (unshared after joining the cgroup).
@@ -64,19 +74,23 @@ pub(crate) fn plan(spec: &Spec) -> Result<NsPlan> {
         seen.push(t);
         match ns.path() {
             Some(path) => {
-                if t == LinuxNamespaceType::Mount {
-                    return Err(Error::InvalidSpec(format!(
-                        "linux.namespaces: joining a mount namespace ({}) is not supported",
-                        path.display()
-                    )));
-                }
                 if !path.exists() {
                     return Err(Error::InvalidSpec(format!(
                         "linux.namespaces: {t:?} namespace path {} does not exist",
                         path.display()
                     )));
                 }
-                p.join.push((t, path.clone()));
+                if t == LinuxNamespaceType::Mount && same_file(path, "/proc/self/ns/mnt") {
+                    return Err(Error::InvalidSpec(format!(
+                        "linux.namespaces: mount namespace {} is the runtime's own (the rootfs set-up would pivot_root the host)",
+                        path.display()
+                    )));
+                }
+                if t == LinuxNamespaceType::Pid {
+                    p.join_pid = Some(path.clone());
+                } else {
+                    p.join.push((t, path.clone()));
+                }
             }
             None => {
                 if t == LinuxNamespaceType::Time {
@@ -95,7 +109,7 @@ pub(crate) fn plan(spec: &Spec) -> Result<NsPlan> {
     }
     if !seen.contains(&LinuxNamespaceType::Mount) {
         return Err(Error::InvalidSpec(
-            "linux.namespaces: a mount namespace is required (the rootfs is mounted in it)".into(),
+            "linux.namespaces: a mount namespace (new or by path) is required: the rootfs and the spec's mounts are set up in it, and without one they would stay on the host after the container is gone".into(),
         ));
     }
     p.join
@@ -120,7 +134,28 @@ pub(crate) fn plan(spec: &Spec) -> Result<NsPlan> {
     Ok(p)
 }
 
+/// Same inode on the same device (a namespace file opened two ways).
+fn same_file(a: &std::path::Path, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 impl NsPlan {
+    /// The pid namespace to be born in, opened.
+    pub(crate) fn open_pid(&self) -> Result<Option<OwnedFd>> {
+        self.join_pid
+            .as_ref()
+            .map(|path| {
+                std::fs::File::open(path)
+                    .map(OwnedFd::from)
+                    .map_err(|e| Error::io("open namespace", path, e))
+            })
+            .transpose()
+    }
+
     /// Open the namespaces to join and turn them into setns steps.
     pub(crate) fn join_steps(&self) -> Result<Vec<Step>> {
         self.join

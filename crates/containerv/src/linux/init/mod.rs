@@ -38,15 +38,22 @@ pub(crate) struct HookSync<'a> {
 /// Clone the init with `flags` (CLONE_NEW*), let it run `plan`, and wait
 /// for its report. Returns the init's host pid; on a failure the child is
 /// killed and reaped before the error is returned.
+/// `pidns`: a pid namespace (linux.namespaces by path) this thread enters
+/// just for the clone, so the init is born in it.
 pub(crate) fn start(
     mut plan: Plan,
     flags: libc::c_int,
+    pidns: Option<OwnedFd>,
     maps: Option<UserMaps<'_>>,
     report_rx: OwnedFd,
     mut hooks: Option<HookSync<'_>>,
 ) -> Result<i32> {
     let process = plan.process;
     plan.seal();
+    let _back = match &pidns {
+        Some(ns) => Some(PidNsGuard::enter(ns)?),
+        None => None,
+    };
     // SAFETY: a fork-like clone (no new stack: the child continues on a
     // copy of ours). The child only runs `child::run`, which makes system
     // calls on data prepared here and never returns.
@@ -70,6 +77,7 @@ pub(crate) fn start(
             std::io::Error::last_os_error(),
         ));
     }
+    drop(_back);
     let pid = ret as i32;
     let descs: Vec<String> = plan.steps.iter().map(|s| s.desc.clone()).collect();
     // Close our copies of the child's fds so its exec closes the report pipe.
@@ -149,4 +157,39 @@ fn write_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
         .collect();
     let path = format!("/proc/{pid}/{file}");
     std::fs::write(&path, text).map_err(|e| Error::io("write user namespace map", path, e))
+}
+
+/// This thread's children go to another pid namespace until drop, which
+/// returns them to the thread's own (the only way back setns allows).
+struct PidNsGuard(OwnedFd);
+
+impl PidNsGuard {
+    fn enter(ns: &OwnedFd) -> Result<PidNsGuard> {
+        use std::os::fd::AsRawFd;
+        let own: OwnedFd = std::fs::File::open("/proc/thread-self/ns/pid")
+            .map_err(|e| Error::io("open", "/proc/thread-self/ns/pid", e))?
+            .into();
+        // SAFETY: setns on a namespace fd we hold; only this thread's
+        // pid_for_children changes.
+        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+            return Err(Error::sys(
+                "join the pid namespace (linux.namespaces)",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(PidNsGuard(own))
+    }
+}
+
+impl Drop for PidNsGuard {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: back to this thread's own pid namespace (its active one).
+        if unsafe { libc::setns(self.0.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+            tracing::warn!(
+                "returning to the runtime's pid namespace: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
 }

@@ -113,10 +113,11 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
             ))
         })?,
     };
-    // pivot_root refuses a shared root: a shared propagation is set on the
-    // container's own root once it is entered (below), rslave until then.
-    let shared = prop_flags & libc::MS_SHARED != 0;
-    let before = if shared {
+    // pivot_root refuses a shared root, and the rootfs cannot be bound
+    // from an unbindable mount: those two are set on the container's own
+    // root as the last step, rslave until then.
+    let late = prop_flags & (libc::MS_SHARED | libc::MS_UNBINDABLE) != 0;
+    let before = if late {
         libc::MS_SLAVE | libc::MS_REC
     } else {
         prop_flags
@@ -124,8 +125,8 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
     out.push(step(
         format!(
             "set mount propagation {} on /",
-            if shared {
-                "rslave (shared after entering the root)"
+            if late {
+                "rslave (the requested one after entering the root)"
             } else {
                 prop.unwrap_or("rslave (default)")
             }
@@ -232,15 +233,6 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         ));
     }
 
-    if shared {
-        out.push(step(
-            format!(
-                "set mount propagation {} on the container's /",
-                prop.unwrap_or("")
-            ),
-            Op::Propagation { flags: prop_flags },
-        ));
-    }
     // Sysctls before masked and read-only paths (/proc/sys is usually one).
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         let mut keys: Vec<_> = sysctl.iter().collect();
@@ -285,6 +277,16 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         .unwrap_or(false)
     {
         out.push(step("make the root read-only".into(), Op::RootReadOnly));
+    }
+    // Last: an unbindable tree would refuse the binds above (masked paths).
+    if late {
+        out.push(step(
+            format!(
+                "set mount propagation {} on the container's /",
+                prop.unwrap_or("")
+            ),
+            Op::Propagation { flags: prop_flags },
+        ));
     }
     Ok(())
 }

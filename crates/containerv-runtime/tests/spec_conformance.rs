@@ -1,0 +1,185 @@
+//! Runtime-spec behaviours the OCI runtime-tools validation suite checks,
+//! each on a hand-made bundle, next to runc where runc supports it:
+//! `linux.rootfsPropagation` in every mode; namespaces joined by path.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::Bundle;
+use containerv_testutil::{assert_no_leftovers, temp_root};
+
+/// `run ID` in the foreground with `runtime`; (success, stdout, stderr).
+fn run(runtime: &str, root: &std::path::Path, b: &Bundle, id: &str) -> (bool, String, String) {
+    let out = Command::new(runtime)
+        .arg("--root")
+        .arg(root)
+        .args(["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg(id)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        common::stderr(&out),
+    )
+}
+
+/// The optional fields (propagation tags) of the container's `/` mount.
+const ROOT_TAGS: &str =
+    "awk '$5 == \"/\" { t = \"\"; for (i = 7; $i != \"-\"; i++) t = t $i \" \"; \
+                         print t }' /proc/self/mountinfo";
+
+#[test]
+fn rootfs_propagation_every_mode() {
+    let b = Bundle::new(&["sh", "-c", ROOT_TAGS]);
+    for (mode, want) in [
+        ("shared", "shared:"),
+        ("rshared", "shared:"),
+        ("slave", ""),
+        ("private", ""),
+        ("rprivate", ""),
+        ("unbindable", "unbindable"),
+        ("runbindable", "unbindable"),
+    ] {
+        b.edit(|c| c["linux"]["rootfsPropagation"] = mode.into());
+        let id = common::id("prop");
+        let (ok, out, err) = run(common::bin(), b.root.path(), &b, &id);
+        assert!(ok, "{mode}: {err}");
+        match want {
+            "" => assert!(
+                !out.contains("shared:") && !out.contains("unbindable"),
+                "{mode}: {out}"
+            ),
+            w => assert!(out.contains(w), "{mode}: {out}"),
+        }
+        assert_no_leftovers(b.root.path(), &id);
+        // runc 1.1 agrees on slave and private; it fails unbindable (the
+        // rootfs cannot be bound from an unbindable tree) and leaves a
+        // shared root private (crun and containerv make it shared).
+        if want.is_empty() {
+            let rroot = temp_root();
+            let (rok, rout, rerr) = run("runc", rroot.path(), &b, &common::id("prop-runc"));
+            assert!(rok, "runc {mode}: {rerr}");
+            let tag = |s: &str| s.contains("shared:");
+            assert_eq!(tag(&out), tag(&rout), "{mode}: {out} vs runc {rout}");
+        }
+    }
+}
+
+/// A process in fresh namespaces (`unshare FLAG --fork sleep`), killed
+/// with its child on drop.
+struct Unshared(std::process::Child);
+
+impl Unshared {
+    fn new(flags: &[&str]) -> Unshared {
+        let child = Command::new("unshare")
+            .args(flags)
+            .args(["--fork", "sleep", "100"])
+            .spawn()
+            .unwrap();
+        let u = Unshared(child);
+        // Wait until the forked sleep exists (pid_for_children is set at
+        // once; the mount namespace needs unshare to have run).
+        let t = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{}/task/{}/children", u.pid(), u.pid()))
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+        {
+            assert!(t.elapsed().as_secs() < 5, "unshare did not fork");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        u
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn ns(&self, name: &str) -> String {
+        format!("/proc/{}/ns/{name}", self.pid())
+    }
+}
+
+impl Drop for Unshared {
+    fn drop(&mut self) {
+        // Its forked sleep first (ours: unshare's only child), then unshare.
+        let pid = self.pid();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for c in children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<i32>().ok())
+        {
+            // SAFETY: signalling the sleep our unshare forked.
+            unsafe { libc::kill(c, libc::SIGKILL) };
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// linux.namespaces by path: a pid namespace (the init is born in it, so
+/// it is pid 2 after unshare's sleep) and a mount namespace (the rootfs is
+/// set up in it); the runtime's own mount namespace and a spec without a
+/// mount namespace are refused by name.
+#[test]
+fn namespaces_by_path() {
+    let pidns = Unshared::new(&["--pid"]);
+    let mntns = Unshared::new(&["--mount", "--propagation", "private"]);
+    let b = Bundle::new(&[
+        "sh",
+        "-c",
+        "echo $$; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt",
+    ]);
+    let ns = |c: &mut serde_json::Value, list: serde_json::Value| {
+        c["linux"]["namespaces"] = list;
+    };
+    b.edit(|c| {
+        ns(
+            c,
+            serde_json::json!([
+                {"type": "pid", "path": pidns.ns("pid_for_children")},
+                {"type": "mount", "path": mntns.ns("mnt")},
+                {"type": "ipc"}, {"type": "uts"}, {"type": "network"}
+            ]),
+        )
+    });
+    let id = common::id("nspath");
+    let (ok, out, err) = run(common::bin(), b.root.path(), &b, &id);
+    assert!(ok, "{err}");
+    let link = |p: String| std::fs::read_link(p).unwrap().display().to_string();
+    assert_eq!(
+        out,
+        format!(
+            "2\n{}\n{}\n",
+            link(pidns.ns("pid_for_children")),
+            link(mntns.ns("mnt"))
+        )
+    );
+    assert_no_leftovers(b.root.path(), &id);
+
+    // The runtime's own mount namespace (this test's, which it inherits).
+    b.edit(|c| {
+        ns(
+            c,
+            serde_json::json!([{"type": "mount", "path": format!("/proc/{}/ns/mnt", std::process::id())}]),
+        )
+    });
+    let id = common::id("nsown");
+    let (ok, _, err) = run(common::bin(), b.root.path(), &b, &id);
+    assert!(!ok && err.contains("runtime's own"), "{err}");
+    assert_no_leftovers(b.root.path(), &id);
+
+    // No mount namespace at all.
+    b.edit(|c| ns(c, serde_json::json!([{"type": "pid"}])));
+    let id = common::id("nsnone");
+    let (ok, _, err) = run(common::bin(), b.root.path(), &b, &id);
+    assert!(!ok && err.contains("linux.namespaces"), "{err}");
+    assert_no_leftovers(b.root.path(), &id);
+}
