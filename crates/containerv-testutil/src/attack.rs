@@ -104,3 +104,139 @@ pub fn wait_report(r: &Path, word: &str) -> String {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A static program that types `argv[1]` and a newline into the terminal
+/// behind each of its descriptors 0, 1, 2 and `/dev/tty` with
+/// `ioctl(TIOCSTI)`, and writes one line per try to the file `argv[2]`:
+/// `fdN: INJECTED` or `fdN: <error>`.
+pub const TIOCSTI_C: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    FILE *r = fopen(argv[2], "w");
+    if (!r) return 3;
+    int fds[4] = {0, 1, 2, open("/dev/tty", O_RDWR | O_NOCTTY)};
+    for (int i = 0; i < 4; i++) {
+        if (fds[i] < 0) { fprintf(r, "fd%d: %s\n", i, strerror(errno)); continue; }
+        int ok = 1;
+        for (char *p = argv[1]; ok && *p; p++) ok = ioctl(fds[i], TIOCSTI, p) == 0;
+        char nl = '\n';
+        if (ok) ok = ioctl(fds[i], TIOCSTI, &nl) == 0;
+        fprintf(r, "fd%d: %s\n", i, ok ? "INJECTED" : strerror(errno));
+    }
+    fclose(r);
+    return 0;
+}
+"#;
+
+/// Compiles the C program `src` into the static binary `out` with
+/// `musl-gcc` (scripts/install-deps installs musl-tools): it runs in any
+/// container, glibc or not.
+pub fn build_static(src: &str, out: &Path) {
+    let c = out.with_extension("c");
+    std::fs::write(&c, src).unwrap();
+    let st = Command::new("musl-gcc")
+        .args(["-static", "-Os", "-o"])
+        .arg(out)
+        .arg(&c)
+        .status()
+        .expect("musl-gcc (install musl-tools: scripts/install-deps)");
+    assert!(st.success(), "musl-gcc failed on {}", c.display());
+}
+
+/// An interactive host shell (`sh -i`) on a pty made here, with the pty
+/// as its controlling terminal: the user's shell a container process
+/// must not type into. What it prints is collected.
+pub struct PtyShell {
+    master: std::fs::File,
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl PtyShell {
+    pub fn start() -> PtyShell {
+        use std::os::unix::process::CommandExt;
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = std::fs::File::from(pty.slave);
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-i")
+            .env("PS1", "$ ")
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: setsid and ioctl only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if nix::libc::setsid() < 0 || nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) < 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("sh on a pty");
+        drop(cmd);
+        let master = std::fs::File::from(pty.master);
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mut reader, sink) = (master.try_clone().unwrap(), output.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        PtyShell {
+            master,
+            child,
+            output,
+        }
+    }
+
+    /// Types `line` and Enter.
+    pub fn type_line(&self, line: &str) {
+        use std::io::Write;
+        let mut m = &self.master;
+        m.write_all(line.as_bytes()).unwrap();
+        m.write_all(b"\n").unwrap();
+    }
+
+    /// Everything the shell printed so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits (≤ 20 s) until the output contains `word`; false if it never did.
+    pub fn wait_output(&self, word: &str) -> bool {
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(20) {
+            if self.output().contains(word) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Ends the shell (`exit`, then SIGKILL to its pid after 5 s).
+    pub fn exit(mut self) -> String {
+        self.type_line("exit");
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return self.output();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output()
+    }
+}

@@ -13,6 +13,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use containerv::linux::relay;
+
 use super::fd::pipe;
 use crate::error::{Error, Result};
 
@@ -37,6 +39,8 @@ pub fn parse_args(args: &[OsString]) -> Option<super::MonitorArgs> {
 /// A started monitor, seen from the launcher.
 pub struct Launched {
     pipe: BufReader<File>,
+    /// Our terminal into the container's stdin while attached.
+    _stdin_relay: Option<relay::Relay>,
 }
 
 /// Starts the monitor of container `id`. `attach_stdin`: hand our stdin
@@ -50,12 +54,23 @@ pub fn launch(
     attach_stdin: bool,
 ) -> Result<Launched> {
     let (r, w) = pipe().map_err(|e| Error::sys("ready pipe", e))?;
-    let stdin_copy: Option<File> = if attach_stdin {
+    // Our terminal never reaches the container (it could type into our
+    // shell with TIOCSTI): a pipe we relay instead (see
+    // `containerv::linux::relay`), for as long as we are attached.
+    let mut pending = None;
+    let stdin_copy: Option<File> = if !attach_stdin {
+        None
+    } else if let ([containerv::Stdio::Fd(r), _, _], p @ Some(_)) = relay::terminal_pipes([
+        containerv::Stdio::Inherit,
+        containerv::Stdio::Null,
+        containerv::Stdio::Null,
+    ])? {
+        pending = p;
+        Some(File::from(r))
+    } else {
         // SAFETY: dup of our stdin, CLOEXEC, owned by the File.
         let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
         (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
-    } else {
-        None
     };
     let log_file = std::fs::OpenOptions::new()
         .create(true)
@@ -122,8 +137,14 @@ pub fn launch(
     let _ = child.wait();
     drop(w);
     drop(stdin_copy);
+    let stdin_relay = match pending.map(relay::PendingRelay::start) {
+        Some(Ok(r)) => Some(r),
+        // The container then reads an empty stdin.
+        _ => None,
+    };
     Ok(Launched {
         pipe: BufReader::new(r),
+        _stdin_relay: stdin_relay,
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use containerv::linux::ProcessIo;
+use containerv::linux::{relay, ProcessIo};
 use containerv::{Status, Stdio};
 use oci_spec::runtime::{Capability, Process, UserBuilder};
 
@@ -34,10 +34,17 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
     if relay.is_some() {
         console::initial_size(&mut process);
     }
+    // A foreground process without a terminal never gets ours (see
+    // `containerv::linux::relay`): pipes we relay instead.
+    let ([stdin, stdout, stderr], pipes) = if a.detach || terminal {
+        ([Stdio::Inherit, Stdio::Inherit, Stdio::Inherit], None)
+    } else {
+        relay::terminal_pipes([Stdio::Inherit, Stdio::Inherit, Stdio::Inherit])?
+    };
     let io = ProcessIo {
-        stdin: Stdio::Inherit,
-        stdout: Stdio::Inherit,
-        stderr: Stdio::Inherit,
+        stdin,
+        stdout,
+        stderr,
         console_socket,
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
@@ -47,6 +54,7 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
+    let pipes = pipes.map(relay::PendingRelay::start).transpose()?;
     signal::forward_to(p.pid());
     if let Some(l) = relay {
         // The process runs; without its terminal it gets SIGHUP when we
@@ -55,7 +63,11 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> Result<i32> {
         drop(l);
         console::relay(master)?;
     }
-    Ok(p.wait()?.code())
+    let code = p.wait()?.code();
+    if let Some(r) = pipes {
+        r.finish();
+    }
+    Ok(code)
 }
 
 /// An OCI process JSON file (`runc exec --process`).

@@ -2,6 +2,7 @@
 //! with runc's checks and runc's words for a command that does not fit
 //! the container's status.
 
+use containerv::linux::relay::{self, PendingRelay};
 use containerv::linux::HookKind;
 use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
 
@@ -10,18 +11,21 @@ use crate::cli::{Cli, CreateArgs, RunArgs};
 use crate::error::{fail, Result};
 use crate::{bundle, console, log, signal};
 
+/// What [`make`] made: the container, whether it runs, for a foreground
+/// `run` with a terminal and no console socket the socket its pty master
+/// waits on (see [`console`]), and for one without a terminal the pipes
+/// that stand for our terminal streams.
+struct Made {
+    c: Container,
+    running: bool,
+    console: Option<console::Listener>,
+    pipes: Option<PendingRelay>,
+}
+
 /// Make the container: its program set up and waiting for `start`, or
 /// with `run_now` already running when that changes nothing observable
 /// (the spec has no hooks: no poststart or startContainer to order).
-/// Returns the container, whether it runs, and for a foreground `run`
-/// with a terminal and no console socket the socket its pty master waits
-/// on (see [`console`]).
-fn make(
-    cli: &Cli,
-    a: &CreateArgs,
-    run_now: bool,
-    detach: bool,
-) -> Result<(Container, bool, Option<console::Listener>)> {
+fn make(cli: &Cli, a: &CreateArgs, run_now: bool, detach: bool) -> Result<Made> {
     if cli.systemd_cgroup {
         return fail(
             "--systemd-cgroup: the systemd cgroup driver is not supported by containerv \
@@ -45,6 +49,13 @@ fn make(
         }
     }
     let now = run_now && spec.hooks().is_none();
+    // A foreground process without a terminal never gets ours (see
+    // `containerv::linux::relay`): pipes we relay instead.
+    let ([stdin, stdout, stderr], pipes) = if detach || terminal {
+        ([Stdio::Inherit, Stdio::Inherit, Stdio::Inherit], None)
+    } else {
+        relay::terminal_pipes([Stdio::Inherit, Stdio::Inherit, Stdio::Inherit])?
+    };
     let config = CreateConfig {
         init: InitKind::SpecProcess,
         start: if now {
@@ -53,9 +64,9 @@ fn make(
             StartMode::OnStart
         },
         bundle: Some(dir),
-        stdin: Stdio::Inherit,
-        stdout: Stdio::Inherit,
-        stderr: Stdio::Inherit,
+        stdin,
+        stdout,
+        stderr,
         console_socket,
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
@@ -63,7 +74,12 @@ fn make(
         ..Default::default()
     };
     let c = runtime(cli)?.create_from_spec(&a.id, spec, config)?;
-    Ok((c, now, relay))
+    Ok(Made {
+        c,
+        running: now,
+        console: relay,
+        pipes,
+    })
 }
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
@@ -92,7 +108,12 @@ pub fn start(cli: &Cli, id: &str) -> Result<i32> {
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
-    let (c, running, relay) = make(cli, &a.create, true, a.detach)?;
+    let Made {
+        c,
+        running,
+        console: relay,
+        pipes,
+    } = make(cli, &a.create, true, a.detach)?;
     let master = match relay.as_ref().map(console::Listener::take_master) {
         Some(Err(e)) => {
             let _ = c.destroy();
@@ -110,11 +131,21 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
+    let pipes = match pipes.map(PendingRelay::start).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = c.destroy();
+            return Err(e.into());
+        }
+    };
     signal::forward_to(c.pid());
     if let Some(m) = master {
         console::relay(m)?;
     }
     let st = c.wait()?;
+    if let Some(p) = pipes {
+        p.finish();
+    }
     log::debug(|| format!("container {} {st}", a.create.id));
     if !a.keep {
         c.destroy_with_poststop()?;

@@ -375,8 +375,15 @@ unsafe fn grandchild(plan: &ChildPlan<'_>) -> ! {
         if let Err(e) = t.setup_in_child() {
             fail(plan.report, e);
         }
-    } else if let Err(e) = stdio::install_in_child(&plan.stdio) {
-        fail(plan.report, Step::DupStdio.failed(e));
+    } else {
+        // A session of its own without a terminal (see init/child.rs).
+        // SAFETY: setsid in this cloned child, which is no group leader.
+        if unsafe { libc::setsid() } < 0 {
+            fail(plan.report, Step::Setsid.failed(errno()));
+        }
+        if let Err(e) = stdio::install_in_child(&plan.stdio) {
+            fail(plan.report, Step::DupStdio.failed(e));
+        }
     }
     // Descriptors 3..3+preserve_fds stay open; every other one closes on exec.
     for fd in 3..3 + plan.preserve_fds as RawFd {

@@ -31,6 +31,7 @@ pub mod net;
 pub mod netstat;
 mod proc_setup;
 mod process;
+pub mod relay;
 mod report;
 mod rootfs;
 pub mod seccomp;

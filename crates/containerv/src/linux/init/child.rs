@@ -77,10 +77,22 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
             // SAFETY: as above.
             unsafe { libc::_exit(1) };
         }
-    } else if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
-        report::send_failed(report_fd, Step::InitStdio.failed(e));
-        // SAFETY: as above.
-        unsafe { libc::_exit(1) };
+    } else {
+        // A session of its own without a terminal, as runc's init: the
+        // caller's terminal (if our stdio is one) is not the container's
+        // controlling terminal, so TIOCSTI on it fails (EPERM) and no
+        // job-control signal of the caller's session reaches it.
+        // SAFETY: setsid in this child, which is no group leader.
+        if unsafe { libc::setsid() } < 0 {
+            report::send_failed(report_fd, Step::Setsid.failed(sys::errno()));
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
+        if let Err(e) = crate::linux::stdio::install_in_child(&stdio) {
+            report::send_failed(report_fd, Step::InitStdio.failed(e));
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
     }
     // A missing program fails `create`, not `start` (runc checks here too);
     // before any seccomp filter, which might refuse stat.

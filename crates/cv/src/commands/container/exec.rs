@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
+use containerv::linux::relay;
 use containerv::{ProcessOptions, Stdio, User};
 use containerv_engine::tty::{proxy, window_size, ConsoleSocket, RawMode};
 use containerv_engine::Engine;
@@ -71,6 +72,22 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
             config.user.clone(),
         );
     }
+    let stdin = if a.interactive && !a.detach {
+        Stdio::Inherit
+    } else {
+        Stdio::Null
+    };
+    let out = || {
+        if a.detach {
+            Stdio::Null
+        } else {
+            Stdio::Inherit
+        }
+    };
+    // Our terminal never reaches the container (it could type into our
+    // shell with TIOCSTI): pipes relayed by us instead (see
+    // `containerv::linux::relay`).
+    let ([stdin, stdout, stderr], pipes) = relay::terminal_pipes([stdin, out(), out()])?;
     let opts = ProcessOptions {
         args: a.command.clone(),
         env,
@@ -80,28 +97,20 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
             .or(config.working_dir.clone())
             .map(PathBuf::from),
         user: a.user.clone().or(config.user.clone()).map(User::Name),
-        stdin: if a.interactive && !a.detach {
-            Stdio::Inherit
-        } else {
-            Stdio::Null
-        },
-        stdout: if a.detach {
-            Stdio::Null
-        } else {
-            Stdio::Inherit
-        },
-        stderr: if a.detach {
-            Stdio::Null
-        } else {
-            Stdio::Inherit
-        },
+        stdin,
+        stdout,
+        stderr,
         wait: false,
     };
     let mut p = c.spawn(opts)?;
     if a.detach {
         return Ok(());
     }
+    let pipes = pipes.map(relay::PendingRelay::start).transpose()?;
     let st = p.wait()?;
+    if let Some(r) = pipes {
+        r.finish();
+    }
     std::process::exit(st.code());
 }
 
