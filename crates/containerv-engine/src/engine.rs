@@ -148,9 +148,17 @@ impl Engine {
             for v in check.volumes.iter_mut() {
                 v.source = self.store.root().to_path_buf();
             }
+            // So do those of `-v` binds that docker makes (below).
+            for b in check.binds.iter_mut() {
+                if std::fs::symlink_metadata(&b.source).is_err() {
+                    b.source = self.store.root().to_path_buf();
+                }
+            }
             let checked = crate::spec::build(&check, &tmp).map(|_| ());
             let _ = std::fs::remove_dir_all(&tmp);
             checked?;
+            // Every flag is valid: now the missing `-v` host directories.
+            crate::volumes::mounts::make_missing_sources(&config.binds)?;
             // Held until rm: image prune keeps what a container uses.
             let images = self.images()?;
             images.hold(&digest, &id).map_err(image_err)?;

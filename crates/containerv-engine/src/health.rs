@@ -86,6 +86,47 @@ impl HealthConfig {
         })
     }
 
+    /// The image's `HEALTHCHECK` with the `--health-*` flags given over it
+    /// (docker merges field by field). `None` when the image has none or
+    /// says `NONE`; an unknown test kind is refused.
+    pub fn from_image(
+        image: &containerv_image::spec::ImageHealthcheck,
+        interval: Option<&str>,
+        timeout: Option<&str>,
+        start_period: Option<&str>,
+        retries: Option<i64>,
+    ) -> Result<Option<Self>> {
+        match image.test.first().map(String::as_str) {
+            None | Some("NONE") => return Ok(None),
+            Some("CMD") | Some("CMD-SHELL") if image.test.len() > 1 => {}
+            Some(_) => {
+                return Err(Error::option(
+                    "image",
+                    image.test.join(" "),
+                    "unsupported HEALTHCHECK test (expected CMD or CMD-SHELL)",
+                ))
+            }
+        }
+        // The flags validated as for --health-cmd (the placeholder command
+        // is replaced by the image's test below).
+        let mut h = Self::from_flags("true", interval, timeout, start_period, retries)?;
+        h.test = image.test.clone();
+        let ns = Duration::from_nanos;
+        if interval.is_none() && image.interval > 0 {
+            h.interval = ns(image.interval);
+        }
+        if timeout.is_none() && image.timeout > 0 {
+            h.timeout = ns(image.timeout);
+        }
+        if start_period.is_none() && image.start_period > 0 {
+            h.start_period = ns(image.start_period);
+        }
+        if retries.is_none() && image.retries > 0 {
+            h.retries = u32::try_from(image.retries).unwrap_or(u32::MAX);
+        }
+        Ok(Some(h))
+    }
+
     /// The argv to run in the container.
     pub fn argv(&self) -> Vec<String> {
         match self.test.first().map(String::as_str) {

@@ -131,7 +131,8 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         ));
     }
 
-    let env = merge_env(image.run.env.as_deref().unwrap_or(&[]), o)?;
+    let hostname = o.hostname.clone().unwrap_or_else(|| id[..12.min(id.len())].to_string());
+    let env = merge_env(image.run.env.as_deref().unwrap_or(&[]), o, &hostname)?;
     let (mut binds, mut volumes) = (Vec::new(), Vec::new());
     let parsed = o.volumes.iter().map(|v| mounts::parse_v(v));
     for m in parsed.chain(o.mounts.iter().map(|m| mounts::parse_mount(m))) {
@@ -151,6 +152,27 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         let d = d?;
         if !seen.insert(Path::new(&d).components().collect::<PathBuf>()) {
             return Err(Error::option("-v", d.as_str(), "duplicate mount point"));
+        }
+    }
+    // The image's VOLUMEs: an anonymous volume each, unless a mount of
+    // the container already covers that path.
+    for path in image.run.volumes.iter().flat_map(|v| v.keys()) {
+        let key = Path::new(path).components().collect::<PathBuf>();
+        if seen.contains(&key) {
+            continue;
+        }
+        match mounts::parse_v(path) {
+            Ok(MountArg::Volume(v)) => {
+                seen.insert(key);
+                volumes.push(v);
+            }
+            _ => {
+                return Err(Error::option(
+                    "image",
+                    path.as_str(),
+                    "the image's VOLUME is not an absolute container path",
+                ))
+            }
         }
     }
     if let Some(w) = &o.workdir {
@@ -223,18 +245,28 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             o.health_start_period.as_deref(),
             o.health_retries,
         )?),
-        (None, _) => {
-            for (flag, v) in [
-                ("--health-interval", &o.health_interval),
-                ("--health-timeout", &o.health_timeout),
-                ("--health-start-period", &o.health_start_period),
-            ] {
-                if let Some(v) = v {
-                    return Err(Error::option(flag, v.as_str(), "needs --health-cmd"));
+        (None, true) => None,
+        (None, false) => match &image.run.healthcheck {
+            Some(h) => HealthConfig::from_image(
+                h,
+                o.health_interval.as_deref(),
+                o.health_timeout.as_deref(),
+                o.health_start_period.as_deref(),
+                o.health_retries,
+            )?,
+            None => {
+                for (flag, v) in [
+                    ("--health-interval", &o.health_interval),
+                    ("--health-timeout", &o.health_timeout),
+                    ("--health-start-period", &o.health_start_period),
+                ] {
+                    if let Some(v) = v {
+                        return Err(Error::option(flag, v.as_str(), "needs --health-cmd"));
+                    }
                 }
+                None
             }
-            None
-        }
+        },
     };
     let log_config = LogConfig::from_flags(o.log_driver.as_deref(), &o.log_opts)?;
     let security = o.security.validate(network == NetworkMode::Host)?;
@@ -325,7 +357,9 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
 
 /// The image's env, then `--env-file`s, then `-e`s (later wins); PATH is
 /// always set.
-fn merge_env(image_env: &[String], o: &RunOptions) -> Result<Vec<String>> {
+/// Docker's order: PATH, HOSTNAME, TERM (with `-t`), then the image's
+/// env, then `--env-file` and `-e`, each overriding what came before.
+fn merge_env(image_env: &[String], o: &RunOptions, hostname: &str) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     let set = |kv: String, out: &mut Vec<String>| {
         let key = kv.split('=').next().unwrap_or("").to_string();
@@ -336,6 +370,10 @@ fn merge_env(image_env: &[String], o: &RunOptions) -> Result<Vec<String>> {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         &mut out,
     );
+    set(format!("HOSTNAME={hostname}"), &mut out);
+    if o.tty {
+        set("TERM=xterm".into(), &mut out);
+    }
     for e in image_env {
         set(e.clone(), &mut out);
     }

@@ -122,6 +122,29 @@ pub struct RunConfig {
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// Docker's `HEALTHCHECK` (OCI image configs have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<ImageHealthcheck>,
+    /// `VOLUME` paths (keys; the values are empty objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A docker image's `Healthcheck`: durations in nanoseconds, 0 = default.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageHealthcheck {
+    /// `["NONE"]`, `["CMD", arg...]` or `["CMD-SHELL", "cmd"]`.
+    #[serde(default)]
+    pub test: Vec<String>,
+    #[serde(default)]
+    pub interval: u64,
+    #[serde(default)]
+    pub timeout: u64,
+    #[serde(default)]
+    pub start_period: u64,
+    #[serde(default)]
+    pub retries: u64,
 }
 
 /// A manifest-ish document: what kind it is, judged by the declared media

@@ -1,7 +1,10 @@
 //! What a container's processes get by default, as under docker: umask
 //! 0022 (files not world-writable, also on a host bind mount, for the
-//! init and for exec), and `exec` into a paused container refused at once
-//! with a clear error (not hanging on the frozen cgroup).
+//! init and for exec); `HOSTNAME` in the environment and `TERM=xterm`
+//! with `-t`; a `-w` directory the image lacks is made; `-v` of a missing
+//! host path makes it (`--mount` refuses, leaving nothing); `exec` into a
+//! paused container refused at once with a clear error (not hanging on
+//! the frozen cgroup).
 
 #![cfg(target_os = "linux")]
 
@@ -70,4 +73,49 @@ fn exec_in_a_paused_container_fails_at_once() {
         t.elapsed()
     );
     cv.assert_gone(&id);
+}
+
+#[test]
+fn hostname_and_term_in_the_environment() {
+    let cv = Cv::new();
+    let id = cv.run_d(&["-t", "containerv/busybox", "sh", "-c", "echo $TERM $HOSTNAME"]);
+    assert_eq!(cv.ok(&["wait", &id]).trim(), "0");
+    let out = cv.ok(&["logs", &id]);
+    assert_eq!(out.trim_end(), format!("xterm {}", &id[..12]));
+    cv.ok(&["rm", &id]);
+    let out = cv.ok(&[
+        "run", "--rm", "-h", "box1", "containerv/busybox", "sh", "-c", "echo ${TERM:-none} $HOSTNAME",
+    ]);
+    assert_eq!(out, "none box1\n");
+    // -e wins over both.
+    let out = cv.ok(&[
+        "run", "--rm", "-e", "HOSTNAME=mine", "containerv/busybox", "sh", "-c", "echo $HOSTNAME",
+    ]);
+    assert_eq!(out, "mine\n");
+}
+
+#[test]
+fn missing_workdir_and_v_host_path_are_made() {
+    let cv = Cv::new();
+    let out = cv.ok(&["run", "--rm", "-w", "/new/work/dir", "containerv/busybox", "pwd"]);
+    assert_eq!(out, "/new/work/dir\n");
+
+    let host = temp_root();
+    let missing = host.path().join("made/by/v");
+    let v = format!("{}:/x", path_str(&missing));
+    let out = cv.ok(&["run", "--rm", "-v", &v, "containerv/busybox", "sh", "-c", "echo hi > /x/f; ls /x"]);
+    assert_eq!(out, "f\n");
+    assert_eq!(mode(&missing), 0o755);
+    assert_eq!(std::fs::read_to_string(missing.join("f")).unwrap(), "hi\n");
+
+    // --mount refuses a missing source; a bad flag with -v makes nothing.
+    let other = host.path().join("not/made");
+    let m = format!("type=bind,src={},dst=/x", path_str(&other));
+    let err = cv.fails(&["run", "--rm", "--mount", &m, "containerv/busybox", "true"]);
+    assert!(err.contains("does not exist"), "{err}");
+    let v = format!("{}:/x", path_str(&other));
+    let err = cv.fails(&["run", "--rm", "-v", &v, "--memory", "lots", "containerv/busybox", "true"]);
+    assert!(err.contains("--memory"), "{err}");
+    assert!(!host.path().join("not").exists());
+    assert!(cv.ids().is_empty(), "left: {:?}", cv.ids());
 }

@@ -86,8 +86,10 @@ fn check_destination(flag: &str, whole: &str, dst: &str) -> Result<()> {
     Ok(())
 }
 
+/// A bind of host path `src`. `--mount` refuses a missing one; `-v`
+/// accepts it (docker makes the directory: see `make_missing_sources`).
 fn bind(flag: &str, whole: &str, src: &str, dst: &str, read_only: bool) -> Result<MountArg> {
-    if !Path::new(src).exists() {
+    if flag != "-v" && !Path::new(src).exists() {
         return Err(Error::option(
             flag,
             whole,
@@ -117,6 +119,23 @@ fn volume(flag: &str, whole: &str, name: Option<&str>, dst: &str, o: Opts) -> Re
         anonymous,
         nocopy: o.nocopy,
     }))
+}
+
+/// Makes the missing host directories of `-v` binds (mode 0755, as
+/// docker), once everything else about the container was found valid.
+pub fn make_missing_sources(binds: &[BindMount]) -> Result<()> {
+    for b in binds {
+        if std::fs::symlink_metadata(&b.source).is_err() {
+            std::fs::create_dir_all(&b.source).map_err(|e| {
+                Error::option(
+                    "-v",
+                    b.source.display().to_string(),
+                    format!("cannot create the host directory: {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// `-v SPEC`.
@@ -235,7 +254,6 @@ mod tests {
             ("data:rel", "absolute"),
             ("data:/", "absolute"),
             ("data:/a/../b", ".."),
-            ("/no/such/host/path:/x", "does not exist"),
             ("a:b:c:d", "expected"),
             ("relative", "absolute"),
         ] {
@@ -249,6 +267,7 @@ mod tests {
             ("type=bind,src=rel,dst=/x", "absolute"),
             ("type=volume,dst=/x,bogus=1", "bogus"),
             ("type=volume,src=-x,dst=/x", "volume name"),
+            ("type=bind,src=/no/such/host/path,dst=/x", "does not exist"),
         ] {
             let e = parse_mount(s).unwrap_err().to_string();
             assert!(e.contains("--mount") && e.contains(want), "{s}: {e}");

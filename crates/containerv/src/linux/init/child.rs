@@ -252,6 +252,11 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             sys::close(fd);
             r
         }
+        Op::MakeDir { target } => {
+            let fd = resolve(*root, target, TargetKind::Dir, true)?;
+            sys::close(fd);
+            Ok(())
+        }
         Op::Mknod {
             target,
             mode,

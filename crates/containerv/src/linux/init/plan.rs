@@ -80,6 +80,11 @@ pub(crate) enum Op {
         target: CString,
         flags: libc::c_ulong,
     },
+    /// Make the directory `target` (relative, resolved in the root) and
+    /// its missing parents: the process's cwd, as runc does.
+    MakeDir {
+        target: CString,
+    },
     /// A device node at `target` (relative); parents created.
     Mknod {
         target: CString,

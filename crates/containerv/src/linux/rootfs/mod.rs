@@ -221,6 +221,20 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         ));
     }
 
+    // The working directory, made if missing (runc's prepareRootfs does
+    // the same; docker's `-w /new` relies on it). An unclean cwd is left to
+    // the chdir, which names it.
+    if let Some(p) = input.spec.process() {
+        if let Ok(rel) = relative_destination(p.cwd()) {
+            if !rel.is_empty() {
+                out.push(step(
+                    format!("create the working directory {}", p.cwd().display()),
+                    Op::MakeDir { target: cstr(&rel)? },
+                ));
+            }
+        }
+    }
+
     if input.no_pivot {
         out.push(step(
             "enter the root (MS_MOVE + chroot)".into(),
