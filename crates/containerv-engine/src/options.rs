@@ -131,7 +131,10 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         ));
     }
 
-    let hostname = o.hostname.clone().unwrap_or_else(|| id[..12.min(id.len())].to_string());
+    let hostname = o
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id[..12.min(id.len())].to_string());
     let env = merge_env(image.run.env.as_deref().unwrap_or(&[]), o, &hostname)?;
     let (mut binds, mut volumes) = (Vec::new(), Vec::new());
     let parsed = o.volumes.iter().map(|v| mounts::parse_v(v));

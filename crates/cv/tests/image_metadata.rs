@@ -84,12 +84,17 @@ fn volume_of_the_image_is_an_anonymous_volume() {
     let name = m[0]["Name"].as_str().unwrap().to_string();
     assert_eq!(cv.ok(&["volume", "ls", "-q"]).trim(), name);
     // Seeded from the image, owner kept; writable by the image's user.
-    let out = cv.ok(&["exec", &id, "sh", "-c", "cat /data/seed; stat -c %u /data/seed; touch /data/new"]);
+    let out = cv.ok(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /data/seed; stat -c %u /data/seed; touch /data/new",
+    ]);
     assert_eq!(out, "seeded\n1234\n");
     // A -v on the same path replaces it.
     let own = cv.run_d(&["-v", "mine:/data", APP_IMAGE]);
-    let m: serde_json::Value =
-        serde_json::from_str(&cv.inspect(&own, "{{json .Mounts}}")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&cv.inspect(&own, "{{json .Mounts}}")).unwrap();
     assert_eq!(m.as_array().unwrap().len(), 1, "{m}");
     assert_eq!(m[0]["Name"], "mine");
     cv.ok(&["rm", "-f", "-v", &id]);

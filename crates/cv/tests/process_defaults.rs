@@ -78,18 +78,38 @@ fn exec_in_a_paused_container_fails_at_once() {
 #[test]
 fn hostname_and_term_in_the_environment() {
     let cv = Cv::new();
-    let id = cv.run_d(&["-t", "containerv/busybox", "sh", "-c", "echo $TERM $HOSTNAME"]);
+    let id = cv.run_d(&[
+        "-t",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "echo $TERM $HOSTNAME",
+    ]);
     assert_eq!(cv.ok(&["wait", &id]).trim(), "0");
     let out = cv.ok(&["logs", &id]);
     assert_eq!(out.trim_end(), format!("xterm {}", &id[..12]));
     cv.ok(&["rm", &id]);
     let out = cv.ok(&[
-        "run", "--rm", "-h", "box1", "containerv/busybox", "sh", "-c", "echo ${TERM:-none} $HOSTNAME",
+        "run",
+        "--rm",
+        "-h",
+        "box1",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "echo ${TERM:-none} $HOSTNAME",
     ]);
     assert_eq!(out, "none box1\n");
     // -e wins over both.
     let out = cv.ok(&[
-        "run", "--rm", "-e", "HOSTNAME=mine", "containerv/busybox", "sh", "-c", "echo $HOSTNAME",
+        "run",
+        "--rm",
+        "-e",
+        "HOSTNAME=mine",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "echo $HOSTNAME",
     ]);
     assert_eq!(out, "mine\n");
 }
@@ -97,13 +117,29 @@ fn hostname_and_term_in_the_environment() {
 #[test]
 fn missing_workdir_and_v_host_path_are_made() {
     let cv = Cv::new();
-    let out = cv.ok(&["run", "--rm", "-w", "/new/work/dir", "containerv/busybox", "pwd"]);
+    let out = cv.ok(&[
+        "run",
+        "--rm",
+        "-w",
+        "/new/work/dir",
+        "containerv/busybox",
+        "pwd",
+    ]);
     assert_eq!(out, "/new/work/dir\n");
 
     let host = temp_root();
     let missing = host.path().join("made/by/v");
     let v = format!("{}:/x", path_str(&missing));
-    let out = cv.ok(&["run", "--rm", "-v", &v, "containerv/busybox", "sh", "-c", "echo hi > /x/f; ls /x"]);
+    let out = cv.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "echo hi > /x/f; ls /x",
+    ]);
     assert_eq!(out, "f\n");
     assert_eq!(mode(&missing), 0o755);
     assert_eq!(std::fs::read_to_string(missing.join("f")).unwrap(), "hi\n");
@@ -114,7 +150,16 @@ fn missing_workdir_and_v_host_path_are_made() {
     let err = cv.fails(&["run", "--rm", "--mount", &m, "containerv/busybox", "true"]);
     assert!(err.contains("does not exist"), "{err}");
     let v = format!("{}:/x", path_str(&other));
-    let err = cv.fails(&["run", "--rm", "-v", &v, "--memory", "lots", "containerv/busybox", "true"]);
+    let err = cv.fails(&[
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        "--memory",
+        "lots",
+        "containerv/busybox",
+        "true",
+    ]);
     assert!(err.contains("--memory"), "{err}");
     assert!(!host.path().join("not").exists());
     assert!(cv.ids().is_empty(), "left: {:?}", cv.ids());

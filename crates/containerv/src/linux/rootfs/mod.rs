@@ -229,7 +229,9 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
             if !rel.is_empty() {
                 out.push(step(
                     format!("create the working directory {}", p.cwd().display()),
-                    Op::MakeDir { target: cstr(&rel)? },
+                    Op::MakeDir {
+                        target: cstr(&rel)?,
+                    },
                 ));
             }
         }
