@@ -205,8 +205,9 @@ fn ping_group_range_is_open_in_the_containers_own_network() {
     assert_eq!(clean("cat", &o), host);
 }
 
+/// busybox 1.35's ping opens a raw socket: docker's default CAP_NET_RAW
+/// and lo up in the container's own namespace make it work.
 #[test]
-#[ignore = "busybox 1.35's ping opens a raw socket only: needs docker's default CAP_NET_RAW (helper cvsec) and lo up in the container's namespace (helper network); enable when both are on main"]
 fn ping_in_the_containers_own_network() {
     let (cv, _images) = fresh_cv();
     let o = cv.run(&[

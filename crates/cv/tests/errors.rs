@@ -19,7 +19,10 @@ fn bad_values_are_refused_by_name_and_leave_nothing() {
         (&["--restart", "always", "--rm"], "--rm"),
         (&["--network", "bridge9"], "--network"),
         (&["-v", "./relative:/x"], "-v"),
-        (&["-v", "/nonexistent-cv-path:/x"], "-v"),
+        (
+            &["--mount", "type=bind,src=/nonexistent-cv-path,dst=/x"],
+            "--mount",
+        ),
         (&["--tmpfs", "/t:bogus"], "--tmpfs"),
         (&["--health-interval", "1s"], "--health-cmd"),
         (
