@@ -1,7 +1,9 @@
 //! `linux.seccomp` → a classic-BPF program, the way libseccomp (as runc
 //! drives it) builds one, without libseccomp.
 //!
-//! Layout, per audit architecture in the filter:
+//! Layout, per audit architecture in the filter (the order and the
+//! architectures are the host's: `super::arch`, one module per host
+//! architecture, e.g. x86_64's):
 //!
 //! ```text
 //!   A = arch
@@ -14,9 +16,11 @@
 //! ```
 //!
 //! Semantics chosen to match runc + libseccomp:
-//! - the native architecture (x86_64) is always in the filter; listed
-//!   `SCMP_ARCH_X86` / `SCMP_ARCH_X32` add sections; other architectures
-//!   cannot occur on this host and are skipped;
+//! - the host's native architecture is always in the filter; listed
+//!   compatible ones (`SCMP_ARCH_X86` / `SCMP_ARCH_X32` on x86_64) add
+//!   sections; other architectures cannot occur on this host and are
+//!   skipped; on a host architecture without tables, compiling a filter is
+//!   an error (a filter that kills every call is never installed);
 //! - a syscall name unknown on one architecture is skipped there; a name
 //!   unknown on every architecture is an error naming it;
 //! - a syscall's rules are tried conditional-first, in spec order; the
@@ -39,16 +43,18 @@ use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
 
+use super::arch::Host;
 use super::bpf::{Asm, Cmp, Label, SockFilter, To};
 use super::tables;
 use crate::error::{Error, Result};
 
 pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 pub(crate) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub(crate) const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+pub(crate) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
-const RET_KILL_THREAD: u32 = 0x0000_0000;
+pub(crate) const RET_KILL_THREAD: u32 = 0x0000_0000;
 const RET_TRAP: u32 = 0x0003_0000;
 const RET_ERRNO: u32 = 0x0005_0000;
 const RET_USER_NOTIF: u32 = 0x7fc0_0000;
@@ -64,8 +70,8 @@ const FLAG_TSYNC_ESRCH: u32 = 16;
 const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// Offsets in `struct seccomp_data`.
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
+pub(crate) const OFF_NR: u32 = 0;
+pub(crate) const OFF_ARCH: u32 = 4;
 const OFF_ARGS: u32 = 16;
 
 /// Syscalls the runtime itself makes between installing the filter and the
@@ -116,20 +122,25 @@ impl Program {
     }
 }
 
-/// The architectures this host can run, as filter sections.
+/// The syscall ABIs a filter can have sections for (which ones a host
+/// can run is [`Host::abis`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Abi {
+pub(crate) enum Abi {
     X86_64,
     X32,
     X86,
+    Aarch64,
 }
 
 impl Abi {
+    const ALL: [Abi; 4] = [Abi::X86_64, Abi::X32, Abi::X86, Abi::Aarch64];
+
     fn table(self) -> &'static [(&'static str, u32)] {
         match self {
             Abi::X86_64 => tables::X86_64,
             Abi::X32 => tables::X32,
             Abi::X86 => tables::X86,
+            Abi::Aarch64 => tables::AARCH64,
         }
     }
 
@@ -167,10 +178,7 @@ struct Rule {
 
 /// Whether `name` is a syscall on any architecture we know of.
 pub(crate) fn known_anywhere(name: &str) -> bool {
-    [Abi::X86_64, Abi::X32, Abi::X86]
-        .iter()
-        .any(|a| a.nr(name).is_some())
-        || tables::OTHER_ARCHES.contains(&name)
+    Abi::ALL.iter().any(|a| a.nr(name).is_some()) || tables::OTHER_ARCHES.contains(&name)
 }
 
 /// The `SECCOMP_RET_*` value of an action. `what` names the spec field for
@@ -205,8 +213,23 @@ fn action_value(a: LinuxSeccompAction, errno: Option<u32>, what: &str) -> Result
     })
 }
 
-/// Compile `linux.seccomp` into a BPF program (errors name the field).
+/// Compile `linux.seccomp` into a BPF program for this host's
+/// architecture (errors name the field). A host architecture without
+/// syscall tables is refused, not given a filter that kills every call.
 pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
+    match Host::NATIVE {
+        Some(host) => compile_for(host, s),
+        None => Err(Error::InvalidSpec(format!(
+            "linux.seccomp: containerv has no syscall tables for this architecture ({}); \
+             filters can be compiled on {}",
+            std::env::consts::ARCH,
+            Host::SUPPORTED
+        ))),
+    }
+}
+
+/// [`compile`] for a given host architecture (tests build every one).
+pub(crate) fn compile_for(host: Host, s: &LinuxSeccomp) -> Result<Program> {
     let default_action = s.default_action();
     if default_action == LinuxSeccompAction::ScmpActNotify {
         return Err(Error::InvalidSpec(
@@ -221,17 +244,8 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         "linux.seccomp.defaultErrnoRet",
     )?;
 
-    let mut abis = vec![Abi::X86_64];
-    for a in s.architectures().iter().flatten() {
-        match a {
-            Arch::ScmpArchNative | Arch::ScmpArchX86_64 => {}
-            Arch::ScmpArchX86 => abis.push(Abi::X86),
-            Arch::ScmpArchX32 => abis.push(Abi::X32),
-            other => tracing::debug!("seccomp architecture {other} cannot run on x86_64: skipped"),
-        }
-    }
-    abis.sort();
-    abis.dedup();
+    let listed: Vec<Arch> = s.architectures().iter().flatten().copied().collect();
+    let abis = host.abis(&listed);
 
     // Rules per ABI per syscall number, in spec order.
     let mut per_abi: BTreeMap<Abi, BTreeMap<u32, Vec<usize>>> = BTreeMap::new();
@@ -332,64 +346,38 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         }
     }
 
-    let enosys = !matches!(default, RET_ALLOW | RET_LOG);
-    let mut a = Asm::default();
-    let bad_arch = a.label();
-    a.load(OFF_ARCH);
-    let empty = BTreeMap::new();
-    let section = |abi: Abi| per_abi.get(&abi).unwrap_or(&empty);
-    let x32 = abis.contains(&Abi::X32);
-    // x86_64 (and x32, same audit arch).
-    let next_arch = a.label();
-    a.jump(Cmp::Eq, AUDIT_ARCH_X86_64, To::Next, To::L(next_arch));
-    a.load(OFF_NR);
-    let x32_label = a.label();
-    a.jump(
-        Cmp::Ge,
-        X32_SYSCALL_BIT,
-        To::L(if x32 { x32_label } else { bad_arch }),
-        To::Next,
-    );
-    emit_section(
-        &mut a,
-        section(Abi::X86_64),
-        &rules,
+    let sections = Sections {
+        per_abi,
+        rules,
         default,
-        enosys,
-        Abi::X86_64.wide(),
-    );
-    a.bind(x32_label);
-    if x32 {
-        emit_section(
-            &mut a,
-            section(Abi::X32),
-            &rules,
-            default,
-            enosys,
-            Abi::X32.wide(),
-        );
-    }
-    a.bind(next_arch);
-    if abis.contains(&Abi::X86) {
-        let next = a.label();
-        a.jump(Cmp::Eq, AUDIT_ARCH_I386, To::Next, To::L(next));
-        a.load(OFF_NR);
-        emit_section(
-            &mut a,
-            section(Abi::X86),
-            &rules,
-            default,
-            enosys,
-            Abi::X86.wide(),
-        );
-        a.bind(next);
-    }
-    a.bind(bad_arch);
-    a.ret(RET_KILL_THREAD);
+        enosys: !matches!(default, RET_ALLOW | RET_LOG),
+    };
+    let mut a = Asm::default();
+    host.emit(&mut a, &abis, &sections);
     Ok(Program {
         insns: a.assemble()?,
         flags,
     })
+}
+
+/// The resolved rules of a filter, per ABI, ready to be laid out by the
+/// host's architecture module.
+pub(crate) struct Sections {
+    per_abi: BTreeMap<Abi, BTreeMap<u32, Vec<usize>>>,
+    rules: Vec<Rule>,
+    default: u32,
+    /// Unknown (newer) syscalls return ENOSYS: the default does not allow.
+    enosys: bool,
+}
+
+impl Sections {
+    /// `abi`'s dispatch; `A` holds the syscall number on entry. Every path
+    /// ends in a return.
+    pub(crate) fn emit(&self, a: &mut Asm, abi: Abi) {
+        let empty = BTreeMap::new();
+        let by_nr = self.per_abi.get(&abi).unwrap_or(&empty);
+        emit_section(a, by_nr, &self.rules, self.default, self.enosys, abi.wide());
+    }
 }
 
 /// One architecture's dispatch; `A` holds the syscall number on entry.

@@ -16,6 +16,7 @@
 //!   `listenerPath`.
 
 mod agent;
+mod arch;
 mod bpf;
 mod compile;
 mod tables;

@@ -5,8 +5,17 @@
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompOperator as Op};
 use serde_json::json;
 
+use super::arch::Host;
 use super::bpf::interpret;
-use super::compile::{compile, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use super::compile::{
+    compile_for, Program, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
+};
+use crate::error::Result;
+
+/// The x86_64 layout, whatever the host (the tests below are about it).
+fn compile(s: &LinuxSeccomp) -> Result<Program> {
+    compile_for(Host::X86_64, s)
+}
 
 const ALLOW: u32 = 0x7fff_0000;
 const KILL_THREAD: u32 = 0;
@@ -319,4 +328,76 @@ fn features_name_what_compiles() {
     let v = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": f["archs"],
         "flags": f["supportedFlags"]});
     compile(&profile(v)).unwrap();
+}
+
+#[test]
+fn native_compile_is_the_hosts_layout() {
+    let s = profile(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}]}));
+    match Host::NATIVE {
+        Some(h) => assert_eq!(super::compile(&s).unwrap(), compile_for(h, &s).unwrap()),
+        None => {
+            let e = super::compile(&s).unwrap_err().to_string();
+            assert!(e.contains("no syscall tables"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn aarch64_layout() {
+    const GETPID: u32 = 172;
+    const OPENAT: u32 = 56;
+    const READ: u32 = 63;
+    let s = profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "syscalls": [
+            // "open" and "arch_prctl" do not exist on aarch64: skipped there.
+            {"names": ["getpid", "open", "arch_prctl"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["openat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+             "args": [{"index": 2, "value": 64, "valueTwo": 64, "op": "SCMP_CMP_MASKED_EQ"}]},
+        ]
+    }));
+    let p = compile_for(Host::Aarch64, &s).unwrap();
+    let run = |arch, nr, args: &[u64]| interpret(p.instructions(), &data(arch, nr, args));
+    assert_eq!(run(AUDIT_ARCH_AARCH64, GETPID, &[]), ALLOW);
+    assert_eq!(run(AUDIT_ARCH_AARCH64, READ, &[]), errno(1));
+    // 64-bit argument compare: O_CREAT (0o100 = 64) set → EACCES.
+    assert_eq!(run(AUDIT_ARCH_AARCH64, OPENAT, &[0, 0, 0o101]), errno(13));
+    assert_eq!(run(AUDIT_ARCH_AARCH64, OPENAT, &[0, 0, 1 << 32]), errno(1));
+    // Above every listed syscall: ENOSYS (runc's stub for newer calls).
+    assert_eq!(run(AUDIT_ARCH_AARCH64, 1000, &[]), errno(38));
+    // Any other architecture (x86_64 numbers, 32-bit ARM) is killed.
+    assert_eq!(run(AUDIT_ARCH_X86_64, 39, &[]), KILL_THREAD);
+    assert_eq!(run(0x4000_0028, 20, &[]), KILL_THREAD);
+}
+
+#[test]
+fn every_aarch64_syscall_lands_on_its_number() {
+    let names: Vec<String> = super::tables::AARCH64
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let s = profile(json!({"defaultAction": "SCMP_ACT_KILL_PROCESS",
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}));
+    let p = compile_for(Host::Aarch64, &s).unwrap();
+    for (name, nr) in super::tables::AARCH64 {
+        let got = interpret(p.instructions(), &data(AUDIT_ARCH_AARCH64, *nr, &[]));
+        assert_eq!(got, ALLOW, "{name} ({nr})");
+    }
+    // A number no syscall has (244 is arch_specific_syscall's slot).
+    assert_eq!(
+        interpret(p.instructions(), &data(AUDIT_ARCH_AARCH64, 244, &[])),
+        0x8000_0000
+    );
+}
+
+#[test]
+fn docker_default_profile_compiles_for_both_hosts() {
+    let s: LinuxSeccomp =
+        serde_json::from_str(include_str!("../../../tests/seccomp_docker_default.json")).unwrap();
+    for host in [Host::X86_64, Host::Aarch64] {
+        let p = compile_for(host, &s).unwrap();
+        assert!(p.instructions().len() > 100, "{host:?}");
+    }
 }

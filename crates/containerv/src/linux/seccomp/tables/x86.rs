@@ -1,13 +1,8 @@
-//! Syscall name → number tables, generated from the kernel's uapi headers
-//! (`asm/unistd_64.h`, `unistd_32.h`, `unistd_x32.h`, Linux 6.1) plus the
-//! syscalls added up to Linux 6.17 (451..=469), so the compiler needs no
-//! libseccomp. Sorted by name for binary search. x32 numbers are stored
+//! The x86 family's syscall name → number tables, generated from the
+//! kernel's uapi headers (`asm/unistd_64.h`, `unistd_32.h`,
+//! `unistd_x32.h`, Linux 6.1) plus the syscalls added up to Linux 6.17
+//! (451..=469). Sorted by name for binary search. x32 numbers are stored
 //! without `__X32_SYSCALL_BIT` (the compiler adds it).
-//!
-//! `OTHER_ARCHES` lists names that exist only on architectures containerv
-//! does not compile filters for (arm, s390, ppc, generic-table names...):
-//! a profile naming them is valid (docker's default does), they are skipped
-//! as runc does.
 
 /// x86_64 (`AUDIT_ARCH_X86_64`).
 pub(crate) const X86_64: &[(&str, u32)] = &[
@@ -1227,43 +1222,4 @@ pub(crate) const X32: &[(&str, u32)] = &[
     ("waitid", 529),
     ("write", 1),
     ("writev", 516),
-];
-
-/// Names known only on other architectures.
-pub(crate) const OTHER_ARCHES: &[&str] = &[
-    "arch_specific_syscall",
-    "arm_fadvise64_64",
-    "arm_sync_file_range",
-    "breakpoint",
-    "cachectl",
-    "cacheflush",
-    "llseek",
-    "multiplexer",
-    "oldwait4",
-    "pciconfig_iobase",
-    "pciconfig_read",
-    "pciconfig_write",
-    "recv",
-    "riscv_flush_icache",
-    "riscv_hwprobe",
-    "rtas",
-    "s390_guarded_storage",
-    "s390_pci_mmio_read",
-    "s390_pci_mmio_write",
-    "s390_runtime_instr",
-    "s390_sthyi",
-    "send",
-    "set_tls",
-    "spu_create",
-    "spu_run",
-    "subpage_prot",
-    "swapcontext",
-    "switch_endian",
-    "sync_file_range2",
-    "sys_debug_setcontext",
-    "syscall",
-    "sysmips",
-    "timerfd",
-    "usr26",
-    "usr32",
 ];
