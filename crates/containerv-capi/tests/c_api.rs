@@ -8,89 +8,19 @@
 //! nothing (mount, cgroup, process, state directory) is left behind.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use common::{c_file, compile, include_dir, lib_dir, out_dir, STATIC_LIBS, WARN};
+
 use containerv_testutil::{
     assert_no_leftovers, busybox_rootfs, cgroups_named, require_root, temp_root, unique_id,
     TempRoot,
 };
-
-/// Where cargo puts libcontainerv.so and libcontainerv.a: the deps
-/// directory this test binary runs from. `cargo test` does not build a
-/// cdylib/staticlib-only library for an integration test, so the test
-/// builds it first (same profile and target directory: up to date in a
-/// second when nothing changed).
-fn lib_dir() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(build_library).clone()
-}
-
-fn build_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap().to_path_buf();
-    let profile_dir = deps.parent().unwrap();
-    let target_dir = profile_dir.parent().unwrap();
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.args([
-        "build",
-        "--quiet",
-        "--offline",
-        "-p",
-        "containerv-capi",
-        "--lib",
-    ])
-    .arg("--target-dir")
-    .arg(target_dir)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(p) => {
-            cmd.args(["--profile", p]);
-        }
-        None => panic!("unexpected target layout: {}", deps.display()),
-    }
-    let st = cmd.status().unwrap();
-    assert!(st.success(), "{cmd:?}: {st}");
-    assert!(
-        deps.join("libcontainerv.so").exists() && deps.join("libcontainerv.a").exists(),
-        "libcontainerv.so/.a not in {} (cargo test builds them with this test)",
-        deps.display()
-    );
-    deps
-}
-
-fn include_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
-}
-
-fn c_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/c")
-        .join(name)
-}
-
-fn out_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-c");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn compile(cmd: &mut Command) {
-    let out = cmd.output().expect("the C compiler runs");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const WARN: [&str; 4] = ["-Wall", "-Wextra", "-Werror", "-g"];
 
 /// api_test linked against the shared library (rpath to it).
 fn shared_test() -> &'static Path {
@@ -130,15 +60,7 @@ fn static_test() -> &'static Path {
                 .arg(include_dir())
                 .arg(c_file("api_test.c"))
                 .arg(lib_dir().join("libcontainerv.a"))
-                .args([
-                    "-lgcc_s",
-                    "-lutil",
-                    "-lrt",
-                    "-lpthread",
-                    "-lm",
-                    "-ldl",
-                    "-lc",
-                ])
+                .args(STATIC_LIBS)
                 .arg("-o")
                 .arg(&bin),
         );
