@@ -133,6 +133,7 @@ impl Engine {
         loop {
             let id = Store::new_id()?;
             let mut config = to_config(opts, &id, image.clone())?;
+            crate::network::check_exists(self.store.root(), &config)?;
             config.image_root = Some(self.image_root.clone());
             if opts.name.is_none() && tries >= 8 {
                 config.name = format!("{}_{}", config.name, &id[..6]);
@@ -263,6 +264,8 @@ impl Engine {
                 }
             }
         }
+        // Its lease (a killed monitor's container) goes with it.
+        crate::network::release(self.store.root(), id);
     }
 }
 

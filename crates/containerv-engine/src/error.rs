@@ -35,6 +35,10 @@ pub enum Error {
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
 
+    /// No network with this name or id.
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
+
     /// `volume rm` of a volume that containers mount.
     #[error("volume {name} is in use by container(s) {containers}: remove them first")]
     VolumeInUse { name: String, containers: String },

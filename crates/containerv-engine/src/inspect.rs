@@ -55,11 +55,12 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
         "Name": format!("/{}", c.name),
         "RestartCount": s.restart_count,
         "Mounts": crate::volumes::mounts_json(c),
+        "NetworkSettings": crate::network::ops::network_settings(store.root(), &c.id),
         "HostConfig": {
             "Binds": c.binds.iter().map(|b| format!("{}:{}{}", b.source.display(), b.destination.display(), if b.read_only {":ro"} else {""})).collect::<Vec<_>>(),
             "Tmpfs": c.tmpfs,
             "ReadonlyRootfs": c.read_only,
-            "NetworkMode": match c.network { crate::record::NetworkMode::None => "none", crate::record::NetworkMode::Host => "host" },
+            "NetworkMode": match c.network { crate::record::NetworkMode::None => "none", crate::record::NetworkMode::Host => "host", crate::record::NetworkMode::Bridge => c.networks.first().map(String::as_str).unwrap_or("bridge") },
             "RestartPolicy": serde_json::to_value(c.restart_policy).unwrap_or(Value::Null),
             "AutoRemove": c.auto_remove,
             "LogConfig": {

@@ -17,6 +17,7 @@ pub mod health;
 pub mod inspect;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 mod ops;
 pub mod options;
 pub mod proc;

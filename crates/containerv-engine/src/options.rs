@@ -11,7 +11,7 @@ use containerv_image::RunConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::logs::LogConfig;
-use crate::record::{ContainerConfig, NetworkMode, Resources};
+use crate::record::{ContainerConfig, Resources};
 use crate::restart::RestartPolicy;
 use crate::signal::parse_signal;
 use crate::stop::DEFAULT_STOP_TIMEOUT;
@@ -51,8 +51,10 @@ pub struct RunOptions {
     pub cpu_shares: Option<i64>,
     pub cpuset_cpus: Option<String>,
     pub pids_limit: Option<i64>,
-    /// `--network none|host`.
+    /// `--network bridge|none|host|NETWORK`.
     pub network: Option<String>,
+    /// `--ip`, `--mac-address`, `--network-alias`.
+    pub net: crate::network::NetFlags,
     /// `--restart`.
     pub restart: Option<String>,
     /// `--rm`.
@@ -202,17 +204,8 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             return Err(Error::option("-u", u.as_str(), "not a user[:group]"));
         }
     }
-    let network = match o.network.as_deref() {
-        None | Some("none") | Some("default") | Some("bridge") => NetworkMode::None,
-        Some("host") => NetworkMode::Host,
-        Some(n) => {
-            return Err(Error::option(
-                "--network",
-                n,
-                "unsupported network (use none or host)",
-            ))
-        }
-    };
+    let (network, networks, endpoint) =
+        crate::network::parse_run_flags(o.network.as_deref(), &o.net)?;
     let cpu_shares = match o.cpu_shares {
         None | Some(0) => None,
         Some(n) if !(2..=262144).contains(&n) => {
@@ -272,7 +265,9 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         },
     };
     let log_config = LogConfig::from_flags(o.log_driver.as_deref(), &o.log_opts)?;
-    let security = o.security.validate(network == NetworkMode::Host)?;
+    let security = o
+        .security
+        .validate(network == crate::record::NetworkMode::Host)?;
     if security.uts == crate::security::NsMode::Host && o.hostname.is_some() {
         return Err(Error::option(
             "-h",
@@ -353,8 +348,9 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         tty: o.tty,
         labels,
         volumes,
-        networks: vec![],
+        networks,
         security,
+        endpoint,
     })
 }
 
@@ -507,7 +503,7 @@ mod tests {
             ),
             (
                 RunOptions {
-                    network: Some("bridge0".into()),
+                    network: Some("-bridge0".into()),
                     ..Default::default()
                 },
                 "--network",

@@ -42,6 +42,9 @@ pub enum NetworkMode {
     None,
     /// The host's network namespace.
     Host,
+    /// A new network namespace on a bridge network (`networks[0]`,
+    /// default `bridge`).
+    Bridge,
 }
 
 /// What a container was asked to be.
@@ -89,12 +92,15 @@ pub struct ContainerConfig {
     /// `--mount type=volume`).
     #[serde(default)]
     pub volumes: Vec<crate::volumes::VolumeMount>,
-    /// Reserved for networks (later).
+    /// The networks a `Bridge` container joins (the first when it starts).
     #[serde(default)]
     pub networks: Vec<String>,
     /// Capabilities, seccomp, devices, sysctls, limits, namespaces, block I/O.
     #[serde(default)]
     pub security: crate::security::SecurityConfig,
+    /// `--ip`, `--mac-address`, `--network-alias`.
+    #[serde(default)]
+    pub endpoint: crate::network::EndpointRequest,
 }
 
 /// Lifecycle status (docker's `State.Status`).

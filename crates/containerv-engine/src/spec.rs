@@ -36,7 +36,7 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
                 .unwrap_or_else(|| config.id[..12].to_string()),
         )
         .namespaces(Namespaces {
-            net: config.network == NetworkMode::None,
+            net: config.network != NetworkMode::Host,
             ..Namespaces::default()
         })
         .readonly_rootfs(config.read_only);

@@ -49,6 +49,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: commands::volume::VolumeCmd,
     },
+    /// Manage networks.
+    Network {
+        #[command(subcommand)]
+        cmd: commands::network::NetworkCmd,
+    },
     /// System-wide information.
     System {
         #[command(subcommand)]
@@ -90,6 +95,7 @@ fn main() {
         Cmd::Image { cmd } => commands::image::run(&ctx, cmd),
         Cmd::System { cmd } => commands::system::run(&ctx, cmd),
         Cmd::Volume { cmd } => commands::volume::run(&ctx, cmd),
+        Cmd::Network { cmd } => commands::network::run(&ctx, cmd),
     };
     if let Err(e) = r {
         eprintln!("Error: {e:#}");

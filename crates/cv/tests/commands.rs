@@ -276,6 +276,8 @@ fn run_flags_shape_the_container() {
     let o = cv.run(&[
         "run",
         "--rm",
+        "--network",
+        "none",
         "-e",
         "A=1",
         "-e",

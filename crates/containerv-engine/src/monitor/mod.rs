@@ -234,6 +234,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             Err(_) => {
                 // Removed while we started: take the container down.
                 let _ = run.container.destroy();
+                crate::network::release(store.root(), &config.id);
                 return Ok(());
             }
         }
@@ -242,6 +243,8 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             first = false;
         }
         let (status, oom) = supervise(run, &config, &store, &mut logs, started);
+        // The core container is gone: give its address back.
+        crate::network::release(store.root(), &config.id);
         let code = status.code();
         let ran_for = started.elapsed();
         let dropped = logs.dropped;
@@ -351,6 +354,26 @@ fn start_container(
         let _ = old.destroy();
     }
     let (spec, mut create) = crate::spec::build(config, &store.dir(&config.id))?;
+    // A lease and the veth the core makes while the init waits; given
+    // back if the container cannot be made.
+    let joined = crate::network::attach(store, config)?;
+    if let Some(a) = &joined {
+        create.network = Some(a.veth.clone());
+    }
+    let r = create_built(rt, config, spec, create, stdin);
+    if r.is_err() && joined.is_some() {
+        crate::network::release(store.root(), &config.id);
+    }
+    r
+}
+
+fn create_built(
+    rt: &Runtime,
+    config: &ContainerConfig,
+    spec: containerv::Spec,
+    mut create: containerv::CreateConfig,
+    stdin: &StdinSource,
+) -> Result<Running> {
     let (out_r, out_w) = pipe().map_err(|e| Error::sys("stdout pipe", e))?;
     let (err_r, err_w) = pipe().map_err(|e| Error::sys("stderr pipe", e))?;
     set_nonblocking(out_r.as_raw_fd());

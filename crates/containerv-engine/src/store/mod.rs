@@ -528,6 +528,7 @@ mod tests {
             volumes: vec![],
             networks: vec![],
             security: Default::default(),
+            endpoint: Default::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod image;
+pub mod network;
 pub mod system;
 mod system_check;
 pub mod volume;

@@ -61,9 +61,11 @@ pub struct RunArgs {
     /// Tune container pids limit (-1 for unlimited).
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Network: none (default) or host.
+    /// Network: bridge (default), none, host or a network's name.
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    #[command(flatten)]
+    pub net: super::network_args::NetworkArgs,
     /// Restart policy: no, on-failure[:max], always, unless-stopped.
     #[arg(long)]
     pub restart: Option<String>,
@@ -150,6 +152,7 @@ impl RunArgs {
             cpuset_cpus: self.cpuset_cpus.clone(),
             pids_limit: self.pids_limit,
             network: self.network.clone(),
+            net: self.net.flags(),
             restart: self.restart.clone(),
             rm: self.rm,
             health_cmd: self.health_cmd.clone(),

@@ -9,6 +9,7 @@ mod attach;
 mod cp;
 mod exec;
 mod logs;
+mod network_args;
 mod ps;
 mod rows;
 mod security_args;

@@ -1,0 +1,182 @@
+//! A container joins its network when it starts and leaves when it
+//! stops: the lease (address, MAC, host veth name) is written under the
+//! networks lock, the bridge made if missing, and the core library gets a
+//! `Veth` to make while the init waits. Leaving deletes the lease and,
+//! with the last one, the bridge.
+//!
+//! Leases of containers that are gone (record removed, or not running and
+//! not starting: a killed monitor, a "reboot") are dropped whenever the
+//! lock is taken, so a crash's leftovers are reconciled on the next use.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use chrono::Utc;
+use containerv::Veth;
+
+use crate::error::{Error, Result};
+use crate::network::record::{Lease, NetworkRecord, NetworkStore};
+use crate::network::{bridge, ipam, EndpointRequest, DEFAULT_NETWORK};
+use crate::record::ContainerConfig;
+use crate::store::{LockGuard, Store};
+
+/// What a started container got.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub network: String,
+    pub ip: Ipv4Addr,
+    pub veth: Veth,
+}
+
+/// Docker's MAC for an address: 02:42 and the address's four bytes.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+/// The host end's name for container `id`.
+pub fn host_ifname(id: &str) -> String {
+    format!("veth{}", &id[..11.min(id.len())])
+}
+
+/// The default network's record, made if missing; its subnet is claimed
+/// only while containers use it (an idle engine holds no pool).
+pub(crate) fn default_network(ns: &NetworkStore, g: &LockGuard) -> Result<NetworkRecord> {
+    if let Some(mut r) = ns.load(DEFAULT_NETWORK)? {
+        if !r.claimed {
+            let (subnet, prefix_len) = ipam::claim("network", None, &ns.path(DEFAULT_NETWORK))?;
+            r.subnet = subnet;
+            r.prefix_len = prefix_len;
+            r.gateway = Ipv4Addr::from(u32::from(subnet) + 1);
+            r.claimed = true;
+            if let Err(e) = ns.save(&r, g) {
+                ipam::unclaim(subnet, prefix_len);
+                return Err(e);
+            }
+        }
+        return Ok(r);
+    }
+    let id = Store::new_id()?;
+    let (subnet, prefix_len) = ipam::claim("network", None, &ns.path(DEFAULT_NETWORK))?;
+    let rec = NetworkRecord {
+        claimed: true,
+        name: DEFAULT_NETWORK.into(),
+        bridge: format!("cv-{}", &id[..12]),
+        id,
+        created: Utc::now(),
+        driver: "bridge".into(),
+        subnet,
+        prefix_len,
+        gateway: Ipv4Addr::from(u32::from(subnet) + 1),
+        ip_range: None,
+        internal: false,
+        options: Default::default(),
+        labels: Default::default(),
+        leases: Default::default(),
+    };
+    if let Err(e) = ns.save(&rec, g) {
+        ipam::unclaim(subnet, prefix_len);
+        return Err(e);
+    }
+    Ok(rec)
+}
+
+/// Drops leases whose container is gone or down (not `keep`).
+fn reconcile(store: &Store, rec: &mut NetworkRecord, keep: &str) -> bool {
+    let before = rec.leases.len();
+    rec.leases.retain(|_, l| {
+        if l.container == keep {
+            return true;
+        }
+        match store.load_state(&l.container) {
+            Err(_) => false,
+            Ok(st) => {
+                let o = st.observed();
+                o.status.is_active() || o.status == crate::record::Status::Created
+            }
+        }
+    });
+    rec.leases.len() != before
+}
+
+/// Joins the container to its network: a lease and the veth to make.
+/// `None` for `--network none|host`.
+pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachment>> {
+    if config.network != crate::record::NetworkMode::Bridge {
+        return Ok(None);
+    }
+    let name = config
+        .networks
+        .first()
+        .map(String::as_str)
+        .unwrap_or(DEFAULT_NETWORK);
+    let ns = NetworkStore::new(store.root());
+    let g = ns.lock()?;
+    let mut rec = if name == DEFAULT_NETWORK {
+        default_network(&ns, &g)?
+    } else {
+        ns.load(name)?
+            .ok_or_else(|| Error::NoSuchNetwork(name.to_string()))?
+    };
+    reconcile(store, &mut rec, "");
+    let req: &EndpointRequest = &config.endpoint;
+    let ip = ipam::allocate(&rec, req.ip)?;
+    let mac = match &req.mac {
+        Some(m) => containerv::network::parse_mac(m)
+            .ok_or_else(|| Error::option("--mac-address", m.as_str(), "not a MAC address"))?,
+        None => mac_for(ip),
+    };
+    let lease = Lease {
+        container: config.id.clone(),
+        name: config.name.clone(),
+        mac: containerv::network::format_mac(&mac),
+        host_ifname: host_ifname(&config.id),
+        aliases: req.aliases.clone(),
+    };
+    rec.leases.insert(ip, lease.clone());
+    bridge::ensure(&rec)?;
+    ns.save(&rec, &g)?;
+    let veth = Veth {
+        host_ifname: lease.host_ifname,
+        container_ifname: "eth0".into(),
+        container_addr: ip,
+        prefix_len: rec.prefix_len,
+        host_addr: None,
+        gateway: (!rec.internal).then_some(rec.gateway),
+        bridge: Some(rec.bridge.clone()),
+        mac: Some(mac),
+    };
+    Ok(Some(Attachment {
+        network: rec.name,
+        ip,
+        veth,
+    }))
+}
+
+/// The container leaves every network it has a lease on; a network left
+/// without containers loses its bridge (the default network its subnet
+/// claim too).
+pub fn release(engine_root: &Path, id: &str) {
+    let ns = NetworkStore::new(engine_root);
+    let Ok(g) = ns.lock() else { return };
+    let store = Store::open(engine_root).ok();
+    for mut rec in ns.list().unwrap_or_default() {
+        let had = rec.lease_of(id).is_some();
+        rec.leases.retain(|_, l| l.container != id);
+        let changed = match &store {
+            Some(s) => reconcile(s, &mut rec, ""),
+            None => false,
+        };
+        if !had && !changed {
+            continue;
+        }
+        if rec.leases.is_empty() {
+            bridge::remove(&rec);
+            if rec.name == DEFAULT_NETWORK && rec.claimed {
+                ipam::unclaim(rec.subnet, rec.prefix_len);
+                rec.claimed = false;
+            }
+        }
+        let _ = ns.save(&rec, &g);
+    }
+}

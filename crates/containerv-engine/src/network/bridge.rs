@@ -1,0 +1,60 @@
+//! The Linux bridge of a network: made (with the gateway address, unless
+//! the network is internal) when its first container joins, deleted when
+//! the last one leaves or the network is removed, so an idle engine leaves
+//! no interface behind and a "reboot" (bridges gone) needs no repair: the
+//! next container makes it again.
+
+use containerv::linux::net::Netlink;
+
+use crate::error::{Error, Result};
+use crate::network::record::NetworkRecord;
+
+fn nl() -> Result<Netlink> {
+    Netlink::open().map_err(|e| Error::sys("open a netlink socket", e))
+}
+
+/// Makes the bridge of `rec` if it is missing.
+pub fn ensure(rec: &NetworkRecord) -> Result<()> {
+    let nl = nl()?;
+    if nl
+        .link_index(&rec.bridge)
+        .map_err(|e| Error::sys(format!("look up bridge {}", rec.bridge), e))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    nl.add_bridge(&rec.bridge)
+        .map_err(|e| Error::sys(format!("create bridge {}", rec.bridge), e))?;
+    let r = (|| {
+        let idx = nl
+            .link_index(&rec.bridge)
+            .map_err(|e| Error::sys(format!("look up bridge {}", rec.bridge), e))?
+            .ok_or_else(|| {
+                Error::sys(
+                    format!("bridge {} vanished", rec.bridge),
+                    std::io::Error::from_raw_os_error(libc::ENODEV),
+                )
+            })?;
+        if !rec.internal {
+            nl.add_addr(idx, rec.gateway, rec.prefix_len).map_err(|e| {
+                Error::sys(
+                    format!("add {}/{} to {}", rec.gateway, rec.prefix_len, rec.bridge),
+                    e,
+                )
+            })?;
+        }
+        nl.set_up(idx, None)
+            .map_err(|e| Error::sys(format!("bring {} up", rec.bridge), e))
+    })();
+    if r.is_err() {
+        let _ = nl.del_link_named(&rec.bridge);
+    }
+    r
+}
+
+/// Deletes the bridge of `rec` if it exists.
+pub fn remove(rec: &NetworkRecord) {
+    if let Ok(nl) = nl() {
+        let _ = nl.del_link_named(&rec.bridge);
+    }
+}

@@ -1,0 +1,246 @@
+//! Addresses: subnets for networks and addresses for containers.
+//!
+//! Subnets: an explicit `--subnet`, or the first of docker's default pools
+//! (172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/16 in /20s) that
+//! overlaps neither a route of the host (default routes aside) nor a
+//! subnet claimed by any engine on this host. Claims are files
+//! `/run/containerv/subnets/<net>_<len>` naming the claiming record, made
+//! under one host-wide lock; a claim whose record is gone (an engine root
+//! deleted without `network rm`) is stale and taken over. /run is a tmpfs:
+//! a reboot forgets the claims together with the bridges.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use containerv::network::mask;
+
+use crate::error::{Error, Result};
+use crate::network::record::NetworkRecord;
+use crate::store::lock_exclusive;
+
+/// Where subnet claims live (host-wide).
+pub fn claims_dir() -> PathBuf {
+    std::env::var_os("CONTAINERV_SUBNET_CLAIMS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/containerv/subnets"))
+}
+
+/// `a.b.c.d/n` → (network, n); the address must be the network's own.
+pub fn parse_cidr(flag: &str, s: &str) -> Result<(Ipv4Addr, u8)> {
+    let (a, n) = s
+        .split_once('/')
+        .ok_or_else(|| Error::option(flag, s, "not an IPv4 subnet in CIDR form (a.b.c.d/n)"))?;
+    let a: Ipv4Addr = a
+        .parse()
+        .map_err(|_| Error::option(flag, s, "not an IPv4 address before the '/'"))?;
+    let n: u8 = n
+        .parse()
+        .ok()
+        .filter(|n| (1..=30).contains(n))
+        .ok_or_else(|| Error::option(flag, s, "prefix length must be 1..=30"))?;
+    if u32::from(a) & !mask(n) != 0 {
+        return Err(Error::option(
+            flag,
+            s,
+            format!(
+                "host bits set: the network is {}/{n}",
+                Ipv4Addr::from(u32::from(a) & mask(n))
+            ),
+        ));
+    }
+    Ok((a, n))
+}
+
+pub fn overlaps(a: Ipv4Addr, ap: u8, b: Ipv4Addr, bp: u8) -> bool {
+    let p = ap.min(bp);
+    u32::from(a) & mask(p) == u32::from(b) & mask(p)
+}
+
+pub fn contains(net: Ipv4Addr, prefix: u8, a: Ipv4Addr) -> bool {
+    u32::from(a) & mask(prefix) == u32::from(net)
+}
+
+/// The host's IPv4 routes (network, prefix, device), default routes left out.
+pub fn host_routes() -> Vec<(Ipv4Addr, u8, String)> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dst = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let m = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // The file prints the network-order bytes as a native u32.
+            let dst = u32::from_be_bytes(dst.to_ne_bytes());
+            let m = u32::from_be_bytes(m.to_ne_bytes());
+            let p = m.count_ones() as u8;
+            (p > 0).then(|| (Ipv4Addr::from(dst & m), p, f[0].to_string()))
+        })
+        .collect()
+}
+
+/// Docker's default address pools, in order.
+fn default_pools() -> impl Iterator<Item = (Ipv4Addr, u8)> {
+    (17u8..=31)
+        .map(|b| (Ipv4Addr::new(172, b, 0, 0), 16))
+        .chain((0u8..16).map(|i| (Ipv4Addr::new(192, 168, i * 16, 0), 20)))
+}
+
+fn claim_name(net: Ipv4Addr, p: u8) -> String {
+    format!("{net}_{p}")
+}
+
+fn parse_claim(name: &str) -> Option<(Ipv4Addr, u8)> {
+    let (a, p) = name.split_once('_')?;
+    Some((a.parse().ok()?, p.parse().ok()?))
+}
+
+/// True when the record a claim names still holds that subnet.
+fn claim_live(file: &Path, net: Ipv4Addr, p: u8) -> bool {
+    let Ok(rec_path) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    match crate::store::read_json::<NetworkRecord>(Path::new(rec_path.trim())) {
+        Ok(r) => r.subnet == net && r.prefix_len == p && r.claimed,
+        Err(_) => false,
+    }
+}
+
+/// Claims `want` (explicit) or a free default pool for the record at
+/// `record_path`. Errors name what the subnet overlaps.
+pub fn claim(
+    flag: &str,
+    want: Option<(Ipv4Addr, u8)>,
+    record_path: &Path,
+) -> Result<(Ipv4Addr, u8)> {
+    let dir = claims_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let _g = lock_exclusive(&dir.join(".lock"))?;
+    let mut claims = Vec::new();
+    for e in std::fs::read_dir(&dir)
+        .map_err(|e| Error::io("read", &dir, e))?
+        .flatten()
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if let Some((a, p)) = parse_claim(&n) {
+            if claim_live(&e.path(), a, p) {
+                claims.push((a, p, std::fs::read_to_string(e.path()).unwrap_or_default()));
+            } else {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let routes = host_routes();
+    let conflict = |a: Ipv4Addr, p: u8| -> Option<String> {
+        if let Some((ra, rp, dev)) = routes.iter().find(|(ra, rp, _)| overlaps(a, p, *ra, *rp)) {
+            return Some(format!("overlaps the host's route {ra}/{rp} on {dev}"));
+        }
+        claims
+            .iter()
+            .find(|(ca, cp, _)| overlaps(a, p, *ca, *cp))
+            .map(|(ca, cp, who)| format!("overlaps network {ca}/{cp} ({})", who.trim()))
+    };
+    let chosen = match want {
+        Some((a, p)) => {
+            if let Some(why) = conflict(a, p) {
+                return Err(Error::option(flag, format!("{a}/{p}"), why));
+            }
+            (a, p)
+        }
+        None => default_pools()
+            .find(|(a, p)| conflict(*a, *p).is_none())
+            .ok_or_else(|| {
+                Error::option(
+                    "network",
+                    "",
+                    "all of the default address pools are in use: give --subnet",
+                )
+            })?,
+    };
+    let f = dir.join(claim_name(chosen.0, chosen.1));
+    std::fs::write(&f, record_path.to_string_lossy().as_bytes())
+        .map_err(|e| Error::io("write", &f, e))?;
+    Ok(chosen)
+}
+
+/// Gives up the claim on a subnet (network removed).
+pub fn unclaim(net: Ipv4Addr, p: u8) {
+    let dir = claims_dir();
+    if let Ok(_g) = lock_exclusive(&dir.join(".lock")) {
+        let _ = std::fs::remove_file(dir.join(claim_name(net, p)));
+    }
+}
+
+/// The next free address of `rec` (or `want`, checked), excluding the
+/// network and broadcast addresses, the gateway and every lease.
+pub fn allocate(rec: &NetworkRecord, want: Option<Ipv4Addr>) -> Result<Ipv4Addr> {
+    let (net, p) = (rec.subnet, rec.prefix_len);
+    let first = u32::from(net) + 1;
+    let last = u32::from(net) | !mask(p);
+    let usable = |a: u32| {
+        a >= first
+            && a < last
+            && Ipv4Addr::from(a) != rec.gateway
+            && !rec.leases.contains_key(&Ipv4Addr::from(a))
+    };
+    if let Some(a) = want {
+        if !contains(net, p, a) {
+            return Err(Error::option(
+                "--ip",
+                a.to_string(),
+                format!("not in network {}'s subnet {}", rec.name, rec.subnet_cidr()),
+            ));
+        }
+        if let Some(l) = rec.leases.get(&a) {
+            return Err(Error::option(
+                "--ip",
+                a.to_string(),
+                format!("already in use by container {}", l.name),
+            ));
+        }
+        if !usable(u32::from(a)) {
+            return Err(Error::option(
+                "--ip",
+                a.to_string(),
+                "is the network, broadcast or gateway address",
+            ));
+        }
+        return Ok(a);
+    }
+    let (lo, hi) = match rec.ip_range {
+        Some((r, rp)) => (u32::from(r), u32::from(r) | !mask(rp)),
+        None => (first, last),
+    };
+    (lo.max(first)..=hi.min(last))
+        .find(|a| usable(*a))
+        .map(Ipv4Addr::from)
+        .ok_or_else(|| {
+            Error::option(
+                "network",
+                rec.name.as_str(),
+                format!("no free address left in {}", rec.subnet_cidr()),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_and_pools() {
+        assert_eq!(
+            parse_cidr("--subnet", "10.9.0.0/16").unwrap(),
+            (Ipv4Addr::new(10, 9, 0, 0), 16)
+        );
+        assert!(parse_cidr("--subnet", "10.9.0.1/16").is_err());
+        assert!(parse_cidr("--subnet", "10.9.0.0").is_err());
+        assert!(parse_cidr("--subnet", "10.9.0.0/31").is_err());
+        assert!(overlaps(
+            Ipv4Addr::new(10, 0, 0, 0),
+            8,
+            Ipv4Addr::new(10, 9, 0, 0),
+            16
+        ));
+        assert_eq!(default_pools().count(), 31);
+    }
+}

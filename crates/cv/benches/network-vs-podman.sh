@@ -1,0 +1,74 @@
+#!/bin/bash
+# network-vs-podman.sh - side-by-side benchmark of a container's network
+# set-up: `cv run --rm IMAGE true` on cv's default bridge network and with
+# --network none, against podman (conmon, runc, netavark 1.4) on its
+# default network and with --network none. Same image (the built-in
+# containerv/busybox, `cv save`d and `podman load`ed), one run, as ratios.
+#
+# usage: sudo crates/cv/benches/network-vs-podman.sh [RUNS]
+# Needs: podman, conmon, runc, netavark, hyperfine (scripts/install-deps
+# installs all but netavark: apt-get install netavark aardvark-dns).
+# Runs in a private mount namespace with a private /run (podman and
+# netavark write there). podman's netavark adds its own iptables chains
+# while its containers run and removes them afterwards; cv adds no rule.
+set -euo pipefail
+RUNS=${1:-30}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+if [ -z "${CV_BENCH_IN_NS:-}" ]; then
+  export CV_BENCH_IN_NS=1
+  exec unshare -m --propagation private "$0" "$@"
+fi
+mount -t tmpfs tmpfs /run
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+cargo build -q --release -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
+cvbin=$CARGO_TARGET_DIR/release/cv
+
+work=$(mktemp -d /var/tmp/cv-netbench.XXXXXX)
+CV="$cvbin --root $work/cv --image-root $work/images"
+cat > "$work/containers.conf" <<CONF
+[containers]
+default_ulimits = []
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+[network]
+network_backend = "netavark"
+network_config_dir = "$work/netconf"
+CONF
+export CONTAINERS_CONF=$work/containers.conf
+PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime runc"
+cleanup() {
+  set +e
+  for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
+  $PODMAN rm -fa -t 0 >/dev/null 2>&1
+  $PODMAN rmi -af >/dev/null 2>&1
+  $PODMAN system reset -f >/dev/null 2>&1
+  grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+$CV run --rm --network none containerv/busybox true
+$CV save -o "$work/busybox.tar" containerv/busybox
+$PODMAN load -q -i "$work/busybox.tar" >/dev/null
+img=$($PODMAN images --format '{{.Repository}}:{{.Tag}}' | head -1)
+echo "host: $(nproc) cores, $(uname -r), $(podman --version), netavark $(/usr/lib/podman/netavark --version | awk '{print $2}'), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Both networks answer before timing (podman's default network, cv's bridge).
+$CV run --rm containerv/busybox true
+$PODMAN run --rm "$img" true
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" \
+  -n "cv bridge" "$CV run --rm containerv/busybox true" \
+  -n "podman bridge" "$PODMAN run --rm $img true" \
+  -n "cv none" "$CV run --rm --network none containerv/busybox true" \
+  -n "podman none" "$PODMAN run --rm --network none $img true"
+python3 - "$work/run.json" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+for mode in ("bridge", "none"):
+    cv, pm = r[f"cv {mode}"], r[f"podman {mode}"]
+    print(f"{mode}: cv {cv:.1f} ms, podman {pm:.1f} ms: cv takes {cv/pm:.3f}x podman's time")
+PY

@@ -1,0 +1,27 @@
+//! The network flags of `run`/`create` besides `--network`, flattened
+//! into `RunArgs` (kept apart so the networking flags live in one place).
+
+use clap::Args;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct NetworkArgs {
+    /// IPv4 address on a user-defined network (e.g. 172.30.100.104).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33).
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Network-scoped alias for the container.
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+}
+
+impl NetworkArgs {
+    pub fn flags(&self) -> containerv_engine::network::NetFlags {
+        containerv_engine::network::NetFlags {
+            ip: self.ip.clone(),
+            mac_address: self.mac_address.clone(),
+            aliases: self.network_alias.clone(),
+        }
+    }
+}
