@@ -10,6 +10,7 @@
 pub mod boot;
 pub mod builtin;
 pub mod check;
+pub mod create_checks;
 pub mod duration;
 pub mod engine;
 pub mod error;

@@ -278,6 +278,7 @@ impl Engine {
     /// `cv update`: new limits for a container, applied at once when it
     /// runs and kept for its next start.
     pub fn update(&self, reference: &str, r: &crate::record::Resources) -> Result<()> {
+        crate::create_checks::check_resources(r)?;
         let id = self.store.resolve(reference)?;
         let g = self.store.lock(&id)?;
         let mut config = self.store.load_config(&id)?;

@@ -302,6 +302,12 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         }
         labels.insert(k.to_string(), v.to_string());
     }
+    crate::create_checks::check_no_nul(&env, &command)?;
+    crate::create_checks::check_resources(&Resources {
+        memory: o.memory.clone(),
+        cpuset_cpus: o.cpuset_cpus.clone(),
+        ..Default::default()
+    })?;
     let mut layers = image.layers;
     layers.reverse();
     Ok(ContainerConfig {

@@ -102,7 +102,16 @@ impl LogConfig {
                     let n = parse_size(v).ok_or_else(|| {
                         Error::option("--log-opt max-size", v, "not a size (e.g. 10m, 512k, 1g)")
                     })?;
-                    c.max_size = if n == 0 { None } else { Some(n) };
+                    // docker: "max-size must be a positive number" (0 is
+                    // not "unlimited": leave the option out for that).
+                    if n == 0 {
+                        return Err(Error::option(
+                            "--log-opt max-size",
+                            v,
+                            "max-size must be a positive number",
+                        ));
+                    }
+                    c.max_size = Some(n);
                 }
                 "max-file" => {
                     let n: u32 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -186,6 +195,7 @@ mod tests {
         let cases: &[(Option<&str>, &[&str], &str)] = &[
             (Some("syslog"), &[], "--log-driver"),
             (None, &["max-size=lots"], "max-size"),
+            (None, &["max-size=0"], "positive"),
             (None, &["max-file=0"], "max-file"),
             (None, &["compress=maybe"], "compress"),
             (None, &["colour=red"], "colour"),

@@ -2,7 +2,8 @@
 //! block I/O, pids), refreshed every second; `--no-stream` prints one
 //! table; `--format json` one JSON object per container and sample.
 //! CPU % needs two samples: each container's core handle is kept open
-//! between refreshes (the first table waits a short moment for a delta).
+//! between refreshes (the first table waits a second for a delta);
+//! `--no-stream` samples once and shows the average since the start.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -35,6 +36,19 @@ struct Target {
     id: String,
     name: String,
     core: Option<containerv::Container>,
+    /// When its init started (for `--no-stream`'s CPU %).
+    started: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `--no-stream` takes one sample: CPU % is the average since the
+/// container started (podman's first sample), so 50 containers cost one
+/// read each instead of a one-second wait for deltas.
+fn cpu_since_start(t: &Target, s: &mut containerv::Stats) {
+    let Some(start) = t.started else { return };
+    let ran = (chrono::Utc::now() - start).num_nanoseconds().unwrap_or(0);
+    if ran > 0 {
+        s.cpu_percent = s.cpu_time_ns as f64 * 100.0 / ran as f64;
+    }
 }
 
 fn row(t: &Target, s: &containerv::Stats, no_trunc: bool) -> Value {
@@ -94,25 +108,36 @@ pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
     for id in ids {
         let name = e.store.load_config(&id)?.name;
         let core = e.core(&id).ok();
-        targets.push(Target { id, name, core });
+        let started = e.store.load_state(&id).ok().and_then(|s| s.started_at);
+        targets.push(Target {
+            id,
+            name,
+            core,
+            started,
+        });
     }
-    // Prime the CPU deltas.
-    for t in &targets {
-        if let Some(c) = &t.core {
-            let _ = c.stats();
+    if !a.no_stream {
+        // Prime the CPU deltas.
+        for t in &targets {
+            if let Some(c) = &t.core {
+                let _ = c.stats();
+            }
         }
+        // A second, as docker: quota periods are 100 ms, shorter windows jitter.
+        std::thread::sleep(Duration::from_secs(1));
     }
-    // A second, as docker: quota periods are 100 ms, shorter windows jitter.
-    std::thread::sleep(Duration::from_secs(1));
     let live = !a.no_stream && !is_json(&a.format) && std::io::stdout().is_terminal();
     loop {
         let mut rows = Vec::new();
         for t in &targets {
-            let s = t
+            let mut s = t
                 .core
                 .as_ref()
                 .and_then(|c| c.stats().ok())
                 .unwrap_or_default();
+            if a.no_stream {
+                cpu_since_start(t, &mut s);
+            }
             rows.push(row(t, &s, a.no_trunc));
         }
         let mut out = std::io::stdout().lock();
