@@ -14,7 +14,7 @@ fn bad_values_are_refused_by_name_and_leave_nothing() {
         (&["--pids-limit", "0"], "--pids-limit"),
         (&["--cpu-shares", "1"], "--cpu-shares"),
         (&["--cpuset-cpus", "x-y"], "cpuset"),
-        (&["--memory-swap", "1m", "--memory", "2m"], "swap"),
+        (&["--memory-swap", "8m", "--memory", "16m"], "swap"),
         (&["--restart", "sometimes"], "--restart"),
         (&["--restart", "always", "--rm"], "--rm"),
         (&["--network", "bridge9"], "--network"),
