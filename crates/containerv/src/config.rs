@@ -11,9 +11,10 @@ use crate::process::Stdio;
 /// Which process is the container's init (pid 1 of its pid namespace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InitKind {
-    /// A small built-in reaper: reaps zombies, forwards SIGHUP, SIGUSR1,
-    /// SIGUSR2 and SIGWINCH to every process of the container, and exits
-    /// (ending the container) on SIGTERM or SIGINT. The spec's
+    /// A small built-in reaper (tini-like): reaps zombies, forwards
+    /// SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and SIGCONT to every
+    /// process of the container; on SIGTERM or SIGINT forwards it too and
+    /// exits (ending the container) once the others are gone. The spec's
     /// `process.args` are ignored.
     #[default]
     BuiltinReaper,

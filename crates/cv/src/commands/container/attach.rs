@@ -14,9 +14,13 @@ use containerv_engine::Engine;
 use super::super::Context;
 use super::args::RunArgs;
 
-pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
-    let e = ctx.engine()?;
+pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyhow::Result<()> {
     let opts = args.options();
+    let proxy = sig_proxy && !opts.tty && !detach;
+    if proxy {
+        super::sigproxy::block();
+    }
+    let e = ctx.engine()?;
     let id = e.create(&opts)?;
     if detach {
         if let Err(err) = e.start(&id, false) {
@@ -40,6 +44,9 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool) -> anyhow::Result<()> {
             return Err(err.into());
         }
     };
+    if proxy {
+        super::sigproxy::forward(ctx, &id);
+    }
     // With -t our terminal goes raw: the container's pty does the echo
     // and line editing.
     let raw = (opts.tty && containerv_engine::tty::window_size().is_some())

@@ -13,6 +13,7 @@ mod network_args;
 mod ps;
 mod rows;
 mod security_args;
+mod sigproxy;
 mod stats;
 mod top;
 
@@ -133,6 +134,10 @@ pub struct RunCmd {
     /// Run in the background and print the container id.
     #[arg(short, long)]
     detach: bool,
+    /// Proxy received signals to the container (not with -t).
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    sig_proxy: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -270,7 +275,7 @@ pub fn creates(c: &TopLevel) -> bool {
 
 pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
     match c {
-        TopLevel::Run(r) => attach::run(ctx, r.run, r.detach),
+        TopLevel::Run(r) => attach::run(ctx, r.run, r.detach, r.sig_proxy),
         TopLevel::Create(r) => {
             let e = ctx.engine()?;
             let id = e.create(&r.options())?;
