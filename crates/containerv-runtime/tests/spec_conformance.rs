@@ -1,11 +1,13 @@
 //! Runtime-spec behaviours the OCI runtime-tools validation suite checks,
 //! each on a hand-made bundle, next to runc where runc supports it:
-//! `linux.rootfsPropagation` in every mode; namespaces joined by path.
+//! `linux.rootfsPropagation` in every mode; namespaces joined by path;
+//! hooks (state on stdin, failing post hooks are warnings); kernel memory.
 
 #![cfg(target_os = "linux")]
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::Bundle;
@@ -181,5 +183,94 @@ fn namespaces_by_path() {
     let id = common::id("nsnone");
     let (ok, _, err) = run(common::bin(), b.root.path(), &b, &id);
     assert!(!ok && err.contains("linux.namespaces"), "{err}");
+    assert_no_leftovers(b.root.path(), &id);
+}
+
+/// Hooks get the container's state on stdin with the status the runtime
+/// spec gives each (prestart "created", poststart "running", poststop
+/// "stopped"), pid and annotations; a failing poststart or poststop hook
+/// is a warning: start and delete succeed and the container is gone.
+#[test]
+fn hooks_state_on_stdin_and_failing_post_hooks_warn() {
+    let b = Bundle::new(&["true"]);
+    let out = b.dir.path().join("hooks");
+    std::fs::create_dir(&out).unwrap();
+    let save = |name: &str| {
+        serde_json::json!({"path": "/bin/sh",
+            "args": ["sh", "-c", format!("cat > {}/{name}", out.display())], "timeout": 5})
+    };
+    let fail =
+        serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo nope >&2; exit 3"]});
+    b.edit(|c| {
+        c["annotations"] = serde_json::json!({"org.example.hook": "stdin"});
+        c["hooks"] = serde_json::json!({
+            "prestart": [save("prestart")],
+            "poststart": [save("poststart"), fail.clone()],
+            "poststop": [save("poststop"), fail.clone()],
+        });
+    });
+    let id = common::id("hooks");
+    b.create(&id);
+    let pid = b.state(&id)["pid"].as_i64().unwrap();
+    let start = b.cv(&["start", &id]);
+    assert!(start.status.success(), "{}", common::stderr(&start));
+    assert!(
+        common::stderr(&start).contains("warning"),
+        "{}",
+        common::stderr(&start)
+    );
+    b.wait_status(&id, "stopped");
+    let del = b.cv(&["delete", &id]);
+    assert!(del.status.success(), "{}", common::stderr(&del));
+    assert!(
+        common::stderr(&del).contains("warning"),
+        "{}",
+        common::stderr(&del)
+    );
+    common::reap(pid as i32);
+    assert_no_leftovers(b.root.path(), &id);
+    let bundle = b.dir.path().display().to_string();
+    for (hook, status, with_pid) in [
+        ("prestart", "created", true),
+        ("poststart", "running", true),
+        ("poststop", "stopped", false),
+    ] {
+        let st: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(hook)).unwrap()).unwrap();
+        assert_eq!(st["status"], status, "{hook}: {st}");
+        assert_eq!(st["id"], id.as_str(), "{hook}: {st}");
+        assert_eq!(st["bundle"], bundle.as_str(), "{hook}: {st}");
+        assert_eq!(
+            st["annotations"]["org.example.hook"], "stdin",
+            "{hook}: {st}"
+        );
+        if with_pid {
+            assert_eq!(st["pid"], pid, "{hook}: {st}");
+        }
+    }
+}
+
+/// `linux.resources.memory.kernel` / `kernelTCP`: written where the kernel
+/// has the files (as crun does; runc 1.1 ignores both). This kernel takes
+/// the kmem limit and ignores it; the TCP one is kept, and the container
+/// reads it from its own memory cgroup.
+#[test]
+fn kernel_memory_limits_are_written() {
+    let tcp = Path::new("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes");
+    if !tcp.exists() {
+        panic!("this test needs a cgroup v1 memory controller with kmem files");
+    }
+    let b = Bundle::new(&[
+        "cat",
+        "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes",
+    ]);
+    b.edit(|c| {
+        c["linux"]["resources"] = serde_json::json!({"memory": {
+            "limit": 128 << 20, "kernel": 64 << 20, "kernelTCP": 32 << 20}});
+    });
+    let id = common::id("kmem");
+    let (ok, out, err) = run(common::bin(), b.root.path(), &b, &id);
+    assert!(ok, "{err}");
+    assert_eq!(out, format!("{}\n", 32u64 << 20));
     assert_no_leftovers(b.root.path(), &id);
 }

@@ -148,7 +148,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
     }
     log::debug(|| format!("container {} {st}", a.create.id));
     if !a.keep {
-        c.destroy_with_poststop()?;
+        destroy(c)?;
     }
     Ok(st.code())
 }
@@ -185,8 +185,17 @@ pub fn delete(cli: &Cli, id: &str, force: bool) -> Result<i32> {
             ))
         }
     }
-    c.destroy_with_poststop()?;
+    destroy(c)?;
     Ok(0)
+}
+
+/// Destroy, then the poststop hooks: a failing hook is a warning ("the
+/// runtime MUST log a warning"), the container is gone either way.
+fn destroy(c: Container) -> Result<()> {
+    if let Some(e) = c.destroy_then_poststop()? {
+        log::error(&format!("warning: {e}"));
+    }
+    Ok(())
 }
 
 pub fn pause(cli: &Cli, id: &str) -> Result<i32> {

@@ -337,9 +337,13 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             *veth_made.borrow_mut() = Some(veth::setup(v, pid)?);
         }
         let st = hooks::creating_state(id, pid, config.bundle.as_deref(), &spec);
+        // prestart (deprecated, runc's and crun's order) sees "created".
+        let mut created = st.clone();
+        created.status = super::Status::Created;
         for (kind, list) in &create_hooks {
             match kind {
                 HookKind::CreateContainer => hooks::run_in_container(*kind, list, pid, cg, &st)?,
+                HookKind::Prestart => hooks::run_hooks(*kind, list, &created)?,
                 _ => hooks::run_hooks(*kind, list, &st)?,
             }
         }

@@ -354,7 +354,13 @@ impl Container {
         if hooks.is_empty() {
             return Ok(());
         }
-        let st = self.current_state();
+        let mut st = self.current_state();
+        if kind == HookKind::Poststart {
+            // The runtime spec's (and runc's) status for poststart, even
+            // when the program has already exited.
+            st.status = Status::Running;
+            st.pid = self.pid();
+        }
         match kind {
             HookKind::CreateContainer | HookKind::StartContainer => {
                 run_in_container(kind, &hooks, self.pid(), self.cgroup.as_ref(), &st)
@@ -367,11 +373,21 @@ impl Container {
     /// state (status "stopped"), as the runtime spec's delete does. The
     /// container is gone even when a hook fails (the error says which).
     pub fn destroy_with_poststop(self) -> Result<()> {
+        match self.destroy_then_poststop()? {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Container::destroy_with_poststop`] with a failing hook kept apart
+    /// from a failing destroy: `Ok(Some(e))` means the container is gone
+    /// and a hook failed (the runtime spec makes that a warning).
+    pub fn destroy_then_poststop(self) -> Result<Option<Error>> {
         let hooks = self.hooks(HookKind::Poststop);
         let mut st = self.current_state();
         self.destroy_all()?;
         st.status = Status::Stopped;
         st.pid = 0;
-        run_hooks(HookKind::Poststop, &hooks, &st)
+        Ok(run_hooks(HookKind::Poststop, &hooks, &st).err())
     }
 }

@@ -177,6 +177,20 @@ impl V1 {
         if let Some(d) = m.disable_oom_killer() {
             fs::write(dir, "memory.oom_control", if d { "1" } else { "0" })?;
         }
+        // Kernel memory (deprecated, accepted and ignored by Linux >= 5.16):
+        // written where the kernel still has the file, as runc and crun do.
+        for (v, file) in [
+            (m.kernel(), "memory.kmem.limit_in_bytes"),
+            (m.kernel_tcp(), "memory.kmem.tcp.limit_in_bytes"),
+        ] {
+            if let Some(v) = v {
+                if dir.join(file).exists() {
+                    fs::write(dir, file, &num(v))?;
+                } else {
+                    tracing::debug!("{file}: not on this kernel, limit {v} not applied");
+                }
+            }
+        }
         Ok(())
     }
 
