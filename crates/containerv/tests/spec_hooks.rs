@@ -114,7 +114,12 @@ fn all_six_kinds_run_in_order_with_state_on_stdin() {
     ] {
         let want = format!("{kind} {hostname} env=xyz ");
         assert!(line.starts_with(&want), "{line:?} should start {want:?}");
-        assert!(line.contains("\"status\":\"creating\""), "{line}");
+        let status = if kind == "prestart" {
+            "created"
+        } else {
+            "creating"
+        };
+        assert!(line.contains(&format!("\"status\":\"{status}\"")), "{line}");
         assert!(line.contains(&format!("\"id\":\"{id}\"")), "{line}");
         assert!(line.contains(&creating), "{line}");
         assert!(line.contains("\"ociVersion\""), "{line}");

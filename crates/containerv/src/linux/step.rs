@@ -46,11 +46,13 @@ pub(crate) enum Step {
     Lookup,
     /// The init's stdio (no terminal).
     InitStdio,
+    /// The exec fifo, reopened through /proc/self/fd at `start`.
+    ReachFifo,
 }
 
 impl Step {
     /// Every step, in code order (`ALL[code] as u32 == code`).
-    pub(crate) const ALL: [Step; 30] = [
+    pub(crate) const ALL: [Step; 31] = [
         Step::ChildSetup,
         Step::OomScoreAdj,
         Step::Setrlimit,
@@ -81,6 +83,7 @@ impl Step {
         Step::SeccompAgent,
         Step::Lookup,
         Step::InitStdio,
+        Step::ReachFifo,
     ];
 
     /// The step as error messages name it.
@@ -116,6 +119,9 @@ impl Step {
             Step::SeccompAgent => "seccomp agent at linux.seccomp.listenerPath",
             Step::Lookup => "lookup",
             Step::InitStdio => "set up stdio",
+            Step::ReachFifo => {
+                "reach the exec fifo through /proc/self/fd (the container has no /proc: mount one)"
+            }
         }
     }
 

@@ -112,6 +112,18 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
             unsafe { libc::_exit(1) };
         }
     }
+    // `start` is waited for by reopening the fifo through /proc/self/fd:
+    // without a /proc in the container that would fail after create had
+    // said "created" (runc fails the same spec at create too).
+    if let Some(fifo) = &plan.fifo {
+        let p = sys::fd_path(fifo.as_raw_fd());
+        // SAFETY: access(2) on a NUL-terminated path.
+        if unsafe { libc::access(p.as_ptr(), libc::F_OK) } != 0 {
+            report::send_failed(report_fd, Step::ReachFifo.failed(sys::errno()));
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
+    }
     let ready_now = plan.fifo.is_some() || plan.init == InitKind::BuiltinReaper;
     if ready_now {
         report::send_ready(report_fd);
