@@ -5,6 +5,11 @@
 //! - No `--log`: the line goes to stderr (logrus text, or JSON).
 //! - `--log FILE`: the line is appended to FILE, and the bare message goes
 //!   to stderr as well (what runc does).
+//!
+//! The library's `tracing` events (seccomp agent, cgroup fallbacks...)
+//! become such lines too, through [`Forward`], a subscriber of a few lines
+//! (no formatting crate: the runtime's start-up is on every `create`):
+//! warnings and errors always, debug and trace with `--debug`.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -40,6 +45,73 @@ pub fn init(path: Option<&std::path::Path>, format: LogFormat, debug: bool) {
         json: format == LogFormat::Json,
         debug,
     });
+    let _ = tracing::subscriber::set_global_default(Forward { debug });
+}
+
+/// The `tracing` subscriber: each event is one log line at its level.
+struct Forward {
+    debug: bool,
+}
+
+impl Forward {
+    fn max(&self) -> tracing::Level {
+        if self.debug {
+            tracing::Level::TRACE
+        } else {
+            tracing::Level::WARN
+        }
+    }
+}
+
+impl tracing::Subscriber for Forward {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() <= self.max()
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(self.max().into())
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, e: &tracing::Event<'_>) {
+        let mut msg = Message(String::new());
+        e.record(&mut msg);
+        let level = match *e.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            _ => "debug",
+        };
+        write(level, &msg.0);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// An event's text: its message, then any other field as `name=value`.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, "{}={value:?}", field.name());
+        }
+    }
 }
 
 /// Log an error line (the message the caller shows its user).

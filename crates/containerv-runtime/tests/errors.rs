@@ -158,3 +158,49 @@ fn version_features_spec() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("exists"));
 }
+
+/// The library's `tracing` events reach runc's log: a debug event of the
+/// seccomp compiler (an ignored errnoRet) is a `"level":"debug"` line with
+/// `--debug` and absent without it; the error follows as the last line.
+#[test]
+fn library_events_reach_the_log() {
+    let b = Bundle::new(&["true"]);
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.config()).unwrap()).unwrap();
+    spec["linux"]["seccomp"] = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_LOG", "errnoRet": 5},
+            {"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}
+        ]
+    });
+    std::fs::write(b.config(), spec.to_string()).unwrap();
+    for debug in [true, false] {
+        let id = id("trace");
+        let log = b.dir.path().join("log.json");
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec!["--log", log.to_str().unwrap(), "--log-format", "json"];
+        if debug {
+            args.push("--debug");
+        }
+        args.extend(["create", "--bundle", b.dir.path().to_str().unwrap(), &id]);
+        let out = b.cv(&args);
+        assert_eq!(out.status.code(), Some(1));
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let ignored = lines
+            .iter()
+            .any(|l| l["level"] == "debug" && l["msg"].as_str().unwrap().contains("errnoRet"));
+        assert_eq!(ignored, debug, "{text}");
+        let last = lines.last().unwrap();
+        assert_eq!(last["level"], "error", "{text}");
+        assert!(
+            last["msg"].as_str().unwrap().contains("no_such_call"),
+            "{text}"
+        );
+        assert_no_leftovers(b.root.path(), &id);
+    }
+}

@@ -8,6 +8,7 @@
 //! argument parsing so the monitor starts small and single-threaded.
 
 mod commands;
+mod diag;
 mod output;
 
 use std::path::PathBuf;
@@ -24,6 +25,12 @@ struct Cli {
     /// Container state root (default $CONTAINERV_ROOT or /var/lib/containerv/engine).
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+    /// Set the logging level ("debug", "info", "warn", "error", "fatal").
+    #[arg(short = 'l', long, default_value = "info", value_parser = diag::parse_level)]
+    log_level: diag::Level,
+    /// Enable debug mode (the same as --log-level debug).
+    #[arg(short = 'D', long)]
+    debug: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -65,7 +72,11 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == MONITOR_ARG) {
         match monitor::launch::parse_args(&args[2..]) {
-            Some(m) => monitor::main(m),
+            Some(m) => {
+                // Its stderr is the container's monitor.log.
+                diag::init_monitor();
+                monitor::main(m)
+            }
             None => {
                 eprintln!("cv: bad {MONITOR_ARG} arguments");
                 std::process::exit(2);
@@ -76,6 +87,11 @@ fn main() {
         default_sigpipe();
     }
     let cli = Cli::parse();
+    diag::init(if cli.debug {
+        diag::Level::DEBUG
+    } else {
+        cli.log_level
+    });
     let ctx = commands::Context {
         image_root: cli.image_root,
         root: cli.root,
@@ -98,7 +114,7 @@ fn main() {
         Cmd::Network { cmd } => commands::network::run(&ctx, cmd),
     };
     if let Err(e) = r {
-        eprintln!("Error: {e:#}");
+        eprintln!("Error: {}", diag::chain(&e));
         std::process::exit(if refused { 125 } else { 1 });
     }
 }

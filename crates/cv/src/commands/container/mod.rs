@@ -196,7 +196,7 @@ fn each(
             Ok(Some(out)) => println!("{out}"),
             Ok(None) => {}
             Err(e) => {
-                eprintln!("Error: {e:#}");
+                eprintln!("Error: {}", crate::diag::chain(&e));
                 failed += 1;
             }
         }
@@ -239,7 +239,7 @@ fn each_parallel(
                     Ok(Some(out)) => println!("{out}"),
                     Ok(None) => {}
                     Err(e) => {
-                        eprintln!("Error: {e:#}");
+                        eprintln!("Error: {}", crate::diag::chain(&e));
                         failed += 1;
                     }
                 }
