@@ -2,7 +2,7 @@
 //! flag names and positional arguments, so podman, containerd and CRI-O can
 //! call `containerv` wherever they would call `runc`.
 //!
-//! Flags runc has but that mean nothing here (`--criu`, `--no-new-keyring`,
+//! Flags runc has but that mean nothing here (`--criu`,
 //! `--no-subreaper`, `--process-label`, `--apparmor`, ...) are accepted and
 //! ignored, because callers pass them unconditionally.
 
@@ -139,7 +139,8 @@ pub struct CreateArgs {
     /// Move the rootfs instead of pivot_root (rootfs on ramfs).
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// Accepted for compatibility (no session keyring is created anyway).
+    /// Keep the caller's session keyring (by default the container's
+    /// processes join a new one of their own, `_ses.<id>`).
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass this many descriptors after stdio (3, 4, ...) to the init.

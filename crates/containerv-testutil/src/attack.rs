@@ -240,3 +240,70 @@ impl PtyShell {
         self.output()
     }
 }
+
+/// A static program that looks for the `user` key described `argv[1]` in
+/// its session keyring and prints `session: <keyring description>`, then
+/// `secret: <payload>` if it could read it, or `search: <error>`.
+pub const KEYRING_C: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#define KEYCTL_DESCRIBE 6
+#define KEYCTL_SEARCH 10
+#define KEYCTL_READ 11
+#define KEY_SPEC_SESSION_KEYRING -3
+int main(int argc, char **argv) {
+    char buf[256];
+    if (argc < 2) return 2;
+    long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, buf, sizeof buf - 1);
+    if (n >= 0) { buf[n < 255 ? n : 255] = 0; printf("session: %s\n", buf); }
+    else printf("session: %s\n", strerror(errno));
+    long id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", argv[1], 0);
+    if (id < 0) { printf("search: %s\n", strerror(errno)); return 0; }
+    n = syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof buf - 1);
+    if (n < 0) { printf("read: %s\n", strerror(errno)); return 0; }
+    buf[n < 255 ? n : 255] = 0;
+    printf("secret: %s\n", buf);
+    return 0;
+}
+"#;
+
+/// Makes `cmd` start in a new session keyring of its own holding a `user`
+/// key `desc` = `secret` that only its possessors may see or read (as a
+/// login session's secrets): the host's keyring a container must not
+/// reach. The keyring goes away with the last process that has it.
+pub fn secret_in_session_keyring(cmd: &mut Command, desc: &str, secret: &str) {
+    use std::ffi::CString;
+    use std::os::unix::process::CommandExt;
+    let ring = CString::new(format!("cvtest-{desc}")).unwrap();
+    let desc = CString::new(desc).unwrap();
+    let secret = secret.as_bytes().to_vec();
+    const KEYCTL_JOIN_SESSION_KEYRING: nix::libc::c_long = 1;
+    const KEYCTL_SETPERM: nix::libc::c_long = 5;
+    const KEY_SPEC_SESSION_KEYRING: nix::libc::c_long = -3;
+    const KEY_POS_ALL: nix::libc::c_long = 0x3f00_0000;
+    // SAFETY: keyctl and add_key system calls with C strings and buffers
+    // made before the fork; nothing allocates in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            use nix::libc::{syscall, SYS_add_key, SYS_keyctl};
+            if syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ring.as_ptr()) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let id = syscall(
+                SYS_add_key,
+                c"user".as_ptr(),
+                desc.as_ptr(),
+                secret.as_ptr(),
+                secret.len(),
+                KEY_SPEC_SESSION_KEYRING,
+            );
+            if id < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, id, KEY_POS_ALL) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

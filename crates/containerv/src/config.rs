@@ -73,4 +73,8 @@ pub struct CreateConfig {
     /// A veth pair into the container's new network namespace, configured
     /// before the program runs (Linux).
     pub network: Option<crate::network::Veth>,
+    /// Keep the caller's session keyring (runc's `--no-new-keyring`);
+    /// by default the container's processes join a new one of their own
+    /// (Linux).
+    pub no_new_keyring: bool,
 }

@@ -71,6 +71,7 @@ fn make(cli: &Cli, a: &CreateArgs, run_now: bool, detach: bool) -> Result<Made> 
         pid_file: a.pid_file.clone(),
         preserve_fds: a.preserve_fds,
         no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
         ..Default::default()
     };
     let c = runtime(cli)?.create_from_spec(&a.id, spec, config)?;

@@ -203,6 +203,8 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 bundle: config.bundle.as_deref(),
                 status: oci_spec::runtime::ContainerState::Creating,
             })?;
+            let keyring = (!config.no_new_keyring).then(|| super::session_keyring_name(id));
+            p.set_session_keyring(keyring.as_deref())?;
             Some(p)
         }
     };
@@ -384,6 +386,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         overlay: overlay_state,
         veth: undo.veth.clone(),
         annotations: spec.annotations().clone().unwrap_or_default(),
+        no_new_keyring: config.no_new_keyring,
         spec,
     };
     st.write(&dir)?;

@@ -174,17 +174,18 @@ pub(crate) fn exec(
     process: &OciProcess,
     io: ProcessIo,
 ) -> Result<Process> {
-    exec_with(init_pid, cgroup, process, io, None)
+    exec_with(init_pid, cgroup, process, io, None, None)
 }
 
-/// [`exec`] with the container's `linux.seccomp` (`Container::exec`; the
-/// hooks run without it).
+/// [`exec`] with the container's `linux.seccomp` and session keyring
+/// (`Container::exec`; the hooks run without them).
 pub(crate) fn exec_with(
     init_pid: i32,
     cgroup: &dyn CgroupManager,
     process: &OciProcess,
     io: ProcessIo,
     seccomp: Option<super::seccomp::Context<'_>>,
+    session_keyring: Option<&str>,
 ) -> Result<Process> {
     if init_pid <= 0 {
         return Err(Error::InvalidSpec(
@@ -196,6 +197,7 @@ pub(crate) fn exec_with(
     if let Some(ctx) = seccomp {
         prepared.set_seccomp(ctx)?;
     }
+    prepared.set_session_keyring(session_keyring)?;
     let tty = if prepared.terminal {
         let socket = io.console_socket.as_deref().ok_or_else(|| {
             Error::InvalidSpec("process.terminal is set but no console socket was given".into())

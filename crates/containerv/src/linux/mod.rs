@@ -47,6 +47,11 @@ pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 pub use tty::receive_pty_master;
 
+/// The session keyring a container's processes join (runc's name).
+pub(crate) fn session_keyring_name(id: &str) -> String {
+    format!("_ses.{id}")
+}
+
 /// Default runtime root, where each container's state directory lives.
 pub const DEFAULT_ROOT: &str = "/run/containerv";
 
@@ -272,7 +277,17 @@ impl Container {
             bundle: self.state.bundle.as_deref(),
             status: oci_spec::runtime::ContainerState::Running,
         };
-        exec::exec_with(self.pid(), self.cgroup.as_ref(), process, io, Some(seccomp))
+        // The container's session keyring, as runc's exec (unless the
+        // container was made with `no_new_keyring`).
+        let keyring = (!self.state.no_new_keyring).then(|| session_keyring_name(&self.id));
+        exec::exec_with(
+            self.pid(),
+            self.cgroup.as_ref(),
+            process,
+            io,
+            Some(seccomp),
+            keyring.as_deref(),
+        )
     }
 
     /// Send `signal` to one process of the container (host pid).

@@ -50,6 +50,10 @@ pub(crate) struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub veth: Option<crate::linux::net::veth::VethState>,
     pub annotations: HashMap<String, String>,
+    /// Made with `no_new_keyring`: its processes keep their maker's
+    /// session keyring (runc's `--no-new-keyring`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_keyring: bool,
     pub spec: Spec,
 }
 

@@ -48,11 +48,13 @@ pub(crate) enum Step {
     InitStdio,
     /// The exec fifo, reopened through /proc/self/fd at `start`.
     ReachFifo,
+    /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING)`.
+    JoinSessionKeyring,
 }
 
 impl Step {
     /// Every step, in code order (`ALL[code] as u32 == code`).
-    pub(crate) const ALL: [Step; 31] = [
+    pub(crate) const ALL: [Step; 32] = [
         Step::ChildSetup,
         Step::OomScoreAdj,
         Step::Setrlimit,
@@ -84,6 +86,7 @@ impl Step {
         Step::Lookup,
         Step::InitStdio,
         Step::ReachFifo,
+        Step::JoinSessionKeyring,
     ];
 
     /// The step as error messages name it.
@@ -122,6 +125,7 @@ impl Step {
             Step::ReachFifo => {
                 "reach the exec fifo through /proc/self/fd (the container has no /proc: mount one)"
             }
+            Step::JoinSessionKeyring => "join a new session keyring",
         }
     }
 

@@ -18,9 +18,30 @@ impl PreparedProcess {
     /// install in [`Self::exec`] is then a no-op. In the child only.
     pub(crate) fn install_seccomp_for_agent(&self) -> Result<(), ChildError> {
         match &self.seccomp {
-            Some(s) if s.has_agent() => s.install(),
+            Some(s) if s.has_agent() => {
+                // The filter may refuse keyctl: join first.
+                self.join_session_keyring()?;
+                s.install()
+            }
             _ => Ok(()),
         }
+    }
+
+    /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)`: a session keyring of
+    /// the container's, not the caller's (runc's, with its exception: a
+    /// kernel without keyrings, ENOSYS, is no error).
+    fn join_session_keyring(&self) -> Result<(), ChildError> {
+        const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+        let Some(name) = &self.session_keyring else {
+            return Ok(());
+        };
+        // SAFETY: keyctl with a NUL-terminated name we own.
+        let r =
+            unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+        if r < 0 && errno() != libc::ENOSYS {
+            return Err(Step::JoinSessionKeyring.failed(errno()));
+        }
+        Ok(())
     }
 
     /// Load the seccomp filter now if it goes in at this point (`early`:
@@ -54,6 +75,14 @@ impl PreparedProcess {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
             return Err(fail(Step::SetDumpable));
+        }
+        // Before any seccomp filter, which may refuse keyctl. An init with
+        // a notify agent joined before loading its filter early: a second
+        // try (refused by that filter, or a second keyring) does not matter.
+        let agent = self.seccomp.as_ref().is_some_and(|s| s.has_agent());
+        match self.join_session_keyring() {
+            Err(e) if !agent => return Err(e),
+            _ => {}
         }
 
         if let Some(v) = &self.oom_score_adj {

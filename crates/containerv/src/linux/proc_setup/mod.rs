@@ -67,6 +67,8 @@ pub(crate) struct PreparedProcess {
     pub terminal: bool,
     /// `linux.seccomp`, compiled (see [`Self::set_seccomp`]).
     seccomp: Option<super::seccomp::Prepared>,
+    /// The session keyring to join (see [`Self::set_session_keyring`]).
+    session_keyring: Option<CString>,
 }
 
 // SAFETY: the raw pointers point into the CStrings owned by the same struct
@@ -88,6 +90,17 @@ impl PreparedProcess {
     /// before anything is created.
     pub(crate) fn set_seccomp(&mut self, ctx: super::seccomp::Context<'_>) -> Result<()> {
         self.seccomp = super::seccomp::Prepared::new(ctx, self.no_new_privs)?;
+        Ok(())
+    }
+
+    /// Join a new session keyring named `name` before the exec (runc's
+    /// `_ses.<id>`; `None` with `--no-new-keyring`): otherwise the process
+    /// shares the session keyring of whoever made it, and can search and
+    /// read the keys the host's user put there.
+    pub(crate) fn set_session_keyring(&mut self, name: Option<&str>) -> Result<()> {
+        self.session_keyring = name
+            .map(|n| CString::new(n).map_err(|_| Error::InvalidSpec(format!("keyring name {n:?}"))))
+            .transpose()?;
         Ok(())
     }
 

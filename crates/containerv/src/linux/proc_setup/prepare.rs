@@ -210,6 +210,7 @@ impl PreparedProcess {
             personality: None,
             terminal: process.terminal().unwrap_or(false),
             seccomp: None,
+            session_keyring: None,
         })
     }
 }
