@@ -469,3 +469,15 @@ fn default_root() -> std::path::PathBuf {
 fn default_root() -> std::path::PathBuf {
     cv_core::windows::DEFAULT_ROOT.into()
 }
+
+/// Not in the seed: re-executes the calling program from a binary that
+/// cannot be written through `/proc/<pid>/exe` (see the core's
+/// `exeseal`), unless it already runs from one.
+#[no_mangle]
+pub extern "C" fn containerv_ensure_sealed() -> c_int {
+    guard("containerv_ensure_sealed", || {
+        #[cfg(target_os = "linux")]
+        cv_core::linux::exeseal::ensure_sealed()?;
+        Ok(0)
+    })
+}

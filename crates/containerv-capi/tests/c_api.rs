@@ -336,6 +336,15 @@ fn bad_input_fails_with_errno_and_message_and_creates_nothing() {
 }
 
 #[test]
+fn ensure_sealed_reexecutes_from_a_read_only_binary() {
+    let run = Run::new("sealed");
+    let out = run.run(&[], shared_test(), "sealed");
+    // main ran twice: before the re-execution and after it.
+    assert_eq!(out.matches("main ran").count(), 2, "{out}");
+    run.assert_clean(&[]);
+}
+
+#[test]
 fn bad_arguments_on_a_live_container() {
     let run = Run::new("badlive");
     run.run(&[], shared_test(), "badlive");

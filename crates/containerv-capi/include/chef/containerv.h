@@ -286,6 +286,19 @@ extern int containerv_destroy(struct containerv_container* container);
  * the pid namespace applies to its children. Linux only (Windows: ENOTSUP). */
 extern int containerv_join(const char* containerId);
 
+/*
+ * Not in the seed; recommended first call in main() of a program that
+ * creates or enters containers, before any thread exists. A container
+ * process can make the kernel run the entering program's own binary inside
+ * the container (a file starting with "#!/proc/self/exe") and then write
+ * that binary on the host through /proc/PID/exe (CVE-2019-5736). This
+ * re-executes the program, with the same arguments, environment and
+ * inherited descriptors, from a read-only view of its binary (or a sealed
+ * copy) unless it already runs from one; returns 0 then. Windows: does
+ * nothing, returns 0.
+ */
+extern int containerv_ensure_sealed(void);
+
 /* The container's id, owned by the handle (valid until containerv_destroy).
  * NULL (errno EINVAL) for a NULL handle. */
 extern const char* containerv_id(struct containerv_container* container);
