@@ -204,8 +204,16 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             return Err(Error::option("-u", u.as_str(), "not a user[:group]"));
         }
     }
-    let (network, networks, endpoint) =
-        crate::network::parse_run_flags(o.network.as_deref(), &o.net)?;
+    let (network, networks, endpoint) = crate::network::parse_run_flags(
+        o.network.as_deref(),
+        &o.net,
+        &image
+            .run
+            .exposed_ports
+            .as_ref()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default(),
+    )?;
     let cpu_shares = match o.cpu_shares {
         None | Some(0) => None,
         Some(n) if !(2..=262144).contains(&n) => {

@@ -128,6 +128,9 @@ pub struct RunConfig {
     /// `VOLUME` paths (keys; the values are empty objects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// `EXPOSE`: `80/tcp` → {}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// A docker image's `Healthcheck`: durations in nanoseconds, 0 = default.

@@ -401,3 +401,186 @@ fn killed_monitor_and_init_are_reconciled() {
     assert!(veths_of(&[id.clone(), id2.clone()]).is_empty());
     cv.assert_gone(&id);
 }
+
+/// A tiny static UDP echo server (busybox has none), built once per test
+/// process with gcc, for binding into a container.
+fn udp_echo_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("cv-udpecho-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("udpecho.c");
+        std::fs::write(
+            &src,
+            r#"#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int c, char **v) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET; a.sin_port = htons(atoi(v[1]));
+  if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
+  for (int i = 0; i < 100; i++) {
+    char b[512]; struct sockaddr_in p; socklen_t l = sizeof p;
+    ssize_t n = recvfrom(s, b, sizeof b, 0, (struct sockaddr *)&p, &l);
+    if (n > 0) sendto(s, b, n, 0, (struct sockaddr *)&p, l);
+  }
+  return 0;
+}
+"#,
+        )
+        .unwrap();
+        let st = std::process::Command::new("gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(dir.join("udpecho"))
+            .arg(&src)
+            .status()
+            .expect("gcc is needed for the UDP echo helper");
+        assert!(st.success());
+        dir
+    })
+    .clone()
+}
+
+/// The nftables elements of the engine's table that mention `port`.
+fn nft_mentions(port: u16) -> bool {
+    let out = std::process::Command::new("nft")
+        .args(["list", "table", "ip", "containerv"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.contains(&format!("{port} :")) || out.contains(&format!(". {port} :"))
+}
+
+#[test]
+fn published_tcp_and_udp_ports_are_reachable_and_removed() {
+    let cv = Cv::new();
+    let udp = udp_echo_dir();
+    let bind = format!("{}:/t:ro", udp.display());
+    let a = cv.run_d(&[
+        "-p",
+        "127.0.0.1::8080",
+        "-p",
+        "8081",
+        "-p",
+        "9999/udp",
+        "-v",
+        &bind,
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &format!(
+            "/t/udpecho 9999 & ({}) & {}",
+            server("from-8081", 8081),
+            server("from-8080", 8080)
+        ),
+    ]);
+    let port_of = |p: &str| -> u16 {
+        let hp = cv.ok(&["port", &a, p]);
+        hp.trim().rsplit(':').next().unwrap().parse().unwrap()
+    };
+    let (p8080, p8081, p9999) = (port_of("8080"), port_of("8081/tcp"), port_of("9999/udp"));
+    let listing = cv.ok(&["port", &a]);
+    assert!(
+        listing.contains(&format!("8080/tcp -> 127.0.0.1:{p8080}")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("9999/udp -> 0.0.0.0:{p9999}")),
+        "{listing}"
+    );
+    let ps = cv.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert!(ps.contains(&format!("127.0.0.1:{p8080}->8080/tcp")), "{ps}");
+    let ports: serde_json::Value =
+        serde_json::from_str(&cv.inspect(&a, "{{json .NetworkSettings.Ports}}")).unwrap();
+    assert_eq!(
+        ports["8081/tcp"][0]["HostPort"],
+        p8081.to_string(),
+        "{ports}"
+    );
+
+    // TCP from the host on 127.0.0.1.
+    assert_eq!(wait_fetch("127.0.0.1", p8080).trim(), "from-8080");
+    assert_eq!(wait_fetch("127.0.0.1", p8081).trim(), "from-8081");
+    // From a second container, through the gateway (hairpin).
+    let gw = cv.inspect(&a, "{{.NetworkSettings.Gateway}}");
+    let out = cv.ok(&[
+        "run",
+        "--rm",
+        "containerv/busybox",
+        "nc",
+        "-w",
+        "3",
+        &gw,
+        &p8081.to_string(),
+    ]);
+    assert!(out.contains("from-8081"), "{out}");
+    // 8080 is published on 127.0.0.1 only: not on the gateway.
+    let o = cv.run(&[
+        "run",
+        "--rm",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &format!("nc -w 2 {gw} {p8080}; echo rc=$?"),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("rc=1"));
+    // UDP echo from the host.
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut got = None;
+    for _ in 0..20 {
+        s.send_to(b"udp-ping", ("127.0.0.1", p9999)).unwrap();
+        let mut b = [0u8; 64];
+        if let Ok((n, _)) = s.recv_from(&mut b) {
+            got = Some(b[..n].to_vec());
+            break;
+        }
+    }
+    assert_eq!(got.as_deref(), Some(&b"udp-ping"[..]));
+
+    // A second container cannot take a published host port.
+    let e = cv.fails(&[
+        "run",
+        "-d",
+        "-p",
+        &format!("{p8081}:80"),
+        "containerv/busybox",
+        "sleep",
+        "9",
+    ]);
+    assert!(e.contains("already allocated"), "{e}");
+    cv.cleanup();
+    for p in [p8080, p8081, p9999] {
+        assert!(!nft_mentions(p), "nft element for {p} left");
+    }
+    assert!(veths_of(std::slice::from_ref(&a)).is_empty());
+}
+
+#[test]
+fn bad_publish_values_are_refused() {
+    let cv = Cv::new();
+    for (p, want) in [
+        ("99999:80", "invalid port 99999"),
+        ("abc", "invalid port"),
+        ("80/sctp", "unsupported protocol"),
+        ("1.2.3:80:80", "invalid IPv4"),
+        ("8000-8001:80-89", "differ in length"),
+    ] {
+        let e = cv.fails(&["run", "-d", "-p", p, "containerv/busybox", "true"]);
+        assert!(e.contains("-p") && e.contains(want), "{p}: {e}");
+    }
+    let e = cv.fails(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "-p",
+        "80",
+        "containerv/busybox",
+        "true",
+    ]);
+    assert!(e.contains("bridge network"), "{e}");
+    assert!(cv.ids().is_empty());
+}

@@ -16,7 +16,7 @@ use containerv::Veth;
 
 use crate::error::{Error, Result};
 use crate::network::record::{Lease, NetworkRecord, NetworkStore};
-use crate::network::{bridge, ipam, EndpointRequest, DEFAULT_NETWORK};
+use crate::network::{bridge, ipam, nft, ports, EndpointRequest, DEFAULT_NETWORK};
 use crate::record::ContainerConfig;
 use crate::store::{LockGuard, Store};
 
@@ -88,13 +88,17 @@ fn reconcile(store: &Store, rec: &mut NetworkRecord, keep: &str) -> bool {
         if l.container == keep {
             return true;
         }
-        match store.load_state(&l.container) {
+        let live = match store.load_state(&l.container) {
             Err(_) => false,
             Ok(st) => {
                 let o = st.observed();
                 o.status.is_active() || o.status == crate::record::Status::Created
             }
+        };
+        if !live {
+            nft::unpublish(&l.ports);
         }
+        live
     });
     rec.leases.len() != before
 }
@@ -132,9 +136,17 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         mac: containerv::network::format_mac(&mac),
         host_ifname: host_ifname(&config.id),
         aliases: req.aliases.clone(),
+        ports: ports::resolve(&req.ports)?,
     };
     rec.leases.insert(ip, lease.clone());
     bridge::ensure(&rec)?;
+    if let Err(e) = nft::publish(&lease.ports, ip, &rec.bridge, rec.internal) {
+        rec.leases.remove(&ip);
+        if rec.leases.is_empty() {
+            bridge::remove(&rec);
+        }
+        return Err(e);
+    }
     ns.save(&rec, &g)?;
     let veth = Veth {
         host_ifname: lease.host_ifname,
@@ -162,7 +174,12 @@ pub fn release(engine_root: &Path, id: &str) {
     let store = Store::open(engine_root).ok();
     for mut rec in ns.list().unwrap_or_default() {
         let had = rec.lease_of(id).is_some();
-        rec.leases.retain(|_, l| l.container != id);
+        rec.leases.retain(|_, l| {
+            if l.container == id {
+                nft::unpublish(&l.ports);
+            }
+            l.container != id
+        });
         let changed = match &store {
             Some(s) => reconcile(s, &mut rec, ""),
             None => false,

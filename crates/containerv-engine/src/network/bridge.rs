@@ -48,6 +48,8 @@ pub fn ensure(rec: &NetworkRecord) -> Result<()> {
     })();
     if r.is_err() {
         let _ = nl.del_link_named(&rec.bridge);
+    } else {
+        crate::network::nft::bridge_added(&rec.bridge, rec.internal);
     }
     r
 }
@@ -55,6 +57,8 @@ pub fn ensure(rec: &NetworkRecord) -> Result<()> {
 /// Deletes the bridge of `rec` if it exists.
 pub fn remove(rec: &NetworkRecord) {
     if let Ok(nl) = nl() {
-        let _ = nl.del_link_named(&rec.bridge);
+        if let Ok(true) = nl.del_link_named(&rec.bridge) {
+            crate::network::nft::bridge_removed(&rec.bridge);
+        }
     }
 }

@@ -22,7 +22,9 @@
 pub mod attach;
 pub mod bridge;
 pub mod ipam;
+pub mod nft;
 pub mod ops;
+pub mod ports;
 pub mod record;
 
 pub use attach::{attach, release, Attachment};
@@ -41,6 +43,9 @@ pub struct EndpointRequest {
     pub mac: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// `-p` / `-P`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ports::PortSpec>,
 }
 
 /// The `run`/`create` flags as given.
@@ -52,6 +57,10 @@ pub struct NetFlags {
     pub mac_address: Option<String>,
     /// `--network-alias`.
     pub aliases: Vec<String>,
+    /// `-p`.
+    pub publish: Vec<String>,
+    /// `-P`.
+    pub publish_all: bool,
 }
 
 /// `--network` and the endpoint flags → mode, networks, endpoint. Whether
@@ -59,6 +68,7 @@ pub struct NetFlags {
 pub fn parse_run_flags(
     network: Option<&str>,
     f: &NetFlags,
+    exposed: &[String],
 ) -> crate::Result<(crate::record::NetworkMode, Vec<String>, EndpointRequest)> {
     use crate::record::NetworkMode;
     use crate::Error;
@@ -108,6 +118,23 @@ pub fn parse_run_flags(
             ));
         }
     }
+    let mut ports = Vec::new();
+    for p in &f.publish {
+        ports.extend(ports::parse_publish(p)?);
+    }
+    if f.publish_all {
+        ports.extend(ports::from_exposed(exposed.iter())?);
+    }
+    if mode != NetworkMode::Bridge && !f.publish.is_empty() {
+        return Err(Error::option(
+            "-p",
+            f.publish.join(","),
+            "ports can only be published on a bridge network (not --network none or host)",
+        ));
+    }
+    if mode != NetworkMode::Bridge {
+        ports.clear();
+    }
     if mode != NetworkMode::Bridge
         && (ip.is_some() || f.mac_address.is_some() || !f.aliases.is_empty())
     {
@@ -140,6 +167,7 @@ pub fn parse_run_flags(
             ip,
             mac: f.mac_address.clone(),
             aliases: f.aliases.clone(),
+            ports,
         },
     ))
 }

@@ -313,13 +313,57 @@ pub fn network_settings(engine_root: &Path, id: &str) -> Value {
             networks.insert(r.name.clone(), v);
         }
     }
+    let mut ports = serde_json::Map::new();
+    for p in ports_of(engine_root, id) {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        let host = json!({
+            "HostIp": p.host_ip.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+            "HostPort": p.host_port.to_string(),
+        });
+        match ports.get_mut(&key).and_then(Value::as_array_mut) {
+            Some(list) => list.push(host),
+            None => {
+                ports.insert(key, json!([host]));
+            }
+        }
+    }
     let f = first.unwrap_or_else(|| json!({}));
     let s = |k: &str| f.get(k).cloned().unwrap_or_else(|| json!(""));
     json!({
-        "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": {},
+        "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": ports,
         "SandboxKey": "", "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null,
         "EndpointID": "", "Gateway": s("Gateway"), "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
         "IPAddress": s("IPAddress"), "IPPrefixLen": f.get("IPPrefixLen").cloned().unwrap_or(json!(0)),
         "IPv6Gateway": "", "MacAddress": s("MacAddress"), "Networks": networks
     })
+}
+
+/// The ports container `id` has published (while it runs).
+pub fn ports_of(engine_root: &Path, id: &str) -> Vec<crate::network::ports::PortMapping> {
+    NetworkStore::new(engine_root)
+        .list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.lease_of(id).map(|(_, l)| l.ports.clone()))
+        .flatten()
+        .collect()
+}
+
+/// docker's `ps` PORTS text: `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`.
+pub fn ports_text(engine_root: &Path, id: &str) -> String {
+    ports_of(engine_root, id)
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}->{}/{}",
+                p.host_ip
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                p.host_port,
+                p.container_port,
+                p.proto
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

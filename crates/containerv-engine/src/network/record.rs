@@ -23,6 +23,9 @@ pub struct Lease {
     pub host_ifname: String,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Published ports in force (their nftables elements).
+    #[serde(default)]
+    pub ports: Vec<crate::network::ports::PortMapping>,
 }
 
 /// A network (docker's `network inspect` names where they exist).

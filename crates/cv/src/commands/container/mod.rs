@@ -85,6 +85,12 @@ pub enum TopLevel {
     Logs(logs::LogsArgs),
     /// Display a live stream of container resource usage.
     Stats(stats::StatsArgs),
+    /// List port mappings (or one port's) of a container.
+    Port {
+        container: String,
+        /// PRIVATE_PORT[/PROTO]
+        port: Option<String>,
+    },
     /// Display the running processes of a container.
     Top {
         container: String,
@@ -336,6 +342,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Logs(a) => logs::logs(ctx, a),
         TopLevel::Stats(a) => stats::stats(ctx, a),
         TopLevel::Top { container, .. } => top::top(ctx, &container),
+        TopLevel::Port { container, port } => port_cmd(ctx, &container, port.as_deref()),
         TopLevel::Wait { containers } => {
             let e = ctx.engine()?;
             each(&containers, |n| Ok(Some(e.wait(n)?.to_string())))
@@ -374,4 +381,38 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// `cv port`: docker's `80/tcp -> 0.0.0.0:8080` lines, or with a port
+/// only `0.0.0.0:8080`.
+fn port_cmd(ctx: &Context, container: &str, which: Option<&str>) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    let id = e.store.resolve(container)?;
+    let want = which.map(|w| match w.split_once('/') {
+        Some((p, proto)) => (p.to_string(), proto.to_ascii_lowercase()),
+        None => (w.to_string(), "tcp".to_string()),
+    });
+    let mut found = false;
+    for p in containerv_engine::network::ops::ports_of(e.store.root(), &id) {
+        let host = format!(
+            "{}:{}",
+            p.host_ip
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "0.0.0.0".into()),
+            p.host_port
+        );
+        match &want {
+            Some((wp, wproto)) => {
+                if *wp == p.container_port.to_string() && *wproto == p.proto {
+                    println!("{host}");
+                    found = true;
+                }
+            }
+            None => println!("{}/{} -> {host}", p.container_port, p.proto),
+        }
+    }
+    if let (Some(w), false) = (which, found) {
+        anyhow::bail!("no public port '{w}' published for {container}");
+    }
+    Ok(())
 }

@@ -14,6 +14,13 @@ pub struct NetworkArgs {
     /// Network-scoped alias for the container.
     #[arg(long = "network-alias", alias = "net-alias")]
     pub network_alias: Vec<String>,
+    /// Publish a container's port(s) to the host:
+    /// [ip:][hostPort:]containerPort[/tcp|udp], ranges too.
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port (the image's EXPOSE) to a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
 }
 
 impl NetworkArgs {
@@ -22,6 +29,8 @@ impl NetworkArgs {
             ip: self.ip.clone(),
             mac_address: self.mac_address.clone(),
             aliases: self.network_alias.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
         }
     }
 }

@@ -90,6 +90,10 @@ pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
         list.truncate(1);
     }
     let mut rows: Vec<Value> = list.iter().map(|x| row(x, a.no_trunc)).collect();
+    for (r, x) in rows.iter_mut().zip(&list) {
+        r["Ports"] =
+            containerv_engine::network::ops::ports_text(e.store.root(), &x.config.id).into();
+    }
     // Unreadable records are listed (their state is unknown, so with or
     // without -a), with the error: `rm -f` removes them.
     if !a.latest {
