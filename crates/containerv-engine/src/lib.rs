@@ -10,6 +10,7 @@
 pub mod boot;
 pub mod builtin;
 pub mod check;
+mod cp;
 pub mod create_checks;
 pub mod duration;
 pub mod engine;
@@ -24,6 +25,7 @@ pub mod options;
 pub mod proc;
 pub mod record;
 pub mod restart;
+mod rootfs_access;
 pub mod security;
 pub mod signal;
 pub mod spec;

@@ -43,6 +43,29 @@ mod tty;
 mod user;
 
 pub use hooks::{run_hooks, HookKind};
+
+/// [`Container::upload`] into a container root that is not running (a
+/// root the caller mounted): same checks, paths resolved inside `root`.
+pub fn upload_into_root(root: &Path, host_src: &Path, dest: &Path) -> Result<()> {
+    fs_copy::upload(root, host_src, dest)
+}
+
+/// Whether `path` inside `root` (resolved in it) is a directory.
+pub fn is_dir_in_root(root: &Path, path: &Path) -> Result<bool> {
+    let r = fs_copy::open_root(root)?;
+    Ok(fs_copy::open_in_root(
+        &r,
+        path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+        0,
+    )
+    .is_ok())
+}
+
+/// [`Container::download`] out of a container root the caller mounted.
+pub fn download_from_root(root: &Path, src: &Path, host_dest: &Path) -> Result<()> {
+    fs_copy::download(root, src, host_dest)
+}
 pub use monitor::Samples;
 pub use process::{Process, ProcessIo};
 pub use tty::receive_pty_master;

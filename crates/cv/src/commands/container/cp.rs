@@ -1,6 +1,7 @@
-//! `cv cp`: copy between the host and a container, either way, through
-//! the core library's upload/download (paths resolved inside the
-//! container's root, symlinks cannot lead out).
+//! `cv cp`: copy between the host and a container (running, paused,
+//! created or exited), either way; `-` as the host side is a tar stream
+//! on stdin (into a directory of the container) or stdout. The engine
+//! does the copy through the core's in-root path resolution.
 
 use std::path::Path;
 
@@ -20,14 +21,18 @@ fn split(arg: &str) -> Option<(&str, &str)> {
 pub fn cp(ctx: &Context, src: &str, dest: &str) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     match (split(src), split(dest)) {
-        (Some((c, p)), None) => {
-            let id = e.store.resolve(c)?;
-            e.core(&id)?.download(Path::new(p), Path::new(dest))?;
+        (Some((c, p)), None) if dest == "-" => {
+            use std::io::IsTerminal as _;
+            if std::io::stdout().is_terminal() {
+                bail!("cp: refusing to write a tar stream to a terminal");
+            }
+            e.copy_out_tar(c, Path::new(p), std::io::stdout().lock())?
         }
-        (None, Some((c, p))) => {
-            let id = e.store.resolve(c)?;
-            e.core(&id)?.upload(Path::new(src), Path::new(p))?;
+        (Some((c, p)), None) => e.copy_out(c, Path::new(p), Path::new(dest))?,
+        (None, Some((c, p))) if src == "-" => {
+            e.copy_in_tar(c, std::io::stdin().lock(), Path::new(p))?
         }
+        (None, Some((c, p))) => e.copy_in(c, Path::new(src), Path::new(p))?,
         (Some(_), Some(_)) => bail!("cp: copying between two containers is not supported"),
         (None, None) => bail!("cp: one of SRC and DEST must be CONTAINER:PATH"),
     }
