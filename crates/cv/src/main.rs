@@ -9,6 +9,7 @@
 
 mod commands;
 mod diag;
+mod exit;
 mod output;
 
 use std::path::PathBuf;
@@ -86,7 +87,16 @@ fn main() {
     if !is_service(&args) {
         default_sigpipe();
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // --help and --version print and exit 0; a bad flag or argument is
+        // cv's own failure: docker's 125.
+        Err(e) if e.use_stderr() => {
+            let _ = e.print();
+            std::process::exit(exit::CV_FAILED);
+        }
+        Err(e) => e.exit(),
+    };
     diag::init(if cli.debug {
         diag::Level::DEBUG
     } else {
@@ -96,13 +106,13 @@ fn main() {
         image_root: cli.image_root,
         root: cli.root,
     };
-    // docker's exit code for a `run`/`create` the engine refused.
-    let refused = match &cli.cmd {
-        Cmd::Containers(c) => commands::container::creates(c),
+    // docker's exit codes for a `run`/`create` that failed.
+    let kind = match &cli.cmd {
+        Cmd::Containers(c) => commands::container::kind(c),
         Cmd::Container {
             cmd: commands::container::ContainerCmd::Common(c),
-        } => commands::container::creates(c),
-        _ => false,
+        } => commands::container::kind(c),
+        _ => exit::Kind::Other,
     };
     let r = match cli.cmd {
         Cmd::Top(c) => commands::image::run_top(&ctx, c),
@@ -114,8 +124,9 @@ fn main() {
         Cmd::Network { cmd } => commands::network::run(&ctx, cmd),
     };
     if let Err(e) = r {
-        eprintln!("Error: {}", diag::chain(&e));
-        std::process::exit(if refused { 125 } else { 1 });
+        let msg = diag::chain(&e);
+        eprintln!("Error: {msg}");
+        std::process::exit(exit::code(kind, &msg));
     }
 }
 

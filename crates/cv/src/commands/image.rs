@@ -424,3 +424,40 @@ fn load(ctx: &Context, a: LoadArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `run`/`create --pull`: pulls `image` when the policy asks (always, or
+/// missing and not in the store), as docker does, with its messages on
+/// stderr (stdout is the container's). The built-in image is made by the
+/// engine, never pulled; no image given means the built-in one.
+pub fn pull_for_run(
+    ctx: &Context,
+    image: Option<&str>,
+    policy: super::container::args::PullPolicy,
+) -> anyhow::Result<()> {
+    use super::container::args::PullPolicy;
+    let Some(image) = image.filter(|i| !containerv_engine::builtin::is_builtin(i)) else {
+        return Ok(());
+    };
+    match policy {
+        PullPolicy::Never => return Ok(()),
+        PullPolicy::Missing => match ctx.images()?.resolve(image) {
+            Ok(_) => return Ok(()),
+            Err(containerv_image::Error::ImageNotFound(_)) => {
+                eprintln!("Unable to find image '{image}' locally");
+            }
+            Err(e) => return Err(e.into()),
+        },
+        PullPolicy::Always => {}
+    }
+    let opts = PullOptions {
+        credentials: Credentials::Auto,
+        platform: None,
+        registry: RegistryOptions::default(),
+        progress: ProgressMode::Auto,
+        no_unpack: false,
+    };
+    let r = ctx.images()?.pull(image, &opts)?;
+    eprintln!("Digest: {}", r.digest);
+    eprintln!("Status: Downloaded image for {}", r.reference);
+    Ok(())
+}

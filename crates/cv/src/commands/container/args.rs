@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use containerv_engine::RunOptions;
 
 /// `cv run` / `cv create` flags. `-h` is `--hostname`, as in docker, so
@@ -116,6 +116,9 @@ pub struct RunArgs {
     pub entrypoint: Option<String>,
     #[command(flatten)]
     pub security: super::security_args::SecurityArgs,
+    /// Pull the image before running ("always", "missing", "never").
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -126,6 +129,17 @@ pub struct RunArgs {
         value_name = "IMAGE [COMMAND]"
     )]
     pub args: Vec<String>,
+}
+
+/// docker's `--pull` of `run` and `create`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time.
+    Always,
+    /// Pull when the image is not in the store.
+    Missing,
+    /// Never pull: a missing image is an error.
+    Never,
 }
 
 impl RunArgs {

@@ -20,6 +20,7 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyho
     if proxy {
         super::sigproxy::block();
     }
+    crate::commands::image::pull_for_run(ctx, opts.image.as_deref(), args.pull)?;
     let e = ctx.engine()?;
     let id = e.create(&opts)?;
     if detach {

@@ -4,7 +4,7 @@
 //! top level, and `container <cmd>` (plus `ls` and `prune`). Parsing and
 //! printing only: the engine does the work.
 
-mod args;
+pub(crate) mod args;
 mod attach;
 mod cp;
 mod exec;
@@ -275,16 +275,23 @@ pub fn run_container(ctx: &Context, c: ContainerCmd) -> anyhow::Result<()> {
 }
 
 /// Whether `c` makes a container (`run`, `create`): its errors exit 125.
-pub fn creates(c: &TopLevel) -> bool {
-    matches!(c, TopLevel::Run(_) | TopLevel::Create(_))
+/// Which exit-code rules apply to `c` (see `crate::exit`).
+pub fn kind(c: &TopLevel) -> crate::exit::Kind {
+    match c {
+        TopLevel::Run(_) => crate::exit::Kind::Run,
+        TopLevel::Create(_) => crate::exit::Kind::Create,
+        _ => crate::exit::Kind::Other,
+    }
 }
 
 pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
     match c {
         TopLevel::Run(r) => attach::run(ctx, r.run, r.detach, r.sig_proxy),
         TopLevel::Create(r) => {
+            let opts = r.options();
+            crate::commands::image::pull_for_run(ctx, opts.image.as_deref(), r.pull)?;
             let e = ctx.engine()?;
-            let id = e.create(&r.options())?;
+            let id = e.create(&opts)?;
             println!("{id}");
             Ok(())
         }
