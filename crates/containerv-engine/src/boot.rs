@@ -91,7 +91,14 @@ impl Engine {
         for e in self.store.list()? {
             let id = &e.config.id;
             let was_running = e.state.status.is_active();
-            if e.state.observed().status.is_active() {
+            let now = e.state.observed();
+            if now.monitor_gone {
+                // Running unwatched: a replacement monitor applies the
+                // policy when it ends.
+                let _ = self.adopt(id);
+                continue;
+            }
+            if now.status.is_active() {
                 continue;
             }
             if was_running {

@@ -6,7 +6,8 @@
 //! lock is free (a `create` killed before the rename), `.rm-<id>` (a
 //! removal killed after hiding the directory), a name link to no
 //! container, a core runtime state of no container, `volumes/.rm-*` (a
-//! `volume rm` killed half way). Image holds are released with the
+//! `volume rm` killed half way), a running container whose monitor died
+//! (`--repair` gives it a replacement monitor). Image holds are released with the
 //! `.new-`/`.rm-` directory that names them (the image store may be
 //! shared by several engine roots, so a hold by an id unknown here is
 //! not ours to judge). The check
@@ -130,6 +131,22 @@ impl Engine {
         let scan = self.store.scan()?;
         for e in &scan.entries {
             let s = &e.state;
+            if e.state.observed().monitor_gone {
+                let done = repair && self.adopt(&e.config.id).is_ok();
+                note(
+                    format!(
+                        "container {} runs without its monitor{}",
+                        e.config.name,
+                        if done {
+                            " (a replacement monitor watches it now)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    done,
+                );
+                continue;
+            }
             if s.status.is_active() && !e.state.observed().status.is_active() {
                 if repair {
                     self.settle(&e.config.id);

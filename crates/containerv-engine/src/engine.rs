@@ -195,21 +195,36 @@ impl Engine {
     /// (or returns why it could not). A running container is left alone.
     pub fn start(&self, reference: &str, attach_stdin: bool) -> Result<Option<Launched>> {
         let id = self.store.resolve(reference)?;
-        let g = self.store.lock(&id)?;
-        let mut st = self.store.load_state(&id)?;
-        let obs = st.observed();
-        if obs.status.is_active() {
-            return Ok(None);
-        }
-        // A monitor killed earlier may have left the core container.
-        self.cleanup_core(&id);
+        let dir = self.store.dir(&id);
+        // A monitor that holds its lock is either starting the container
+        // (another `cv start` launched it: its half-made core container
+        // must not be taken for a leftover) or ending (it recorded the
+        // exit and is about to leave): wait a moment for either.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let (g, mut st) = loop {
+            let g = self.store.lock(&id)?;
+            let st = self.store.load_state(&id)?;
+            if st.observed().status.is_active() {
+                return Ok(None);
+            }
+            if let Some(monitor_lock) = crate::store::try_lock(&dir.join("monitor.lock"))? {
+                // A monitor killed earlier may have left the core container.
+                self.cleanup_core_unmonitored(&id);
+                drop(monitor_lock);
+                break (g, st);
+            }
+            drop(g);
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         st.status = Status::Created;
         st.manually_stopped = false;
         st.error.clear();
         self.store.save_state(&id, &st, &g)?;
         self.store.clear_stop_request(&id);
         drop(g);
-        let dir = self.store.dir(&id);
         let mut l = launch(
             &self.monitor_exe,
             self.store.root(),
@@ -217,9 +232,27 @@ impl Engine {
             &id,
             &monitor_log(&dir),
             attach_stdin,
+            false,
         )?;
         l.wait_ready(&id)?;
         Ok(Some(l))
+    }
+
+    /// Starts a replacement monitor for container `id`, whose init runs
+    /// without one (its monitor was killed): it watches the init, records
+    /// its end and applies the restart policy (see `monitor/adopt.rs`).
+    pub fn adopt(&self, id: &str) -> Result<()> {
+        let dir = self.store.dir(id);
+        let mut l = launch(
+            &self.monitor_exe,
+            self.store.root(),
+            &self.runtime_root,
+            id,
+            &monitor_log(&dir),
+            false,
+            true,
+        )?;
+        l.wait_ready(id)
     }
 
     /// True if a container (in any state) uses `image` (a reference, an
@@ -263,6 +296,20 @@ impl Engine {
                     crate::check::remove_stale_core(&self.runtime_root, id);
                 }
             }
+        }
+        // Its lease (a killed monitor's container) goes with it.
+        crate::network::release(self.store.root(), id);
+    }
+
+    /// [`Engine::cleanup_core`] for a caller that holds the container's
+    /// `monitor.lock` (so no monitor is making the core container).
+    fn cleanup_core_unmonitored(&self, id: &str) {
+        let Ok(rt) = self.runtime() else { return };
+        match rt.open(id) {
+            Ok(c) => {
+                let _ = c.destroy();
+            }
+            Err(_) => crate::check::remove_stale_core(&self.runtime_root, id),
         }
         // Its lease (a killed monitor's container) goes with it.
         crate::network::release(self.store.root(), id);

@@ -2,8 +2,9 @@
 //! (`cv run -d … 9>&1 | cat` returned only when the container exited),
 //! and after a kill -9 of the monitor `ps`/`inspect` say so instead of a
 //! silent `Up`, `stop` still works, an exit it could not see reads
-//! `Exited (-1)` without a made-up time, and `cv system restart-policy`
-//! applies `--restart always`.
+//! `Exited (-1)` without a made-up time, `cv system restart-policy`
+//! applies `--restart always`, and `cv system check --repair` gives a
+//! running container a replacement monitor that restarts it when it ends.
 
 mod common;
 mod faults_common;
@@ -108,7 +109,35 @@ fn a_killed_monitor_is_visible_and_its_container_still_managed() {
     cv.ok(&["stop", "-t", "1", "orphan"]);
     wait_gone(pid, Duration::from_secs(3));
     assert_eq!(cv.inspect("orphan", "{{.State.Status}}"), "exited");
-    cv.ok(&["rm", "orphan"]);
+
+    // Killed monitor, running init: `system check --repair` gives it a
+    // replacement monitor, which applies `--restart always` when the init
+    // ends.
+    cv.ok(&["start", "orphan"]);
+    kill9(monitors_of(&id)[0]);
+    let out = cv.run(&["system", "check"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("runs without its monitor"));
+    let out = cv.ok(&["system", "check", "--repair"]);
+    assert!(out.contains("replacement monitor"), "{out}");
+    assert!(!cv.ok(&["ps"]).contains("monitor gone"));
+    assert_eq!(monitors_of(&id).len(), 1);
+    let pid = init_pid(&cv, "orphan");
+    kill9(pid);
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = init_pid(&cv, "orphan");
+        if now != 0 && now != pid && cv.inspect("orphan", "{{.State.Status}}") == "running" {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "not restarted: {}",
+            cv.ok(&["ps", "-a"])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cv.ok(&["rm", "-f", "orphan"]);
     cv.ok(&["system", "check"]);
     assert_nothing_left(&cv, &[id]);
 }

@@ -21,8 +21,15 @@ use crate::error::{Error, Result};
 /// The hidden subcommand the monitor runs as.
 pub const MONITOR_ARG: &str = "__monitor";
 
+/// Last argument of a replacement monitor (see [`super::adopt`]).
+pub const ADOPT_ARG: &str = "adopt";
+
 /// Parses the monitor's own command line (after [`MONITOR_ARG`]).
 pub fn parse_args(args: &[OsString]) -> Option<super::MonitorArgs> {
+    let (adopt, args) = match args {
+        [rest @ .., last] if last == ADOPT_ARG => (true, rest),
+        _ => (false, args),
+    };
     let [store, runtime, id, ready, stdin] = args else {
         return None;
     };
@@ -33,6 +40,7 @@ pub fn parse_args(args: &[OsString]) -> Option<super::MonitorArgs> {
         id: id.to_str()?.to_string(),
         ready_fd: fd(ready),
         stdin_fd: fd(stdin),
+        adopt,
     })
 }
 
@@ -52,6 +60,7 @@ pub fn launch(
     id: &str,
     log: &Path,
     attach_stdin: bool,
+    adopt: bool,
 ) -> Result<Launched> {
     let (r, w) = pipe().map_err(|e| Error::sys("ready pipe", e))?;
     // Our terminal never reaches the container (it could type into our
@@ -97,6 +106,7 @@ pub fn launch(
         .arg(id)
         .arg("3")
         .arg(if stdin_fd.is_some() { "4" } else { "-" })
+        .args(adopt.then_some(ADOPT_ARG))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log_file);

@@ -15,6 +15,7 @@
 //! records keep the init's pid and start time and `cv ps` reads the truth
 //! from /proc ([`crate::record::ContainerState::observed`]).
 
+mod adopt;
 mod fd;
 pub mod launch;
 mod probe;
@@ -48,6 +49,9 @@ pub struct MonitorArgs {
     pub ready_fd: Option<RawFd>,
     /// The caller's stdin for `run -i` (attached).
     pub stdin_fd: Option<RawFd>,
+    /// A replacement for a monitor that died while the container runs:
+    /// watch the running init first (see [`adopt`]).
+    pub adopt: bool,
 }
 
 /// Runs the monitor; never returns. Call it first thing in the process
@@ -178,6 +182,46 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
     let state = store.load_state(&a.id)?;
     let mut restarts = RestartManager::new(config.restart_policy, state.restart_count);
     let mut first = true;
+    if a.adopt {
+        let taken = adopt::take_over(&store, &a.id, me, me_start)?;
+        report.send(&serde_json::json!({"ok": true, "pid": taken.pid}));
+        first = false;
+        let Some(ran_for) = adopt::watch(&store, &rt, &a.id, &taken) else {
+            return Ok(()); // removed meanwhile
+        };
+        // Its exit status went to whoever reaped it: unknown here.
+        let code = -1;
+        let decided = store.update_state(&a.id, |s| {
+            s.status = Status::Exited;
+            s.pid = 0;
+            s.exit_code = code;
+            s.error = adopt::UNKNOWN_EXIT.into();
+            s.finished_at = Some(Utc::now());
+            let delay = if config.auto_remove {
+                None
+            } else {
+                restarts.should_restart(code, s.manually_stopped, ran_for)
+            };
+            if delay.is_some() {
+                s.status = Status::Restarting;
+                s.restart_count = restarts.restart_count;
+            }
+            Ok(delay)
+        });
+        match decided {
+            Err(_) => return Ok(()),
+            Ok((_, None)) => {
+                finish(&store, &config, report, code);
+                return Ok(());
+            }
+            Ok((_, Some(d))) => {
+                if !sleep_unless_stopped(&store, &config.id, d) {
+                    finish(&store, &config, report, code);
+                    return Ok(());
+                }
+            }
+        }
+    }
     loop {
         let config = store.load_config(&a.id)?;
         let run = match start_container(&rt, &config, &store, &stdin) {
