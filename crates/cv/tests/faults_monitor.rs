@@ -114,7 +114,9 @@ fn a_killed_monitor_is_visible_and_its_container_still_managed() {
     // replacement monitor, which applies `--restart always` when the init
     // ends.
     cv.ok(&["start", "orphan"]);
-    kill9(monitors_of(&id)[0]);
+    let m = monitors_of(&id)[0];
+    kill9(m);
+    wait_gone(m, Duration::from_secs(3));
     let out = cv.run(&["system", "check"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("runs without its monitor"));
