@@ -1,7 +1,8 @@
 //! Runtime-spec behaviours the OCI runtime-tools validation suite checks,
 //! each on a hand-made bundle, next to runc where runc supports it:
 //! `linux.rootfsPropagation` in every mode; namespaces joined by path;
-//! hooks (state on stdin, failing post hooks are warnings); kernel memory.
+//! hooks (state on stdin, failing post hooks are warnings); kernel memory;
+//! user namespaces under root-only directories.
 
 #![cfg(target_os = "linux")]
 
@@ -273,4 +274,48 @@ fn kernel_memory_limits_are_written() {
     assert!(ok, "{err}");
     assert_eq!(out, format!("{}\n", 32u64 << 20));
     assert_no_leftovers(b.root.path(), &id);
+}
+
+/// A user namespace under a root-only `--root` (0700) and a root-only
+/// bundle (0700, as mkdtemp makes them): the mapped root cannot search
+/// either, yet the rootfs, /etc/hostname and the bundle's bind sources are
+/// mounted (the runtime opens them for the init), and no descriptor of a
+/// host path is left in the container. runc 1.1 manages the first and
+/// fails the second ("permission denied" on the rootfs).
+#[test]
+fn user_namespace_under_root_only_directories() {
+    let b = Bundle::new(&[
+        "sh",
+        "-c",
+        "id -u; cat /etc/hostname; grep -c ' /mnt ' /proc/self/mountinfo; \
+         ls /proc/self/fd | tr '\\n' ' '",
+    ]);
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
+        c["linux"]["uidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] =
+            serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["hostname"] = "userns700".into();
+        // sysfs needs a network namespace owned by the user namespace.
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/sys" && m["destination"] != "/sys/fs/cgroup");
+        mounts.push(serde_json::json!({"destination": "/mnt", "type": "bind",
+            "source": ".", "options": ["rbind", "ro"]}));
+    });
+    use std::os::unix::fs::PermissionsExt;
+    let root700 = temp_root();
+    let root700 = root700.path().join("r");
+    std::fs::create_dir(&root700).unwrap();
+    std::fs::set_permissions(&root700, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(b.dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let id = common::id("userns700");
+    let (ok, out, err) = run(common::bin(), &root700, &b, &id);
+    assert!(ok, "{err}");
+    // sh's 0-2 and the fd ls reads the directory through.
+    assert_eq!(out, "0\nuserns700\n1\n0 1 2 3 ");
+    assert_no_leftovers(&root700, &id);
 }

@@ -262,22 +262,77 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             op: Op::UnshareCgroupNs,
         });
     }
-    rootfs::steps(
-        &RootfsInput {
-            spec: &spec,
-            rootfs: &rootfs,
-            bundle: config.bundle.as_deref(),
-            mountpoint: &mountpoint,
-            overlay: overlay_dirs.as_ref(),
-            userns: ns.new_user,
-            cgroupns: ns.cgroup,
-            cgroups: &cgroup_state.hierarchies,
-            uts: ns.uts,
-            no_pivot: config.no_pivot,
-            etc_files: &etc_files,
-        },
-        &mut steps,
-    )?;
+    // In a new user namespace the state directory, the rootfs and the /etc
+    // files are reached through descriptors (rootfs::hold).
+    let held = std::cell::RefCell::new(Vec::new());
+    let (mountpoint, rootfs_src, etc_files) = if ns.new_user {
+        let etc = etc_files
+            .iter()
+            .map(|(d, h)| {
+                let name = h.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                Ok((d.clone(), rootfs::hold(&held, &dir, Some(name))?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        (
+            rootfs::hold(&held, &dir, Some("rootfs"))?,
+            rootfs::hold(&held, &rootfs, None)?,
+            etc,
+        )
+    } else {
+        (mountpoint, rootfs.clone(), etc_files)
+    };
+    let input = RootfsInput {
+        spec: &spec,
+        rootfs: &rootfs_src,
+        bundle: config.bundle.as_deref(),
+        mountpoint: &mountpoint,
+        overlay: overlay_dirs.as_ref(),
+        userns: ns.new_user,
+        cgroupns: ns.cgroup,
+        cgroups: &cgroup_state.hierarchies,
+        uts: ns.uts,
+        no_pivot: config.no_pivot,
+        etc_files: &etc_files,
+        held,
+    };
+    rootfs::steps(&input, &mut steps)?;
+    // The held host paths arrive right after the id maps (init/hostfds.rs).
+    let held = input.held.into_inner();
+    let host_paths = if held.is_empty() {
+        None
+    } else {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| Error::sys("socketpair for the host paths", e))?;
+        let (paths, targets): (Vec<_>, Vec<_>) = held.into_iter().unzip();
+        let at = steps
+            .iter()
+            .position(|s| matches!(s.op, Op::WaitForMaps { .. }))
+            .map_or(0, |i| i + 1);
+        steps.insert(
+            at,
+            Step {
+                desc: format!(
+                    "receive {} opened by the runtime (a user namespace may not reach them by name)",
+                    paths
+                        .iter()
+                        .map(|p: &PathBuf| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                op: Op::ReceiveHostFds {
+                    sock: theirs.into(),
+                    targets,
+                },
+            },
+        );
+        Some(init::hostfds::HostPaths {
+            sock: ours.into(),
+            paths: paths
+                .iter()
+                .map(|p| rootfs::cstr(&p.to_string_lossy()))
+                .collect::<Result<Vec<_>>>()?,
+        })
+    };
 
     // Create-time hooks: after the mounts, before entering the root.
     let mut hook_release = None;
@@ -359,6 +414,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         plan,
         ns.clone_flags,
         ns.open_pid()?,
+        host_paths,
         user_maps,
         report_rx,
         hook_sync,

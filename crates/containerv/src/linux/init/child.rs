@@ -199,6 +199,17 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             sys::check(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } as libc::c_long).map(drop)
         }
         Op::LoopbackUp => sys::loopback_up(),
+        Op::ReceiveHostFds { sock, targets } => {
+            let r = super::hostfds::receive(sock.as_raw_fd(), targets);
+            sys::close(sock.as_raw_fd());
+            r
+        }
+        Op::Release { fds } => {
+            for f in fds {
+                sys::close(*f);
+            }
+            Ok(())
+        }
         Op::Propagation { flags } => sys::mount(None, c"/".as_ptr(), None, *flags, None),
         Op::MountAt {
             source,

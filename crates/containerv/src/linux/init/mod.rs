@@ -7,6 +7,7 @@
 //! the built-in [`reaper`] or execs the container's program.
 
 pub(crate) mod child;
+pub(crate) mod hostfds;
 pub(crate) mod plan;
 pub(crate) mod reaper;
 pub(crate) mod sys;
@@ -39,11 +40,13 @@ pub(crate) struct HookSync<'a> {
 /// for its report. Returns the init's host pid; on a failure the child is
 /// killed and reaped before the error is returned.
 /// `pidns`: a pid namespace (linux.namespaces by path) this thread enters
-/// just for the clone, so the init is born in it.
+/// just for the clone, so the init is born in it. `host_paths`: opened for
+/// the init by `hostfds::send` once its id maps are written.
 pub(crate) fn start(
     mut plan: Plan,
     flags: libc::c_int,
     pidns: Option<OwnedFd>,
+    host_paths: Option<hostfds::HostPaths>,
     maps: Option<UserMaps<'_>>,
     report_rx: OwnedFd,
     mut hooks: Option<HookSync<'_>>,
@@ -86,6 +89,9 @@ pub(crate) fn start(
         if let Some(m) = maps {
             write_map(pid, "uid_map", m.uid)?;
             write_map(pid, "gid_map", m.gid)?;
+            if let Some(hp) = &host_paths {
+                hostfds::send(pid, hp)?;
+            }
             let mut f = std::fs::File::from(m.sync);
             f.write_all(b"1")
                 .map_err(|e| Error::sys("signal the init that its id maps are written", e))?;

@@ -44,6 +44,21 @@ pub(crate) enum Op {
     UnshareCgroupNs,
     /// Bring `lo` up in the init's new network namespace.
     LoopbackUp,
+    /// New user namespace: receive, over `sock`, descriptors of host paths
+    /// the mapped root may not reach by name (the runtime's 0700 `--root`,
+    /// a 0700 bundle), opened in this init's mount namespace by a helper
+    /// with the runtime's credentials (`hostfds.rs`), and put each on its
+    /// `targets` number (placeholders until then). Later steps reach them
+    /// as `/proc/self/fd/N[/name]`.
+    ReceiveHostFds {
+        sock: OwnedFd,
+        targets: Vec<OwnedFd>,
+    },
+    /// Close those descriptors once the root is entered, so nothing in the
+    /// container ever holds a host path.
+    Release {
+        fds: Vec<i32>,
+    },
     /// `mount(NULL, "/", NULL, flags)`: the propagation of the whole tree.
     Propagation {
         flags: libc::c_ulong,
@@ -178,6 +193,10 @@ impl Plan<'_> {
                 | Op::SetNs { fd, .. }
                 | Op::JoinCgroup { fd }
                 | Op::SyncHooks { fd } => keep.push(fd.as_raw_fd()),
+                Op::ReceiveHostFds { sock, targets } => {
+                    keep.push(sock.as_raw_fd());
+                    keep.extend(targets.iter().map(|f| f.as_raw_fd()));
+                }
                 _ => {}
             }
         }

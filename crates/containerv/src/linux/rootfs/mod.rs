@@ -46,6 +46,42 @@ pub(crate) struct RootfsInput<'a> {
     pub no_pivot: bool,
     /// (destination, host file) binds for /etc/hostname, /etc/hosts, /etc/resolv.conf.
     pub etc_files: &'a [(String, PathBuf)],
+    /// Host paths the paths above go through in a new user namespace
+    /// (`/proc/self/fd/N`, see [`hold`]); bind sources join them.
+    pub held: std::cell::RefCell<Vec<(PathBuf, std::os::fd::OwnedFd)>>,
+}
+
+/// `path` as `/proc/self/fd/N[/rest]` for an init in a new user namespace:
+/// its mapped root may not search a root-only (0700) directory on the way
+/// (the runtime's `--root`, a bundle made with mkdtemp), so `base` is
+/// opened for it by a helper with the runtime's credentials in its mount
+/// namespace (`init/hostfds.rs`) and put on fd N, a placeholder until then.
+/// `rest` is looked up from there by the init (it may be a mount point).
+pub(crate) fn hold(
+    held: &std::cell::RefCell<Vec<(PathBuf, std::os::fd::OwnedFd)>>,
+    base: &Path,
+    rest: Option<&str>,
+) -> Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    let mut h = held.borrow_mut();
+    if let Some((_, fd)) = h.iter().find(|(p, _)| p == base) {
+        let mut p = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        p.extend(rest);
+        return Ok(p);
+    }
+    if h.len() >= crate::linux::init::hostfds::MAX {
+        return Err(Error::InvalidSpec(format!(
+            "more than {} host paths to bind into a user namespace",
+            crate::linux::init::hostfds::MAX
+        )));
+    }
+    let placeholder: std::os::fd::OwnedFd = std::fs::File::open("/dev/null")
+        .map_err(|e| Error::io("open", "/dev/null", e))?
+        .into();
+    let mut p = PathBuf::from(format!("/proc/self/fd/{}", placeholder.as_raw_fd()));
+    p.extend(rest);
+    h.push((base.to_path_buf(), placeholder));
+    Ok(p)
 }
 
 /// Which of the generated /etc files the spec does not mount itself.
@@ -248,6 +284,18 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
             Op::PivotRoot { path: mp },
         ));
     }
+    let fds: Vec<i32> = input
+        .held
+        .borrow()
+        .iter()
+        .map(|(_, f)| std::os::fd::AsRawFd::as_raw_fd(f))
+        .collect();
+    if !fds.is_empty() {
+        out.push(step(
+            "close the host path descriptors".into(),
+            Op::Release { fds },
+        ));
+    }
 
     // Sysctls before masked and read-only paths (/proc/sys is usually one).
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
@@ -355,6 +403,11 @@ fn mount_steps(input: &RootfsInput<'_>, m: &Mount, out: &mut Vec<Step>) -> Resul
             TargetKind::Dir
         } else {
             TargetKind::File
+        };
+        let src = if input.userns {
+            hold(&input.held, &src, None)?
+        } else {
+            src
         };
         let remount = (opts.flags != 0).then_some(libc::MS_BIND | libc::MS_REMOUNT | opts.flags);
         Op::Mount {
