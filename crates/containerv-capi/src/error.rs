@@ -107,12 +107,28 @@ fn set_errno(v: c_int) {
 }
 
 #[cfg(windows)]
+extern "C" {
+    /// This thread's errno slot (msvcrt and ucrt).
+    fn _errno() -> *mut c_int;
+}
+
+#[cfg(windows)]
 fn set_errno(v: c_int) {
-    extern "C" {
-        fn _errno() -> *mut c_int;
-    }
-    // SAFETY: _errno (msvcrt/ucrt) returns this thread's errno slot.
+    // SAFETY: _errno returns this thread's errno slot.
     unsafe { *_errno() = v };
+}
+
+/// This thread's errno (for tests).
+#[cfg(all(test, target_os = "linux"))]
+fn errno_now() -> c_int {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+#[cfg(all(test, windows))]
+fn errno_now() -> c_int {
+    // SAFETY: _errno returns this thread's errno slot.
+    unsafe { *_errno() }
 }
 
 /// Runs `body` for exported function `function`: its value on success;
@@ -164,10 +180,6 @@ fn run<T>(function: &str, body: impl FnOnce() -> Result<T, CError>) -> Option<T>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn errno_now() -> c_int {
-        std::io::Error::last_os_error().raw_os_error().unwrap()
-    }
 
     fn message() -> String {
         // SAFETY: the pointer is this thread's NUL-terminated message.

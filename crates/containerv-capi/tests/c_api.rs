@@ -128,6 +128,52 @@ impl Run {
     }
 }
 
+/// A scenario that stops at `TAG value` lines for the harness to look at
+/// the container from outside, and goes on when it gets a line on stdin.
+struct Interactive {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Interactive {
+    fn start(mut cmd: Command) -> Interactive {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Interactive {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    /// The value after the next `tag` line.
+    fn wait_for(&mut self, tag: &str) -> String {
+        for line in self.lines.by_ref() {
+            if let Some(v) = line.unwrap().strip_prefix(tag) {
+                return v.to_string();
+            }
+        }
+        panic!("api_test ended before {tag:?}: {:?}", self.child.wait());
+    }
+
+    fn reply(&mut self, line: &str) {
+        writeln!(self.stdin.as_mut().unwrap(), "{line}").unwrap();
+    }
+
+    /// Waits for the end; asserts success.
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "api_test: {status}");
+    }
+}
+
 #[test]
 fn headers_compile_alone_as_c99_and_cpp() {
     let out = out_dir();
@@ -171,24 +217,11 @@ fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
 #[test]
 fn limits_land_in_the_cgroup_files() {
     let run = Run::new("limits");
-    let mut child = run
-        .command(&[], shared_test(), "limits")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next_ready = || loop {
-        let line = lines.next().expect("api_test ended before READY").unwrap();
-        if let Some(id) = line.strip_prefix("READY ") {
-            return id.to_string();
-        }
-    };
+    let mut t = Interactive::start(run.command(&[], shared_test(), "limits"));
     let ncpu = std::thread::available_parallelism().unwrap().get() as u64;
 
     // set_cgroup_limits("256M", "200", "64")
-    let id = next_ready();
+    let id = t.wait_for("READY ");
     assert_eq!(
         cgroup_file(&id, "memory", "memory.limit_in_bytes"),
         "268435456"
@@ -198,20 +231,20 @@ fn limits_land_in_the_cgroup_files() {
     assert_eq!(cgroup_file(&id, "cpu", "cpu.shares"), "5220");
     // The spawned sleep is in the container's cgroup.
     assert!(!cgroup_file(&id, "pids", "cgroup.procs").is_empty());
-    writeln!(stdin).unwrap();
+    t.reply("");
 
     // set_cgroup_limits(NULL, NULL, NULL): 1G, weight 100, 256.
-    let id = next_ready();
+    let id = t.wait_for("READY ");
     assert_eq!(
         cgroup_file(&id, "memory", "memory.limit_in_bytes"),
         "1073741824"
     );
     assert_eq!(cgroup_file(&id, "pids", "pids.max"), "256");
     assert_eq!(cgroup_file(&id, "cpu", "cpu.shares"), "2598");
-    writeln!(stdin).unwrap();
+    t.reply("");
 
     // set_resource_limits("512M", "25", "max"): 25 % of all CPUs.
-    let id = next_ready();
+    let id = t.wait_for("READY ");
     assert_eq!(
         cgroup_file(&id, "memory", "memory.limit_in_bytes"),
         "536870912"
@@ -222,11 +255,8 @@ fn limits_land_in_the_cgroup_files() {
         cgroup_file(&id, "cpu", "cpu.cfs_quota_us"),
         (ncpu * 100_000 / 4).to_string()
     );
-    writeln!(stdin).unwrap();
-    drop(stdin);
-
-    let status = child.wait().unwrap();
-    assert!(status.success(), "api_test limits: {status}");
+    t.reply("");
+    t.finish();
     run.assert_clean(&["explicit", "defaults", "resource"]);
 }
 
@@ -244,28 +274,11 @@ fn network_veth_pair_carries_counted_traffic() {
     let run = Run::new("network");
     let net = free_subnet(24);
     let (container_ip, host_ip) = (nth(net, 2), nth(net, 1));
-    let mut child = run
-        .command(&[], shared_test(), "network")
-        .arg(container_ip.to_string())
-        .arg(host_ip.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut wait_for = |tag: &str| loop {
-        match lines.next() {
-            Some(line) => {
-                if let Some(id) = line.unwrap().strip_prefix(tag) {
-                    return id.to_string();
-                }
-            }
-            None => panic!("api_test network ended before {tag}"),
-        }
-    };
+    let mut cmd = run.command(&[], shared_test(), "network");
+    cmd.arg(container_ip.to_string()).arg(host_ip.to_string());
+    let mut t = Interactive::start(cmd);
     // A listener on the host end, for the container to send to.
-    let id = wait_for("LISTEN ");
+    let id = t.wait_for("LISTEN ");
     let listener = std::net::TcpListener::bind((host_ip, 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
@@ -276,8 +289,8 @@ fn network_veth_pair_carries_counted_traffic() {
         std::io::Read::read_to_end(&mut s, &mut got).unwrap();
         (peer.ip(), got.len())
     });
-    writeln!(stdin, "{port}").unwrap();
-    assert_eq!(wait_for("READY "), id);
+    t.reply(&port.to_string());
+    assert_eq!(t.wait_for("READY "), id);
     let (peer, n) = server.join().unwrap();
     assert_eq!(peer, std::net::IpAddr::V4(container_ip));
     assert_eq!(n, 102400);
@@ -290,9 +303,8 @@ fn network_veth_pair_carries_counted_traffic() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("inet {host_ip}/24")), "{text}");
-    writeln!(stdin).unwrap();
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    t.reply("");
+    t.finish();
     assert!(!link_exists(&ifname), "{ifname} left after destroy");
     run.assert_clean(&["net"]);
 }
