@@ -427,17 +427,10 @@ pub unsafe extern "C" fn containerv_join(container_id: *const c_char) -> c_int {
     })
 }
 
-#[cfg(target_os = "linux")]
+/// Linux: cgroup and namespaces; Windows: the container's job.
 fn join(id: &str) -> Result<(), CError> {
     runtime()?.open(id)?.join()?;
     Ok(())
-}
-
-#[cfg(windows)]
-fn join(_: &str) -> Result<(), CError> {
-    Err(CError::notsup(
-        "containerv_join on Windows: not implemented (spawn into the container instead)",
-    ))
 }
 
 /// # Safety

@@ -280,10 +280,12 @@ extern int containerv_download(struct containerv_container* container, const cha
  * Processes spawned through the handle are reaped. */
 extern int containerv_destroy(struct containerv_container* container);
 
-/* Enters the running container `containerId` (under $CONTAINERV_ROOT):
- * moves the calling process into its cgroup and namespaces. The caller
- * must be single-threaded (typically a child just forked, before exec);
- * the pid namespace applies to its children. Linux only (Windows: ENOTSUP). */
+/* Enters the running container `containerId` (under $CONTAINERV_ROOT).
+ * Linux: moves the calling process into its cgroup and namespaces; the
+ * caller must be single-threaded (typically a child just forked, before
+ * exec); the pid namespace applies to its children. Windows: puts the
+ * calling process into the container's job (its limits apply, and it ends
+ * with the container). */
 extern int containerv_join(const char* containerId);
 
 /*

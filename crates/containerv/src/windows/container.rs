@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use windows_sys::Win32::Foundation::{WAIT_OBJECT_0, WAIT_TIMEOUT};
 use windows_sys::Win32::System::JobObjects::IsProcessInJob;
 use windows_sys::Win32::System::Threading::{
-    OpenProcess, WaitForSingleObject, PROCESS_QUERY_INFORMATION, PROCESS_SYNCHRONIZE,
-    PROCESS_TERMINATE,
+    GetCurrentProcess, OpenProcess, WaitForSingleObject, PROCESS_QUERY_INFORMATION,
+    PROCESS_SYNCHRONIZE, PROCESS_TERMINATE,
 };
 
 use super::envblock::EnvBlock;
@@ -195,6 +195,14 @@ impl Container {
                 operation: "signal the init",
             }),
         }
+    }
+
+    /// Puts the calling process into the container's job (the seed's
+    /// `containerv_join`): the job's limits apply to it and to what it
+    /// starts from then on, and it ends with the container.
+    pub fn join(&self) -> Result<()> {
+        // SAFETY: GetCurrentProcess returns a pseudo handle with all access.
+        self.job.assign(unsafe { GetCurrentProcess() })
     }
 
     /// One sample of the container's figures (see the `stats` module).
