@@ -474,3 +474,15 @@ pub extern "C" fn containerv_ensure_sealed() -> c_int {
         Ok(0)
     })
 }
+
+/// The seed's query for VM containers: containerv makes none, so 0.
+///
+/// # Safety
+/// `container` is NULL or a live handle (it is not read).
+#[no_mangle]
+pub unsafe extern "C" fn containerv_guest_is_windows(
+    container: *mut containerv_container,
+) -> c_int {
+    let _ = container;
+    0
+}

@@ -201,6 +201,42 @@ fn headers_compile_alone_as_c99_and_cpp() {
     );
 }
 
+/// The headers and the library agree: every `containerv_*` function the
+/// .so exports is declared in a header, and every declared one exists.
+#[test]
+fn every_exported_function_is_declared_and_every_declaration_exported() {
+    use std::collections::BTreeSet;
+    let nm = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(lib_dir().join("libcontainerv.so"))
+        .output()
+        .unwrap();
+    assert!(nm.status.success(), "{nm:?}");
+    let exported: BTreeSet<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|s| s.starts_with("containerv_"))
+        .map(str::to_string)
+        .collect();
+    let mut declared = BTreeSet::new();
+    for h in ["chef/containerv.h", "chef/containerv/layers.h"] {
+        let text = std::fs::read_to_string(include_dir().join(h)).unwrap();
+        for decl in text.split("extern ").skip(1) {
+            if decl.starts_with('"') {
+                continue; // extern "C" {
+            }
+            let head = &decl[..decl.find('(').unwrap()];
+            let name = head
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap();
+            declared.insert(name.to_string());
+        }
+    }
+    assert_eq!(exported, declared);
+    assert_eq!(exported.len(), 29, "{exported:?}");
+}
+
 /// Reads `file` of the container's cgroup in `controller` (v1 hierarchy
 /// here; the host is hybrid).
 fn cgroup_file(id: &str, controller: &str, file: &str) -> String {

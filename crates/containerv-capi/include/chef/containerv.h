@@ -305,6 +305,10 @@ extern int containerv_ensure_sealed(void);
  * NULL (errno EINVAL) for a NULL handle. */
 extern const char* containerv_id(struct containerv_container* container);
 
+/* Non-zero if the container is a VM with a Windows guest. containerv makes
+ * no VM containers: always 0. */
+extern int containerv_guest_is_windows(struct containerv_container* container);
+
 /* Fills `*stats` with one sample; see struct containerv_stats. */
 extern int containerv_get_stats(struct containerv_container* container, struct containerv_stats* stats);
 

@@ -564,6 +564,7 @@ static void scenario_badlive(void)
         so.arguments = "-c 'unbalanced";
         FAILS(containerv_spawn(c, "/bin/sh", &so, NULL), EINVAL, "unbalanced");
     }
+    CHECK(containerv_guest_is_windows(c) == 0);
     FAILS(containerv_get_stats(c, NULL), EINVAL, "stats is NULL");
     FAILS(containerv_get_processes(c, NULL, 4), EINVAL, "processes is NULL");
     FAILS(containerv_get_processes(c, NULL, -1), EINVAL, "negative");
