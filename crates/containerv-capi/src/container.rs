@@ -341,7 +341,6 @@ unsafe fn copy_all(
     Ok(0)
 }
 
-#[cfg(target_os = "linux")]
 fn copy_one(c: &containerv_container, from: &Path, to: &Path, upload: bool) -> Result<(), CError> {
     if upload {
         c.inner.upload(from, to)?
@@ -349,13 +348,6 @@ fn copy_one(c: &containerv_container, from: &Path, to: &Path, upload: bool) -> R
         c.inner.download(from, to)?
     }
     Ok(())
-}
-
-#[cfg(windows)]
-fn copy_one(_: &containerv_container, _: &Path, _: &Path, _: bool) -> Result<(), CError> {
-    Err(CError::notsup(
-        "upload/download on Windows: a job object has no file system of its own",
-    ))
 }
 
 /// # Safety

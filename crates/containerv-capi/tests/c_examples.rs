@@ -121,7 +121,7 @@ fn windows_lib_dir() -> PathBuf {
     dir
 }
 
-/// The two examples, and containerv_join (tests/c/join_win.c).
+/// The two examples, and join and upload/download (tests/c/api_win.c).
 #[test]
 fn windows_examples_run_under_wine() {
     let lib = windows_lib_dir();
@@ -130,14 +130,10 @@ fn windows_examples_run_under_wine() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(lib.join("containerv.dll"), dir.join("containerv.dll")).unwrap();
     let root = tempfile::tempdir().unwrap();
-    for name in [
-        "container-monitoring",
-        "windows-resource-limits",
-        "join_win",
-    ] {
+    for name in ["container-monitoring", "windows-resource-limits", "api_win"] {
         let exe = dir.join(format!("{name}.exe"));
-        let source = if name == "join_win" {
-            common::c_file("join_win.c")
+        let source = if name == "api_win" {
+            common::c_file("api_win.c")
         } else {
             example(name)
         };
@@ -178,8 +174,10 @@ fn windows_examples_run_under_wine() {
             stderr: std::fs::read(&se).unwrap(),
         };
         let out = stdout_of(&out, name);
-        if name == "join_win" {
-            // A process outside the container joined its job.
+        if name == "api_win" {
+            // A process outside the container joined its job; files went
+            // in and out of the container's working directory.
+            assert!(out.contains("copy round trip ok"), "{out}");
             assert!(out.contains("ok join"), "{out}");
             continue;
         }

@@ -271,7 +271,8 @@ extern int containerv_wait(struct containerv_container* container, process_handl
 
 /* Copies `count` host files or directories into the container (each to the
  * matching absolute container path) / out of it. Arrays and strings are
- * borrowed. Stops at the first failure. Linux only (Windows: ENOTSUP). */
+ * borrowed. Stops at the first failure. Windows: container paths are under
+ * the container's working directory ("/data/x" or "data\x"; ".." refused). */
 extern int containerv_upload(struct containerv_container* container, const char* const* hostPaths, const char* const* containerPaths, int count);
 extern int containerv_download(struct containerv_container* container, const char* const* containerPaths, const char* const* hostPaths, int count);
 

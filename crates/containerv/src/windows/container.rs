@@ -197,6 +197,24 @@ impl Container {
         }
     }
 
+    /// Copies a host file or directory into the container: to `dest`
+    /// under its working directory (`/` or `\` separators; no `..`).
+    pub fn upload(&self, host_src: &Path, dest: &Path) -> Result<()> {
+        super::fs_copy::copy(
+            host_src,
+            &super::fs_copy::resolve(self.working_dir(), dest)?,
+        )
+    }
+
+    /// Copies a file or directory of the container (under its working
+    /// directory) out to `host_dest`.
+    pub fn download(&self, src: &Path, host_dest: &Path) -> Result<()> {
+        super::fs_copy::copy(
+            &super::fs_copy::resolve(self.working_dir(), src)?,
+            host_dest,
+        )
+    }
+
     /// Puts the calling process into the container's job (the seed's
     /// `containerv_join`): the job's limits apply to it and to what it
     /// starts from then on, and it ends with the container.

@@ -53,6 +53,7 @@ use crate::process::Stdio;
 mod cmdline;
 mod container;
 mod envblock;
+mod fs_copy;
 mod job;
 pub mod limits;
 mod process;
