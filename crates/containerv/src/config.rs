@@ -77,4 +77,12 @@ pub struct CreateConfig {
     /// by default the container's processes join a new one of their own
     /// (Linux).
     pub no_new_keyring: bool,
+    /// Generate `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` (the
+    /// host's) in the state directory and bind them in, for those the
+    /// spec does not mount itself and that no bind mount of the spec
+    /// covers (nothing is created in a host directory). The builder
+    /// ([`crate::ContainerOptions`]) asks for them; an OCI runtime must
+    /// not add mounts its spec did not ask for, so the default is off
+    /// (Linux).
+    pub etc_files: bool,
 }

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::limits::ResourceLimits;
 use crate::network::Veth;
 
+/// Masked paths the builder adds to the OCI defaults (podman's list).
+pub const EXTRA_MASKED_PATHS: [&str; 2] = ["/sys/devices/virtual/powercap", "/sys/dev/block"];
+
 /// Which namespaces a container gets. The mount namespace is always
 /// created (the rootfs needs it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,6 +406,15 @@ impl ContainerOptions {
         ));
 
         let mut mounts = spec.mounts().clone().unwrap_or_default();
+        // /proc as docker and podman mount it: no set-uid, device or
+        // executable files through it.
+        for m in mounts.iter_mut() {
+            if m.destination() == Path::new("/proc") {
+                m.set_options(Some(
+                    ["nosuid", "noexec", "nodev"].map(String::from).to_vec(),
+                ));
+            }
+        }
         for b in &self.binds {
             let mut opts = vec!["rbind".to_string(), "rprivate".to_string()];
             if b.readonly {
@@ -464,6 +476,16 @@ impl ContainerOptions {
 
         let linux = spec.linux_mut().as_mut().expect("default spec has linux");
         linux.set_namespaces(Some(self.namespace_list()?));
+        // Beyond the OCI defaults, what podman masks too (docker the
+        // first): power-capping controls (energy counters, RAPL side
+        // channel) and the host's block devices.
+        let mut masked = linux.masked_paths().clone().unwrap_or_default();
+        for p in EXTRA_MASKED_PATHS {
+            if !masked.iter().any(|m| m == p) {
+                masked.push(p.to_string());
+            }
+        }
+        linux.set_masked_paths(Some(masked));
         if self.namespaces.user {
             linux.set_uid_mappings(Some(id_maps(&self.uid_map)?));
             linux.set_gid_mappings(Some(id_maps(&self.gid_map)?));
@@ -483,6 +505,7 @@ impl ContainerOptions {
             },
             overlay: self.overlay.clone(),
             network: self.veth_checked()?,
+            etc_files: true,
             ..Default::default()
         };
         Ok((spec, config))

@@ -237,7 +237,8 @@ fn a_new_volume_starts_with_the_image_content_owner_and_mode_kept() {
         "ls",
         "/etc",
     ]);
-    // (The runtime's /etc/hostname, hosts, resolv.conf mount points only.)
+    // (No /etc/hostname, hosts, resolv.conf either: nothing is made in a
+    // directory bound over /etc.)
     assert!(!o.contains("passwd"), "{o}");
     let o = cv.ok(&[
         "run",

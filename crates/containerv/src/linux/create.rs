@@ -171,7 +171,11 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     let mountpoint = dir.join("rootfs");
     std::fs::create_dir(&mountpoint).map_err(|e| Error::io("create", &mountpoint, e))?;
     let own_addr = config.network.as_ref().map(|v| v.container_addr);
-    let etc_files = write_etc_files(&dir, id, &spec, own_addr)?;
+    let etc_files = if config.etc_files {
+        write_etc_files(&dir, id, &spec, own_addr)?
+    } else {
+        Vec::new()
+    };
 
     // startContainer hooks run in `start`, so an immediate start goes
     // through the fifo too.

@@ -84,13 +84,19 @@ pub(crate) fn hold(
     Ok(p)
 }
 
-/// Which of the generated /etc files the spec does not mount itself.
+/// Which of the generated /etc files the spec does not mount itself, nor
+/// covers with a bind mount (its mount point would be made in that host
+/// directory: `-v /host/dir:/etc`).
 pub(crate) fn etc_files_needed(spec: &Spec) -> Vec<&'static str> {
     let mounted = |d: &str| {
-        spec.mounts()
-            .iter()
-            .flatten()
-            .any(|m| m.destination() == Path::new(d))
+        spec.mounts().iter().flatten().any(|m| {
+            let bind = m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind");
+            m.destination() == Path::new(d) || (bind && Path::new(d).starts_with(m.destination()))
+        })
     };
     ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
         .into_iter()
