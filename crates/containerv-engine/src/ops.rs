@@ -278,10 +278,30 @@ impl Engine {
     /// `cv update`: new limits for a container, applied at once when it
     /// runs and kept for its next start.
     pub fn update(&self, reference: &str, r: &crate::record::Resources) -> Result<()> {
+        self.update_with(reference, r, None)
+    }
+
+    /// `cv update` with `--restart` too (`restart`: the policy as given).
+    pub fn update_with(
+        &self,
+        reference: &str,
+        r: &crate::record::Resources,
+        restart: Option<&str>,
+    ) -> Result<()> {
         crate::create_checks::check_resources(r)?;
+        let policy = restart
+            .map(crate::restart::RestartPolicy::parse)
+            .transpose()?;
         let id = self.store.resolve(reference)?;
         let g = self.store.lock(&id)?;
         let mut config = self.store.load_config(&id)?;
+        if config.auto_remove && policy.is_some_and(|p| p != crate::restart::RestartPolicy::No) {
+            return Err(Error::option(
+                "--restart",
+                restart.unwrap_or_default(),
+                "conflicts with --rm (a removed container cannot be restarted)",
+            ));
+        }
         let mut merged = config.resources.clone();
         if r.memory.is_some() {
             merged.memory = r.memory.clone();
@@ -320,6 +340,9 @@ impl Engine {
             self.runtime()?.open(&id)?.update(&resources)?;
         }
         config.resources = merged;
+        if let Some(p) = policy {
+            config.restart_policy = p;
+        }
         self.store.save_config(&config, &g)
     }
 

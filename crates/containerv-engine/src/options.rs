@@ -139,15 +139,17 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         .unwrap_or_else(|| id[..12.min(id.len())].to_string());
     let env = merge_env(image.run.env.as_deref().unwrap_or(&[]), o, &hostname)?;
     let (mut binds, mut volumes) = (Vec::new(), Vec::new());
+    let mut tmpfs = o.tmpfs.clone();
     let parsed = o.volumes.iter().map(|v| mounts::parse_v(v));
     for m in parsed.chain(o.mounts.iter().map(|m| mounts::parse_mount(m))) {
         match m? {
             MountArg::Bind(b) => binds.push(b),
             MountArg::Volume(v) => volumes.push(v),
+            MountArg::Tmpfs(t) => tmpfs.push(t),
         }
     }
     let mut seen = std::collections::BTreeSet::new();
-    let tmpfs_paths = o.tmpfs.iter().map(|t| parse_tmpfs(t).map(|(p, _)| p));
+    let tmpfs_paths = tmpfs.iter().map(|t| parse_tmpfs(t).map(|(p, _)| p));
     let dests = binds
         .iter()
         .map(|b| Ok(b.destination.to_string_lossy().into_owned()))
@@ -340,7 +342,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             .filter(|u| !u.is_empty()),
         hostname: o.hostname.clone(),
         binds,
-        tmpfs: o.tmpfs.clone(),
+        tmpfs,
         read_only: o.read_only,
         network,
         resources: Resources {

@@ -110,6 +110,11 @@ impl RestartManager {
         }
     }
 
+    /// A new policy (`cv update --restart`); the backoff and count stay.
+    pub fn set_policy(&mut self, policy: RestartPolicy) {
+        self.policy = policy;
+    }
+
     pub fn policy(&self) -> RestartPolicy {
         self.policy
     }

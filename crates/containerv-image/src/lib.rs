@@ -12,6 +12,8 @@ pub mod archive;
 pub mod digest;
 pub mod error;
 pub mod gc;
+mod history;
+pub use history::HistoryRow;
 pub mod spec;
 pub mod store;
 pub mod unpack;

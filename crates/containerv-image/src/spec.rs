@@ -92,6 +92,23 @@ pub struct ImageConfigFile {
     pub config: Option<RunConfig>,
     #[serde(default)]
     pub rootfs: RootFs,
+    /// How each layer was made, oldest first (`docker history`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One `history` entry of an image config.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// True for a step that made no layer (ENV, CMD, ...).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
 }
 
 /// The layers' uncompressed digests, in order (bottom first).

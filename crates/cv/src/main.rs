@@ -42,6 +42,8 @@ enum Cmd {
     Top(commands::image::TopLevel),
     #[command(flatten)]
     Containers(commands::container::TopLevel),
+    #[command(flatten)]
+    About(commands::about::TopLevel),
     /// Manage containers.
     Container {
         #[command(subcommand)]
@@ -117,6 +119,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::Top(c) => commands::image::run_top(&ctx, c),
         Cmd::Containers(c) => commands::container::run_top(&ctx, c),
+        Cmd::About(c) => commands::about::run(&ctx, c),
         Cmd::Container { cmd } => commands::container::run_container(&ctx, cmd),
         Cmd::Image { cmd } => commands::image::run(&ctx, cmd),
         Cmd::System { cmd } => commands::system::run(&ctx, cmd),

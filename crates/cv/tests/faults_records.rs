@@ -38,7 +38,7 @@ fn a_damaged_record_fails_safe_and_is_removable() {
     );
     let err = cv.fails(&["volume", "rm", &vol]);
     assert!(err.contains("holder"), "{err}");
-    cv.ok(&["volume", "prune", "-f"]);
+    cv.ok(&["volume", "prune", "-f", "-a"]);
     assert!(cv.ok(&["volume", "ls", "-q"]).contains(&vol));
 
     // config.json damaged too: nobody can tell who uses what, so nothing
@@ -51,7 +51,7 @@ fn a_damaged_record_fails_safe_and_is_removable() {
         err.contains("cannot tell whether") && err.contains(&id[..12]),
         "{err}"
     );
-    let err = cv.fails(&["volume", "prune", "-f"]);
+    let err = cv.fails(&["volume", "prune", "-f", "-a"]);
     assert!(err.contains("cannot tell whether"), "{err}");
     let out = cv.run(&["system", "check"]);
     assert!(!out.status.success());

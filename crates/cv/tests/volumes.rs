@@ -251,7 +251,7 @@ fn a_new_volume_starts_with_the_image_content_owner_and_mode_kept() {
         "/nowhere",
     ]);
     assert_eq!(o, ".\n..\n");
-    let pruned = cv.ok(&["volume", "prune", "-f"]);
+    let pruned = cv.ok(&["volume", "prune", "-f", "--all"]);
     assert!(pruned.contains("Total reclaimed space: "), "{pruned}");
     assert_clean(&cv);
 }
@@ -266,7 +266,18 @@ fn prune_removes_only_unused_volumes() {
         .ok(&["create", "-v", "keep:/k", IMG, "true"])
         .trim()
         .to_string();
+    // docker 23+: only anonymous volumes without --all.
+    let anon = cv
+        .ok(&["create", "-v", "/anon", IMG, "true"])
+        .trim()
+        .to_string();
+    cv.ok(&["rm", &anon]);
+    assert_eq!(volumes(&cv).len(), 3);
     let out = cv.ok(&["volume", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Volumes:\n"), "{out}");
+    assert_eq!(out.lines().count(), 4, "only the anonymous one: {out}");
+    assert_eq!(volumes(&cv), ["drop1", "keep"]);
+    let out = cv.ok(&["volume", "prune", "-f", "--all"]);
     assert_eq!(
         out,
         "Deleted Volumes:\ndrop1\n\nTotal reclaimed space: 1.5kB\n"
@@ -277,10 +288,10 @@ fn prune_removes_only_unused_volumes() {
     cv.ok(&["rm", &id]);
     let dangling = cv.ok(&["volume", "ls", "-q", "--filter", "dangling=true"]);
     assert_eq!(dangling, "keep\n");
-    let out = cv.ok(&["volume", "prune", "-f"]);
+    let out = cv.ok(&["volume", "prune", "-f", "-a"]);
     assert!(out.starts_with("Deleted Volumes:\nkeep\n"), "{out}");
     assert_eq!(
-        cv.ok(&["volume", "prune", "-f"]),
+        cv.ok(&["volume", "prune", "-f", "-a"]),
         "Total reclaimed space: 0B\n"
     );
     assert_clean(&cv);

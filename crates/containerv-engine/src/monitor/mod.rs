@@ -292,6 +292,10 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         let code = status.code();
         let ran_for = started.elapsed();
         let dropped = logs.dropped;
+        // `cv update --restart` may have changed the policy meanwhile.
+        if let Ok(c) = store.load_config(&config.id) {
+            restarts.set_policy(c.restart_policy);
+        }
         let decided = store.update_state(&config.id, |s| {
             s.pid = 0;
             s.exit_code = code;

@@ -18,6 +18,7 @@
 mod atomic;
 mod lock;
 mod names;
+mod rename;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -37,6 +37,8 @@ pub struct VolumeMount {
 pub enum MountArg {
     Bind(BindMount),
     Volume(VolumeMount),
+    /// `--mount type=tmpfs`: the equivalent `--tmpfs PATH[:OPTS]` spec.
+    Tmpfs(String),
 }
 
 struct Opts {
@@ -172,6 +174,7 @@ pub fn parse_v(v: &str) -> Result<MountArg> {
 pub fn parse_mount(m: &str) -> Result<MountArg> {
     let bad = |why: String| Error::option("--mount", m, why);
     let (mut typ, mut src, mut dst) = (None, None, None);
+    let mut tmpfs_opts: Vec<String> = Vec::new();
     let mut o = Opts {
         read_only: false,
         nocopy: false,
@@ -193,6 +196,8 @@ pub fn parse_mount(m: &str) -> Result<MountArg> {
             ("readonly" | "ro", v) => o.read_only = flag(v)?,
             ("volume-nocopy", v) => o.nocopy = flag(v)?,
             ("bind-propagation", Some("rprivate" | "private")) => {}
+            ("tmpfs-size", Some(v)) if !v.is_empty() => tmpfs_opts.push(format!("size={v}")),
+            ("tmpfs-mode", Some(v)) if !v.is_empty() => tmpfs_opts.push(format!("mode={v}")),
             _ => return Err(bad(format!("unknown or incomplete field {field:?}"))),
         }
     }
@@ -206,8 +211,25 @@ pub fn parse_mount(m: &str) -> Result<MountArg> {
             Some(s) if s.starts_with('/') => bind("--mount", m, s, dst, o.read_only),
             _ => Err(bad("a bind needs src=/absolute/host/path".into())),
         },
-        Some("tmpfs") => Err(bad("use --tmpfs for tmpfs mounts".into())),
-        Some(t) => Err(bad(format!("unknown type {t:?} (use volume or bind)"))),
+        Some("tmpfs") => {
+            if src.is_some_and(|s| !s.is_empty()) {
+                return Err(bad("a tmpfs mount takes no src".into()));
+            }
+            if o.read_only {
+                tmpfs_opts.push("ro".into());
+            }
+            let spec = if tmpfs_opts.is_empty() {
+                dst.to_string()
+            } else {
+                format!("{dst}:{}", tmpfs_opts.join(","))
+            };
+            // Checked as --tmpfs would be, but named as --mount.
+            crate::options::parse_tmpfs(&spec).map_err(|e| bad(e.to_string()))?;
+            Ok(MountArg::Tmpfs(spec))
+        }
+        Some(t) => Err(bad(format!(
+            "unknown type {t:?} (use volume, bind or tmpfs)"
+        ))),
         None => Err(bad("type=volume or type=bind is required".into())),
     }
 }

@@ -126,8 +126,9 @@ impl Engine {
         vols.delete(name).map(|_| ())
     }
 
-    /// `cv volume prune`: removes every volume no container uses.
-    pub fn volume_prune(&self) -> Result<PruneReport> {
+    /// `cv volume prune`: removes the anonymous volumes no container uses
+    /// (docker 23+); `all`: every unused volume, named ones too.
+    pub fn volume_prune(&self, all: bool) -> Result<PruneReport> {
         let vols = self.volumes()?;
         let _g = vols.lock()?;
         let scan = self.store.scan()?;
@@ -138,7 +139,7 @@ impl Engine {
             .collect();
         let mut r = PruneReport::default();
         for v in vols.list()? {
-            if !used.contains(&v.name) {
+            if !used.contains(&v.name) && (all || v.anonymous) {
                 r.reclaimed += vols.delete(&v.name)?;
                 r.removed.push(v.name);
             }

@@ -36,6 +36,8 @@ pub enum TopLevel {
     Save(SaveArgs),
     /// Load images from an archive or OCI layout directory.
     Load(LoadArgs),
+    /// Show the history of an image.
+    History(super::image_history::HistoryArgs),
 }
 
 /// `cv image …`.
@@ -53,6 +55,8 @@ pub enum ImageCmd {
     },
     Save(SaveArgs),
     Load(LoadArgs),
+    /// Show the history of an image.
+    History(super::image_history::HistoryArgs),
     /// Display detailed information on one or more images.
     Inspect {
         images: Vec<String>,
@@ -192,6 +196,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
         TopLevel::Save(a) => save(ctx, a),
         TopLevel::Load(a) => load(ctx, a),
+        TopLevel::History(a) => super::image_history::history(ctx, a),
     }
 }
 
@@ -204,6 +209,7 @@ pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
         ImageCmd::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
         ImageCmd::Save(a) => save(ctx, a),
         ImageCmd::Load(a) => load(ctx, a),
+        ImageCmd::History(a) => super::image_history::history(ctx, a),
         ImageCmd::Inspect { images, format } => {
             let store = ctx.images()?;
             let mut out = Vec::new();

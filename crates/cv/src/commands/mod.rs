@@ -1,8 +1,10 @@
 //! One module per command group. Each turns parsed arguments into library
 //! calls and prints the result.
 
+pub mod about;
 pub mod container;
 pub mod image;
+mod image_history;
 pub mod network;
 pub mod system;
 mod system_check;

@@ -66,7 +66,7 @@ pub enum VolumeCmd {
         /// Do not prompt for confirmation.
         #[arg(short, long)]
         force: bool,
-        /// Accepted for docker compatibility (all unused volumes are pruned).
+        /// Remove all unused volumes, not just anonymous ones.
         #[arg(short, long)]
         all: bool,
     },
@@ -252,13 +252,13 @@ pub fn run(ctx: &Context, c: VolumeCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        VolumeCmd::Prune { force, all: _ } => {
+        VolumeCmd::Prune { force, all } => {
             if !force
                 && !confirm("WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue?")
             {
                 return Ok(());
             }
-            let r = e.volume_prune()?;
+            let r = e.volume_prune(all)?;
             if !r.removed.is_empty() {
                 println!("Deleted Volumes:");
                 r.removed.iter().for_each(|n| println!("{n}"));

@@ -107,6 +107,8 @@ pub enum TopLevel {
     Cp { src: String, dest: String },
     /// Update the limits of containers.
     Update(UpdateArgs),
+    /// Rename a container.
+    Rename { container: String, new_name: String },
     /// Pause all processes within containers.
     Pause {
         #[arg(required = true)]
@@ -186,6 +188,9 @@ pub struct UpdateArgs {
     cpuset_cpus: Option<String>,
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pids_limit: Option<i64>,
+    /// Restart policy: no, on-failure[:max], always, unless-stopped.
+    #[arg(long)]
+    restart: Option<String>,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -365,14 +370,18 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
                 cpuset_cpus: a.cpuset_cpus.clone(),
                 pids_limit: a.pids_limit,
             };
-            if r == Resources::default() {
-                bail!("update: give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit");
+            if r == Resources::default() && a.restart.is_none() {
+                bail!("update: give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit, --restart");
             }
             each(&a.containers, |n| {
-                e.update(n, &r)?;
+                e.update_with(n, &r, a.restart.as_deref())?;
                 Ok(Some(n.to_string()))
             })
         }
+        TopLevel::Rename {
+            container,
+            new_name,
+        } => Ok(ctx.engine()?.store.rename(&container, &new_name)?),
         TopLevel::Pause { containers } => {
             let e = ctx.engine()?;
             each(&containers, |n| {
