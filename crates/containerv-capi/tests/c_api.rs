@@ -128,6 +128,24 @@ impl Run {
     }
 }
 
+impl Drop for Run {
+    /// A failed scenario exits at its first failed check, without
+    /// destroying its containers, and a failed harness check leaves them
+    /// too: end their processes and remove their cgroups (all named with
+    /// this run's prefix) so a failure leaves nothing behind.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for pid in containerv_testutil::processes_mentioning(&self.prefix) {
+            // SAFETY: kill(2) on a process in one of this run's cgroups.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        containerv_testutil::peer::remove_cgroups(&self.prefix);
+    }
+}
+
 /// A scenario that stops at `TAG value` lines for the harness to look at
 /// the container from outside, and goes on when it gets a line on stdin.
 struct Interactive {
@@ -171,6 +189,17 @@ impl Interactive {
         drop(self.stdin.take());
         let status = self.child.wait().unwrap();
         assert!(status.success(), "api_test: {status}");
+    }
+}
+
+impl Drop for Interactive {
+    /// After a failed harness check: the program is stopped (its
+    /// containers are then removed by `Run`'s drop).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
