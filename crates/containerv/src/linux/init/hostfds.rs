@@ -57,8 +57,13 @@ pub(crate) fn send(pid: i32, hp: &HostPaths) -> Result<()> {
         ));
     }
     let mut status = 0;
-    // SAFETY: reaping the helper we forked.
-    unsafe { libc::waitpid(ret as i32, &mut status, 0) };
+    // SAFETY: reaping the helper we forked; then no more data from our
+    // end, so an init still waiting (the helper died before sending) reads
+    // EOF and fails instead of waiting for ever.
+    unsafe {
+        libc::waitpid(ret as i32, &mut status, 0);
+        libc::shutdown(hp.sock.as_raw_fd(), libc::SHUT_WR);
+    }
     Ok(())
 }
 
