@@ -58,11 +58,25 @@ fn stdout_of(out: &Output, what: &str) -> String {
 fn run_linux(bin: &Path) -> String {
     require_root();
     let root = temp_root();
-    let out = Command::new(bin)
+    let child = Command::new(bin)
         .arg(busybox_rootfs())
         .env("CONTAINERV_ROOT", root.path())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // The examples name their container "<what>-demo-<their pid>".
+    let needle = format!("-demo-{}", child.id());
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        // A failed example may leave its container: end it before failing.
+        for pid in containerv_testutil::processes_mentioning(&needle) {
+            // SAFETY: kill(2) on a process in the example's container cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        containerv_testutil::peer::remove_cgroups(&needle);
+    }
     let stdout = stdout_of(&out, &bin.display().to_string());
     let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "left in the runtime root: {left:?}");
