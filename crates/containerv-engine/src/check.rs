@@ -38,58 +38,8 @@ impl Engine {
     /// Checks the store; with `repair`, fixes what it can. Returns what
     /// was found (nothing: consistent).
     pub fn check(&self, repair: bool) -> Result<Vec<Finding>> {
-        let mut out = Vec::new();
+        let mut out = self.check_containers_dir(repair, false)?;
         let mut note = |what: String, repaired: bool| out.push(Finding { what, repaired });
-        let containers = self.store.root().join("containers");
-        let images = self.images().ok();
-        for e in std::fs::read_dir(&containers)
-            .map_err(|e| crate::Error::io("list", &containers, e))?
-            .flatten()
-        {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') && !e.path().join("config.json").exists() {
-                // Left by an older `cv rm` killed half way (it deleted
-                // config.json first): finish it as a removal.
-                if repair {
-                    let _ = std::fs::rename(e.path(), self.store.removing_dir(&name));
-                    self.cleanup_core(&name);
-                    let _ = self.store.finish_remove(&name);
-                    if let Some(i) = &images {
-                        let _ = i.release(&name);
-                    }
-                }
-                note(
-                    format!("container directory without records ({name})"),
-                    repair,
-                );
-            } else if let Some(id) = name.strip_prefix(".new-") {
-                if !matches!(try_lock(&e.path().join("lock")), Ok(Some(_))) {
-                    continue; // a live create
-                }
-                if repair {
-                    for n in self.store.names_of(id) {
-                        let _ = std::fs::remove_file(self.store.root().join("names").join(n));
-                    }
-                    if let Some(i) = &images {
-                        let _ = i.release(id);
-                    }
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-                note(format!("unfinished create of container {id}"), repair);
-            } else if let Some(id) = name.strip_prefix(".rm-") {
-                if repair {
-                    self.cleanup_core(id);
-                    if let Ok(Some(_held)) = try_lock(&e.path().join("monitor.lock")) {
-                        remove_stale_core(self.runtime_root(), id);
-                    }
-                    let _ = self.store.finish_remove(id);
-                    if let Some(i) = &images {
-                        let _ = i.release(id);
-                    }
-                }
-                note(format!("unfinished removal of container {id}"), repair);
-            }
-        }
         // Name links to no container (and no live create).
         let names = self.store.root().join("names");
         if let Ok(rd) = std::fs::read_dir(&names) {
@@ -189,6 +139,74 @@ impl Engine {
                     }
                     note(format!("unfinished volume operation ({n})"), repair);
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finishes what killed `create`s and `rm`s left (`.new-<id>` whose
+    /// creator is gone, `.rm-<id>`): one readdir, so every `create` runs
+    /// it (the implicit part of `cv system check --repair`).
+    pub(crate) fn finish_unfinished(&self) {
+        let _ = self.check_containers_dir(true, true);
+    }
+
+    /// The `containers/` part of the check. `implicit`: only the
+    /// unfinished creates and removals (safe beside live commands).
+    fn check_containers_dir(&self, repair: bool, implicit: bool) -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        let mut note = |what: String, repaired: bool| out.push(Finding { what, repaired });
+        let containers = self.store.root().join("containers");
+        let images = self.images().ok();
+        for e in std::fs::read_dir(&containers)
+            .map_err(|e| crate::Error::io("list", &containers, e))?
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') && !e.path().join("config.json").exists() {
+                if implicit {
+                    continue;
+                }
+                // Left by an older `cv rm` killed half way (it deleted
+                // config.json first): finish it as a removal.
+                if repair {
+                    let _ = std::fs::rename(e.path(), self.store.removing_dir(&name));
+                    self.cleanup_core(&name);
+                    let _ = self.store.finish_remove(&name);
+                    if let Some(i) = &images {
+                        let _ = i.release(&name);
+                    }
+                }
+                note(
+                    format!("container directory without records ({name})"),
+                    repair,
+                );
+            } else if let Some(id) = name.strip_prefix(".new-") {
+                if !matches!(try_lock(&e.path().join("lock")), Ok(Some(_))) {
+                    continue; // a live create
+                }
+                if repair {
+                    for n in self.store.names_of(id) {
+                        let _ = std::fs::remove_file(self.store.root().join("names").join(n));
+                    }
+                    if let Some(i) = &images {
+                        let _ = i.release(id);
+                    }
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+                note(format!("unfinished create of container {id}"), repair);
+            } else if let Some(id) = name.strip_prefix(".rm-") {
+                if repair {
+                    self.cleanup_core(id);
+                    if let Ok(Some(_held)) = try_lock(&e.path().join("monitor.lock")) {
+                        remove_stale_core(self.runtime_root(), id);
+                    }
+                    let _ = self.store.finish_remove(id);
+                    if let Some(i) = &images {
+                        let _ = i.release(id);
+                    }
+                }
+                note(format!("unfinished removal of container {id}"), repair);
             }
         }
         Ok(out)

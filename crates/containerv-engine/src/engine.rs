@@ -140,7 +140,11 @@ impl Engine {
             }
             // Built in `.new-<id>` (locked) and renamed into place at the
             // end: a `cv` killed at any point leaves nothing visible that
-            // `cv system check` cannot finish.
+            // `cv system check` cannot finish (and the next create
+            // finishes what killed creates and removals left).
+            if tries == 0 {
+                self.finish_unfinished();
+            }
             let staged = self.store.stage(&id)?;
             let tmp = staged.path().join("check");
             // Checked before any volume exists: their mount points stand

@@ -12,7 +12,10 @@ use faults_common::{assert_nothing_left, init_pid, wait_gone};
 
 #[test]
 fn a_damaged_record_fails_safe_and_is_removable() {
-    let cv = Cv::new();
+    let mut cv = Cv::new();
+    // A private image store: its image must survive rmi while the
+    // damaged container may still use it.
+    cv.images = cv.root.path().join("images");
     let vol = format!("precious{}", std::process::id());
     cv.ok(&["volume", "create", &vol]);
     let id = cv.run_d(&[
@@ -53,6 +56,9 @@ fn a_damaged_record_fails_safe_and_is_removable() {
     );
     let err = cv.fails(&["volume", "prune", "-f", "-a"]);
     assert!(err.contains("cannot tell whether"), "{err}");
+    cv.fails(&["rmi", "containerv/busybox"]);
+    cv.ok(&["image", "prune", "-a", "-f"]);
+    assert!(cv.ok(&["images"]).contains("containerv/busybox"));
     let out = cv.run(&["system", "check"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("unreadable record"));

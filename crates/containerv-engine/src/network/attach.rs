@@ -89,7 +89,10 @@ fn reconcile(store: &Store, rec: &mut NetworkRecord, keep: &str) -> bool {
             return true;
         }
         let live = match store.load_state(&l.container) {
-            Err(_) => false,
+            Err(Error::NoSuchContainer(_)) => false,
+            // An unreadable record may be a running container: keep its
+            // address (fail safe; `rm -f` releases it).
+            Err(_) => true,
             Ok(st) => {
                 let o = st.observed();
                 o.status.is_active() || o.status == crate::record::Status::Created

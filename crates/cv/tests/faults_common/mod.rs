@@ -142,6 +142,21 @@ pub fn assert_nothing_left(cv: &Cv, ids: &[String]) {
     assert_eq!(entries("names"), Vec::<String>::new(), "names left");
     let runtime: Vec<String> = entries("runtime");
     assert_eq!(runtime, Vec::<String>::new(), "core states left");
+    // No network lease names one of them.
+    for e in std::fs::read_dir(root.join("networks"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        for id in ids {
+            assert!(
+                !text.contains(id.as_str()),
+                "{} still names {id}",
+                e.path().display()
+            );
+        }
+    }
     let root_s = root.to_string_lossy().into_owned();
     let end = Instant::now() + Duration::from_secs(3);
     let mut procs = cmdlines_mentioning(&root_s);
