@@ -278,8 +278,9 @@ fn kernel_memory_limits_are_written() {
 
 /// A user namespace under a root-only `--root` (0700) and a root-only
 /// bundle (0700, as mkdtemp makes them): the mapped root cannot search
-/// either, yet the rootfs, /etc/hostname and the bundle's bind sources are
-/// mounted (the runtime opens them for the init), and no descriptor of a
+/// either, yet the rootfs (mounted on a point in the state directory) and
+/// the bundle's bind sources are mounted (the runtime opens them for the
+/// init), and no descriptor of a
 /// host path is left in the container. runc 1.1 manages the first and
 /// fails the second ("permission denied" on the rootfs).
 #[test]
@@ -287,7 +288,7 @@ fn user_namespace_under_root_only_directories() {
     let b = Bundle::new(&[
         "sh",
         "-c",
-        "id -u; cat /etc/hostname; grep -c ' /mnt ' /proc/self/mountinfo; \
+        "id -u; hostname; grep -c ' /mnt ' /proc/self/mountinfo; \
          ls /proc/self/fd | tr '\\n' ' '",
     ]);
     b.edit(|c| {
