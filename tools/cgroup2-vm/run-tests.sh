@@ -54,7 +54,7 @@ EOS
 chmod +x "$work/run-all"
 
 out="$work/vm.log"
-"$here/cgroup2-vm.sh" -m 768 -t 900 "${files[@]}" "$work/run-all" | tee "$out"
+"$here/cgroup2-vm.sh" -m 768 -t 900 -k brd "${files[@]}" "$work/run-all" | tee "$out"
 vmrc=${PIPESTATUS[0]}
 passed=$(sed -n 's/^test result: .*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
 failed=$(sed -n 's/^test result: .*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$out" | awk '{s+=$1} END {print s+0}')

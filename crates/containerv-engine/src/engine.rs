@@ -134,6 +134,7 @@ impl Engine {
             let id = Store::new_id()?;
             let mut config = to_config(opts, &id, image.clone())?;
             crate::network::check_exists(self.store.root(), &config)?;
+            config.security.resolve_joins(&self.store)?;
             config.image_root = Some(self.image_root.clone());
             if opts.name.is_none() && tries >= 8 {
                 config.name = format!("{}_{}", config.name, &id[..6]);

@@ -269,6 +269,21 @@ fn namespaces_ulimits_sysctls_shm_groups() {
     assert_eq!(out.trim(), host_ipc.to_str().unwrap());
     let (_, out) = sh(&cv, &[], "readlink /proc/self/ns/ipc /proc/self/ns/pid");
     assert!(!out.contains(host_ipc.to_str().unwrap()), "{out}");
+    // --ipc container:NAME shares that container's IPC namespace while it
+    // runs; a stopped one refuses the start.
+    let target = cv.run_d(&["--name", "ipc-target", "containerv/busybox", "sleep", "60"]);
+    let theirs = cv.ok(&["exec", "ipc-target", "readlink", "/proc/self/ns/ipc"]);
+    let (code, out) = sh(
+        &cv,
+        &["--ipc", "container:ipc-target"],
+        "readlink /proc/self/ns/ipc",
+    );
+    assert_eq!((code, out.trim()), (0, theirs.trim()));
+    cv.ok(&["stop", "-t", "0", &target]);
+    let (code, out) = sh(&cv, &["--ipc", "container:ipc-target"], "true");
+    assert_eq!(code, 125, "{out}");
+    assert!(out.contains("not running"), "{out}");
+    cv.ok(&["rm", &target]);
     // docker's nofile default (hard capped at ours), and --ulimit.
     let (_, out) = sh(&cv, &[], "ulimit -Sn; ulimit -Hn");
     let ours: u64 = nofile_hard();
@@ -438,6 +453,8 @@ fn bad_values_exit_125_and_leave_nothing() {
         (&["--pid", "bogus"], "--pid"),
         (&["--pid", "container:other"], "--pid"),
         (&["--ipc", "bogus"], "--ipc"),
+        (&["--ipc", "container:nosuchcontainer"], "--ipc"),
+        (&["--uts", "container:x"], "--uts"),
         (&["--uts", "private"], "--uts"),
         (&["--uts", "host", "-h", "name"], "--uts host"),
         (&["--userns", "auto"], "--userns"),

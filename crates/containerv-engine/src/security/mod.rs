@@ -199,11 +199,17 @@ impl SecurityOptions {
                         .map_err(|e| Error::option("--shm-size", s.as_str(), e.to_string()))?,
                 ),
             },
-            pid: namespaces::parse("--pid", self.pid.as_deref(), &["host", "private"])?,
+            pid: namespaces::parse(
+                "--pid",
+                self.pid.as_deref(),
+                // No "container:": the core joins a pid namespace path
+                // after its init exists, so the init would stay in ours.
+                &["host", "private"],
+            )?,
             ipc: namespaces::parse(
                 "--ipc",
                 self.ipc.as_deref(),
-                &["host", "private", "shareable", "none"],
+                &["host", "private", "shareable", "none", "container:"],
             )?,
             uts: namespaces::parse("--uts", self.uts.as_deref(), &["host"])?,
             userns: namespaces::parse("--userns", self.userns.as_deref(), &["host"])?,
@@ -222,6 +228,20 @@ impl SecurityOptions {
 }
 
 impl SecurityConfig {
+    /// `--pid/--ipc container:NAME` → the container's id (create time; an
+    /// unknown container is an error naming the flag).
+    pub fn resolve_joins(&mut self, store: &crate::store::Store) -> Result<()> {
+        for (flag, mode) in [("--pid", &mut self.pid), ("--ipc", &mut self.ipc)] {
+            if let NsMode::Container(name) = mode {
+                let id = store
+                    .resolve(name)
+                    .map_err(|e| Error::option(flag, format!("container:{name}"), e.to_string()))?;
+                *name = id;
+            }
+        }
+        Ok(())
+    }
+
     /// The OCI filter, or `None` (unconfined, privileged).
     pub fn seccomp_filter(&self) -> Result<Option<oci_spec::runtime::LinuxSeccomp>> {
         if self.privileged {
@@ -298,7 +318,7 @@ pub fn apply(
         linux.set_sysctl(Some(all));
     }
     devices::apply(spec, sec)?;
-    namespaces::apply(spec, sec)?;
+    namespaces::apply(spec, sec, upper)?;
     blkio::apply(spec, &sec.blkio)?;
     let shm = sec.shm_size.unwrap_or(64 << 20);
     let privileged = sec.privileged;

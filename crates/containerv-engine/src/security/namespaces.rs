@@ -2,17 +2,25 @@
 //! default) or the host's. `--ipc shareable|private|none` keep a private
 //! IPC namespace (`none`: docker mounts no /dev/shm; cv keeps its tmpfs).
 //! `--uts host` also drops the container hostname: the runtime must not
-//! call sethostname in the host's namespace. `container:NAME` is not
-//! supported yet and is refused by name.
+//! call sethostname in the host's namespace. `--ipc container:NAME` joins
+//! another container's IPC namespace (`--pid container:` is refused: the
+//! core joins a pid namespace path only for the init's children, so the
+//! init itself would stay in the caller's pid namespace): the name is resolved to an id at
+//! create ([`super::SecurityConfig::resolve_joins`], an unknown container
+//! is refused then), and at every start the target's running init
+//! (pid + start time from its state record) gives `/proc/PID/ns/...`; a
+//! target that is not running refuses the start, as docker does.
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
 use serde::{Deserialize, Serialize};
 
 use super::SecurityConfig;
 use crate::error::{Error, Result};
 
 /// One namespace choice.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NsMode {
     #[default]
@@ -20,24 +28,46 @@ pub enum NsMode {
     Host,
     Shareable,
     None,
+    /// `container:NAME` (the id once resolved at create).
+    Container(String),
 }
 
 pub(super) fn parse(flag: &str, v: Option<&str>, allowed: &[&str]) -> Result<NsMode> {
     let Some(v) = v else {
         return Ok(NsMode::Private);
     };
-    if v.starts_with("container:") {
-        return Err(Error::option(
-            flag,
-            v,
-            "joining another container's namespace is not supported yet",
-        ));
+    if let Some(name) = v.strip_prefix("container:") {
+        if !allowed.contains(&"container:") {
+            return Err(Error::option(
+                flag,
+                v,
+                "joining another container's namespace is not supported for this flag yet",
+            ));
+        }
+        if name.is_empty() {
+            return Err(Error::option(
+                flag,
+                v,
+                "container: needs a container name or id",
+            ));
+        }
+        return Ok(NsMode::Container(name.to_string()));
     }
     if v.is_empty() || !allowed.contains(&v) {
+        let list: Vec<String> = allowed
+            .iter()
+            .map(|a| {
+                if a.ends_with(':') {
+                    format!("{a}NAME")
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
         return Err(Error::option(
             flag,
             v,
-            format!("unknown mode (use {})", allowed.join(", ")),
+            format!("unknown mode (use {})", list.join(", ")),
         ));
     }
     Ok(match v {
@@ -48,23 +78,73 @@ pub(super) fn parse(flag: &str, v: Option<&str>, allowed: &[&str]) -> Result<NsM
     })
 }
 
-pub(super) fn apply(spec: &mut Spec, sec: &SecurityConfig) -> Result<()> {
+/// The store root from a container's writable layer: `<root>/containers/
+/// <id>/upper` at start, `<root>/.check-<id>/upper` for create's check
+/// (`None` there: the joined container need not run yet).
+fn store_root(upper: &Path) -> (PathBuf, bool) {
+    let dir = upper.parent().unwrap_or(upper);
+    let checking = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(".check-"));
+    let parent = dir.parent().unwrap_or(dir);
+    if parent.file_name().is_some_and(|n| n == "containers") {
+        (parent.parent().unwrap_or(parent).to_path_buf(), checking)
+    } else {
+        (parent.to_path_buf(), checking)
+    }
+}
+
+/// The running init of container `id` in the store at `root`.
+fn running_init(root: &Path, id: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(root.join("containers").join(id).join("state.json")).ok()?;
+    let st: crate::record::ContainerState = serde_json::from_str(&text).ok()?;
+    crate::proc::is_alive(st.pid, st.pid_start).then_some(st.pid)
+}
+
+pub(super) fn apply(spec: &mut Spec, sec: &SecurityConfig, upper: &Path) -> Result<()> {
+    let mut joins = Vec::new();
+    for (flag, mode, typ, file) in [
+        ("--pid", &sec.pid, LinuxNamespaceType::Pid, "pid"),
+        ("--ipc", &sec.ipc, LinuxNamespaceType::Ipc, "ipc"),
+    ] {
+        if let NsMode::Container(id) = mode {
+            let (root, checking) = store_root(upper);
+            match running_init(&root, id) {
+                Some(pid) => joins.push((typ, PathBuf::from(format!("/proc/{pid}/ns/{file}")))),
+                None if checking => {}
+                None => {
+                    return Err(Error::option(
+                        flag,
+                        format!("container:{id}"),
+                        "that container is not running",
+                    ))
+                }
+            }
+        }
+    }
     let host: Vec<LinuxNamespaceType> = [
-        (sec.pid, LinuxNamespaceType::Pid),
-        (sec.ipc, LinuxNamespaceType::Ipc),
-        (sec.uts, LinuxNamespaceType::Uts),
-        (sec.userns, LinuxNamespaceType::User),
+        (&sec.pid, LinuxNamespaceType::Pid),
+        (&sec.ipc, LinuxNamespaceType::Ipc),
+        (&sec.uts, LinuxNamespaceType::Uts),
+        (&sec.userns, LinuxNamespaceType::User),
     ]
     .into_iter()
-    .filter(|(m, _)| *m == NsMode::Host)
+    .filter(|(m, _)| **m == NsMode::Host)
     .map(|(_, t)| t)
     .collect();
-    if host.is_empty() {
-        return Ok(());
-    }
     if let Some(linux) = spec.linux_mut().as_mut() {
         if let Some(ns) = linux.namespaces_mut().as_mut() {
             ns.retain(|n| !host.contains(&n.typ()));
+            for (typ, path) in joins {
+                ns.retain(|n| n.typ() != typ);
+                ns.push(
+                    LinuxNamespaceBuilder::default()
+                        .typ(typ)
+                        .path(path)
+                        .build()
+                        .map_err(|e| Error::option("--pid", "", e.to_string()))?,
+                );
+            }
         }
     }
     if sec.uts == NsMode::Host {

@@ -36,11 +36,11 @@ pub(super) fn parse_all(
         }
         let ipc = IPC.contains(&k) || k.starts_with("fs.mqueue.");
         if ipc {
-            if sec.ipc == NsMode::Host {
+            if matches!(sec.ipc, NsMode::Host | NsMode::Container(_)) {
                 return Err(Error::option(
                     "--sysctl",
                     s.as_str(),
-                    "an IPC sysctl cannot be set with --ipc host",
+                    "an IPC sysctl cannot be set with --ipc host or container:",
                 ));
             }
         } else if k.starts_with("net.") {
