@@ -8,7 +8,7 @@
 //! `archMap` (the native architecture and its sub-architectures), and
 //! per-rule `includes`/`excludes` on capabilities, architectures and a
 //! minimum kernel. [`resolve`] applies those conditions the way moby's
-//! `setupSeccomp` does, for this host (amd64) and the container's bounding
+//! `setupSeccomp` does, for this host's architecture (amd64 or arm64) and the container's bounding
 //! capabilities: with CAP_SYS_ADMIN, `mount`/`unshare`/`clone` of
 //! namespaces are allowed; without it, `clone` is allowed only without
 //! namespace flags and `clone3` answers ENOSYS.
@@ -25,9 +25,14 @@ use crate::error::{Error, Result};
 pub const DEFAULT_PROFILE: &str = include_str!("seccomp_default.json");
 
 /// Go's name for this architecture (moby compares `includes.arches` with
-/// `runtime.GOARCH`).
+/// `runtime.GOARCH`) and libseccomp's (the `archMap` key).
+#[cfg(target_arch = "aarch64")]
+const GOARCH: &str = "arm64";
+#[cfg(target_arch = "aarch64")]
+const NATIVE: &str = "SCMP_ARCH_AARCH64";
+#[cfg(not(target_arch = "aarch64"))]
 const GOARCH: &str = "amd64";
-/// libseccomp's name for this architecture (the `archMap` key).
+#[cfg(not(target_arch = "aarch64"))]
 const NATIVE: &str = "SCMP_ARCH_X86_64";
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +252,7 @@ mod tests {
             assert!(!n.iter().any(|x| x == denied), "{denied} allowed");
         }
         assert_eq!(s.default_errno_ret(), Some(1));
+        #[cfg(target_arch = "x86_64")]
         assert_eq!(s.architectures().as_ref().map(|a| a.len()), Some(3));
         // CAP_SYS_ADMIN opens mount/unshare and drops the clone flag check.
         let admin = caps::tweak(&["SYS_ADMIN".into()], &[], false).unwrap();
