@@ -124,6 +124,10 @@ pub struct SecurityConfig {
     pub userns: NsMode,
     #[serde(default)]
     pub blkio: BlkioConfig,
+    /// The engine store holding a container joined by `container:NAME`
+    /// (set at create with the join).
+    #[serde(default)]
+    pub store_root: Option<std::path::PathBuf>,
 }
 
 impl Default for SecurityConfig {
@@ -214,6 +218,7 @@ impl SecurityOptions {
             uts: namespaces::parse("--uts", self.uts.as_deref(), &["host"])?,
             userns: namespaces::parse("--userns", self.userns.as_deref(), &["host"])?,
             blkio: blkio::parse(self)?,
+            store_root: None,
         };
         let sysctls = sysctl::parse_all(&self.sysctls, &config, host_network)?;
         let config = SecurityConfig { sysctls, ..config };
@@ -237,6 +242,7 @@ impl SecurityConfig {
                     .resolve(name)
                     .map_err(|e| Error::option(flag, format!("container:{name}"), e.to_string()))?;
                 *name = id;
+                self.store_root = Some(store.root().to_path_buf());
             }
         }
         Ok(())

@@ -78,22 +78,6 @@ pub(super) fn parse(flag: &str, v: Option<&str>, allowed: &[&str]) -> Result<NsM
     })
 }
 
-/// The store root from a container's writable layer: `<root>/containers/
-/// <id>/upper` at start, `<root>/.check-<id>/upper` for create's check
-/// (`None` there: the joined container need not run yet).
-fn store_root(upper: &Path) -> (PathBuf, bool) {
-    let dir = upper.parent().unwrap_or(upper);
-    let checking = dir
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with(".check-"));
-    let parent = dir.parent().unwrap_or(dir);
-    if parent.file_name().is_some_and(|n| n == "containers") {
-        (parent.parent().unwrap_or(parent).to_path_buf(), checking)
-    } else {
-        (parent.to_path_buf(), checking)
-    }
-}
-
 /// The running init of container `id` in the store at `root`.
 fn running_init(root: &Path, id: &str) -> Option<i32> {
     let text = std::fs::read_to_string(root.join("containers").join(id).join("state.json")).ok()?;
@@ -108,8 +92,17 @@ pub(super) fn apply(spec: &mut Spec, sec: &SecurityConfig, upper: &Path) -> Resu
         ("--ipc", &sec.ipc, LinuxNamespaceType::Ipc, "ipc"),
     ] {
         if let NsMode::Container(id) = mode {
-            let (root, checking) = store_root(upper);
-            match running_init(&root, id) {
+            let root = sec.store_root.as_deref().ok_or_else(|| {
+                Error::option(
+                    flag,
+                    format!("container:{id}"),
+                    "the engine's store is unknown",
+                )
+            })?;
+            // create's check builds the spec outside `<root>/containers`:
+            // the joined container need not run yet.
+            let checking = upper.parent().and_then(Path::parent) != Some(&root.join("containers"));
+            match running_init(root, id) {
                 Some(pid) => joins.push((typ, PathBuf::from(format!("/proc/{pid}/ns/{file}")))),
                 None if checking => {}
                 None => {
