@@ -245,13 +245,13 @@ pub(crate) fn loopback_up() -> Result<(), i32> {
     req.name[..2].copy_from_slice(b"lo");
     // SAFETY: `req` is a valid ifreq for SIOCGIFFLAGS/SIOCSIFFLAGS, which
     // read the name and read/write only the flags member.
-    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) };
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) };
     let r = if r < 0 {
         Err(errno())
     } else {
         req.flags |= libc::IFF_UP as libc::c_short;
         // SAFETY: as above.
-        check(unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) } as libc::c_long).map(drop)
+        check(unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) } as libc::c_long).map(drop)
     };
     close(fd);
     r
