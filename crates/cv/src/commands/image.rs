@@ -138,6 +138,11 @@ pub struct PushArgs {
 
 #[derive(Args)]
 pub struct ListArgs {
+    /// Only images of this REPOSITORY[:TAG] (a glob, as docker).
+    reference: Option<String>,
+    /// Filter (docker's keys: dangling, reference, label, before, since).
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
     /// Show all images (cv keeps no intermediate images: same as default).
     #[arg(short, long)]
     all: bool,
@@ -315,7 +320,14 @@ fn push(ctx: &Context, a: PushArgs) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
-    let rows = ctx.images()?.list()?;
+    let store = ctx.images()?;
+    let filters =
+        super::image_filter::ImageFilters::parse(&store, &a.filter, a.reference.as_deref())?;
+    let rows: Vec<_> = store
+        .list()?
+        .into_iter()
+        .filter(|r| filters.matches(&store, r))
+        .collect();
     let id = |s: &str| -> String {
         if a.no_trunc {
             s.to_string()

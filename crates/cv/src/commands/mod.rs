@@ -4,10 +4,13 @@
 pub mod about;
 pub mod container;
 pub mod image;
+mod image_filter;
 mod image_history;
 pub mod network;
 pub mod system;
 mod system_check;
+mod system_df;
+mod system_prune;
 pub mod volume;
 
 use std::path::PathBuf;

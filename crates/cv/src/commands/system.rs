@@ -1,9 +1,8 @@
-//! `cv system df`: disk usage (images part for now).
+//! `cv system df|prune|check|restart-policy`.
 
 use clap::Subcommand;
 
 use super::Context;
-use crate::output::{human_size, is_json, table};
 
 #[derive(Subcommand)]
 pub enum SystemCmd {
@@ -12,6 +11,23 @@ pub enum SystemCmd {
         /// `json` for machine-readable output.
         #[arg(long)]
         format: Option<String>,
+        /// Show detailed information on space usage.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Remove stopped containers, unused networks, dangling images (and
+    /// with --volumes unused anonymous volumes).
+    Prune {
+        /// Remove all unused images, not just dangling ones (and named
+        /// volumes with --volumes).
+        #[arg(short, long)]
+        all: bool,
+        /// Prune volumes too.
+        #[arg(long)]
+        volumes: bool,
+        /// Do not prompt (cv never prompts).
+        #[arg(short, long)]
+        force: bool,
     },
     /// Check the store for what a killed command or a reboot left (unfinished
     /// creates and removals, names, image holds and runtime state of no
@@ -29,31 +45,12 @@ pub enum SystemCmd {
 
 pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
     match cmd {
-        SystemCmd::Df { format } => {
-            let du = ctx.images()?.disk_usage()?;
-            if is_json(&format) {
-                println!("{}", serde_json::to_string_pretty(&du)?);
-            } else {
-                table(
-                    &["TYPE", "TOTAL", "SIZE", "RECLAIMABLE"],
-                    &[
-                        vec![
-                            "Images".into(),
-                            du.images.to_string(),
-                            human_size(du.blob_bytes),
-                            human_size(du.blob_bytes),
-                        ],
-                        vec![
-                            "Unpacked layers".into(),
-                            du.layers.to_string(),
-                            human_size(du.layer_bytes),
-                            human_size(du.layer_bytes),
-                        ],
-                    ],
-                );
-            }
-            Ok(())
-        }
+        SystemCmd::Df { format, verbose } => super::system_df::df(ctx, verbose, format),
+        SystemCmd::Prune {
+            all,
+            volumes,
+            force: _,
+        } => super::system_prune::prune(ctx, all, volumes),
         SystemCmd::Check { repair } => super::system_check::check(ctx, repair),
         SystemCmd::RestartPolicy => super::system_check::restart_policy(ctx),
     }

@@ -11,6 +11,8 @@ mod exec;
 mod logs;
 mod network_args;
 mod ps;
+mod ps_filter;
+mod ps_size;
 mod rows;
 mod security_args;
 mod sigproxy;

@@ -28,6 +28,16 @@ pub struct PsArgs {
     /// `json`, or a template such as `{{.ID}} {{.Status}}`.
     #[arg(long)]
     format: Option<String>,
+    /// Filter (docker's keys: name, id, label, status, ancestor, exited,
+    /// health, volume, network).
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
+    /// Show the n last created containers (all states).
+    #[arg(short = 'n', long = "last")]
+    last: Option<usize>,
+    /// Display total file sizes.
+    #[arg(short = 's', long)]
+    size: bool,
 }
 
 /// One row as docker's `ps --format json` names the fields.
@@ -78,25 +88,36 @@ fn damaged_row(d: &Damaged, no_trunc: bool) -> Value {
 }
 
 pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
+    let filters = super::ps_filter::Filters::parse(&a.filter)?;
     let e = ctx.engine()?;
     let scan = e.store.scan()?;
+    // docker: -n, -l and a status/exited filter look at every state.
+    let every =
+        a.all || a.latest || a.last.is_some() || filters.has("status") || filters.has("exited");
     let mut list: Vec<Entry> = scan
         .entries
         .into_iter()
-        .filter(|x| a.all || a.latest || x.state.observed().status.is_active())
+        .filter(|x| every || x.state.observed().status.is_active())
+        .filter(|x| filters.matches(x))
         .collect();
     list.reverse(); // newest first, as docker
     if a.latest {
         list.truncate(1);
     }
+    if let Some(n) = a.last {
+        list.truncate(n);
+    }
     let mut rows: Vec<Value> = list.iter().map(|x| row(x, a.no_trunc)).collect();
+    if a.size {
+        super::ps_size::add_sizes(ctx, &e, &list, &mut rows);
+    }
     for (r, x) in rows.iter_mut().zip(&list) {
         r["Ports"] =
             containerv_engine::network::ops::ports_text(e.store.root(), &x.config.id).into();
     }
     // Unreadable records are listed (their state is unknown, so with or
     // without -a), with the error: `rm -f` removes them.
-    if !a.latest {
+    if !a.latest && a.last.is_none() && filters.is_empty() {
         rows.extend(scan.damaged.iter().map(|d| damaged_row(d, a.no_trunc)));
     }
     if a.quiet {
@@ -116,7 +137,10 @@ pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
             ("Status", "STATUS"),
             ("Ports", "PORTS"),
             ("Names", "NAMES"),
-        ],
+        ]
+        .into_iter()
+        .chain(a.size.then_some(("Size", "SIZE")))
+        .collect::<Vec<_>>(),
     );
     Ok(())
 }
