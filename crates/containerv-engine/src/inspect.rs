@@ -60,7 +60,7 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
             "Binds": c.binds.iter().map(|b| format!("{}:{}{}", b.source.display(), b.destination.display(), if b.read_only {":ro"} else {""})).collect::<Vec<_>>(),
             "Tmpfs": c.tmpfs,
             "ReadonlyRootfs": c.read_only,
-            "NetworkMode": match c.network { crate::record::NetworkMode::None => "none", crate::record::NetworkMode::Host => "host", crate::record::NetworkMode::Bridge => c.networks.first().map(String::as_str).unwrap_or("bridge") },
+            "NetworkMode": match c.network { crate::record::NetworkMode::None => "none".to_string(), crate::record::NetworkMode::Host => "host".to_string(), crate::record::NetworkMode::Bridge => c.networks.first().cloned().unwrap_or_else(|| "bridge".into()), crate::record::NetworkMode::Container => format!("container:{}", c.networks.first().map(String::as_str).unwrap_or("")) },
             "RestartPolicy": serde_json::to_value(c.restart_policy).unwrap_or(Value::Null),
             "AutoRemove": c.auto_remove,
             "LogConfig": {

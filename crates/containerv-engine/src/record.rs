@@ -45,6 +45,8 @@ pub enum NetworkMode {
     /// A new network namespace on a bridge network (`networks[0]`,
     /// default `bridge`).
     Bridge,
+    /// Another container's network namespace (`networks[0]` names it).
+    Container,
 }
 
 /// What a container was asked to be.

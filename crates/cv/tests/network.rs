@@ -584,3 +584,123 @@ fn bad_publish_values_are_refused() {
     assert!(e.contains("bridge network"), "{e}");
     assert!(cv.ids().is_empty());
 }
+
+#[test]
+fn names_and_aliases_resolve_on_one_network_only() {
+    let cv = Cv::new();
+    let n1 = Net::new(&cv, 24, &[]);
+    let n2 = Net::new(&cv, 24, &[]);
+    let web = format!("web-{}", std::process::id());
+    let a = cv.run_d(&[
+        "--name",
+        &web,
+        "--network",
+        &n1.name,
+        "--network-alias",
+        "www",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &server("from-web", 80),
+    ]);
+    // --dns 127.0.0.1: a name not in /etc/hosts never reaches a real
+    // resolver (nothing listens there in the container's namespace).
+    let same = cv.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &n1.name,
+        "--dns",
+        "127.0.0.1",
+        "--dns-search",
+        "example.test",
+        "--dns-option",
+        "ndots:2",
+        "--add-host",
+        "extra.test:10.9.8.7",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &format!(
+            "nc -w 3 {web} 80; nc -w 3 www 80; cat /etc/resolv.conf; grep extra.test /etc/hosts"
+        ),
+    ]);
+    assert_eq!(same.matches("from-web").count(), 2, "{same}");
+    assert!(
+        same.contains("nameserver 127.0.0.1\nsearch example.test\noptions ndots:2"),
+        "{same}"
+    );
+    assert!(same.contains("10.9.8.7\textra.test"), "{same}");
+    let other = cv.run(&[
+        "run",
+        "--rm",
+        "--network",
+        &n2.name,
+        "--dns",
+        "127.0.0.1",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &format!("nc -w 2 {web} 80; echo rc=$?"),
+    ]);
+    let other = String::from_utf8_lossy(&other.stdout).into_owned();
+    assert!(
+        !other.contains("from-web") && other.contains("rc=1"),
+        "{other}"
+    );
+    // A running container learns of a new peer and forgets it when it goes.
+    let b = cv.run_d(&[
+        "--name",
+        &format!("{web}-b"),
+        "--network",
+        &n1.name,
+        "containerv/busybox",
+        "sleep",
+        "60",
+    ]);
+    let hosts = cv.ok(&["exec", &a, "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{web}-b")), "{hosts}");
+    let own_ip = cv.inspect(&a, "{{.NetworkSettings.IPAddress}}");
+    assert!(
+        hosts.contains(&format!("{own_ip}\t{}", &a[..12])),
+        "{hosts}"
+    );
+    cv.ok(&["rm", "-f", &b]);
+    let hosts = cv.ok(&["exec", &a, "cat", "/etc/hosts"]);
+    assert!(!hosts.contains(&format!("{web}-b")), "{hosts}");
+    cv.ok(&["rm", "-f", &a]);
+}
+
+#[test]
+fn network_container_shares_the_namespace() {
+    let cv = Cv::new();
+    let a = cv.run_d(&["containerv/busybox", "sh", "-c", &server("from-a", 9000)]);
+    let ip = cv.inspect(&a, "{{.NetworkSettings.IPAddress}}");
+    let join = format!("container:{a}");
+    let out = cv.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &join,
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "nc -w 3 127.0.0.1 9000; ip -4 -o addr show eth0",
+    ]);
+    assert!(out.contains("from-a"), "{out}");
+    assert!(out.contains(&format!("inet {ip}/")), "{out}");
+    let b = cv.run_d(&["--network", &join, "containerv/busybox", "sleep", "30"]);
+    assert_eq!(cv.inspect(&b, "{{.HostConfig.NetworkMode}}"), join);
+    cv.ok(&["rm", "-f", &b]);
+    let e = cv.fails(&[
+        "run",
+        "--network",
+        "container:nosuch-ctr",
+        "containerv/busybox",
+        "true",
+    ]);
+    assert!(e.contains("no such container"), "{e}");
+    cv.ok(&["rm", "-f", &a]);
+    cv.assert_gone(&a);
+    assert!(veths_of(std::slice::from_ref(&a)).is_empty());
+}

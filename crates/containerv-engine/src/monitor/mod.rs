@@ -401,10 +401,11 @@ fn start_container(
     if let Ok(old) = rt.open(&config.id) {
         let _ = old.destroy();
     }
-    let (spec, mut create) = crate::spec::build(config, &store.dir(&config.id))?;
-    // A lease and the veth the core makes while the init waits; given
-    // back if the container cannot be made.
-    let joined = crate::network::attach(store, config)?;
+    let (mut spec, mut create) = crate::spec::build(config, &store.dir(&config.id))?;
+    // A lease and the veth the core makes while the init waits (given
+    // back if the container cannot be made), /etc/hosts and resolv.conf.
+    crate::network::join_container_netns(store, config, &mut spec)?;
+    let joined = crate::network::attach_with_files(store, config, &mut spec)?;
     if let Some(a) = &joined {
         create.network = Some(a.veth.clone());
     }

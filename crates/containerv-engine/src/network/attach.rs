@@ -16,7 +16,7 @@ use containerv::Veth;
 
 use crate::error::{Error, Result};
 use crate::network::record::{Lease, NetworkRecord, NetworkStore};
-use crate::network::{bridge, ipam, nft, ports, EndpointRequest, DEFAULT_NETWORK};
+use crate::network::{bridge, etcfiles, ipam, nft, ports, EndpointRequest, DEFAULT_NETWORK};
 use crate::record::ContainerConfig;
 use crate::store::{LockGuard, Store};
 
@@ -26,6 +26,8 @@ pub struct Attachment {
     pub network: String,
     pub ip: Ipv4Addr,
     pub veth: Veth,
+    /// The network as it was right after joining.
+    pub record: NetworkRecord,
 }
 
 /// Docker's MAC for an address: 02:42 and the address's four bytes.
@@ -162,10 +164,60 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         mac: Some(mac),
     };
     Ok(Some(Attachment {
-        network: rec.name,
+        network: rec.name.clone(),
         ip,
         veth,
+        record: rec,
     }))
+}
+
+/// [`attach`], then the container's /etc/hosts and /etc/resolv.conf
+/// (docker's, see `etcfiles`) bound into `spec`, and the other
+/// containers of the network told about it. `--network host` keeps the
+/// host's files as the core binds them.
+pub fn attach_with_files(
+    store: &Store,
+    config: &ContainerConfig,
+    spec: &mut containerv::Spec,
+) -> Result<Option<Attachment>> {
+    let joined = attach(store, config)?;
+    if config.network == crate::record::NetworkMode::Host {
+        return Ok(joined);
+    }
+    let files = etcfiles::write_files(
+        store,
+        config,
+        joined.as_ref().map(|a| a.ip),
+        joined.as_ref().map(|a| &a.record),
+    );
+    let files = match files {
+        Ok(f) => f,
+        Err(e) => {
+            if joined.is_some() {
+                release(store.root(), &config.id);
+            }
+            return Err(e);
+        }
+    };
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for (dest, src) in files {
+        if mounts.iter().any(|m| m.destination() == Path::new(dest)) {
+            continue; // -v over it wins, as docker
+        }
+        let m = oci_spec::runtime::MountBuilder::default()
+            .destination(dest)
+            .typ("bind")
+            .source(src)
+            .options(vec!["rbind".to_string(), "rprivate".to_string()])
+            .build()
+            .map_err(|e| Error::sys("bind /etc files", std::io::Error::other(e)))?;
+        mounts.push(m);
+    }
+    spec.set_mounts(Some(mounts));
+    if let Some(a) = &joined {
+        etcfiles::refresh(store, &a.record);
+    }
+    Ok(joined)
 }
 
 /// The container leaves every network it has a lease on; a network left
@@ -198,5 +250,8 @@ pub fn release(engine_root: &Path, id: &str) {
             }
         }
         let _ = ns.save(&rec, &g);
+        if let Some(s) = &store {
+            etcfiles::refresh(s, &rec);
+        }
     }
 }

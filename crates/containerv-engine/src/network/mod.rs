@@ -21,14 +21,17 @@
 
 pub mod attach;
 pub mod bridge;
+pub mod etcfiles;
 pub mod ipam;
 pub mod nft;
 pub mod ops;
 pub mod ports;
 pub mod record;
 
-pub use attach::{attach, release, Attachment};
+pub use attach::{attach, attach_with_files, release, Attachment};
 pub use record::{Lease, NetworkRecord, NetworkStore};
+
+use crate::store::Store;
 
 /// The default network's name (docker's).
 pub const DEFAULT_NETWORK: &str = "bridge";
@@ -46,6 +49,16 @@ pub struct EndpointRequest {
     /// `-p` / `-P`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ports::PortSpec>,
+    /// `--add-host NAME:IP` as (name, ip or `host-gateway`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_hosts: Vec<(String, String)>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_options: Vec<String>,
 }
 
 /// The `run`/`create` flags as given.
@@ -61,6 +74,14 @@ pub struct NetFlags {
     pub publish: Vec<String>,
     /// `-P`.
     pub publish_all: bool,
+    /// `--add-host`.
+    pub add_hosts: Vec<String>,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
 }
 
 /// `--network` and the endpoint flags → mode, networks, endpoint. Whether
@@ -79,11 +100,11 @@ pub fn parse_run_flags(
         Some("none") => (NetworkMode::None, vec![]),
         Some("host") => (NetworkMode::Host, vec![]),
         Some(n) if n.starts_with("container:") => {
-            return Err(Error::option(
-                "--network",
-                n,
-                "joining another container's network is not supported yet",
-            ))
+            let target = &n["container:".len()..];
+            if target.is_empty() {
+                return Err(Error::option("--network", n, "expected container:NAME"));
+            }
+            (NetworkMode::Container, vec![target.to_string()])
         }
         Some(n) => {
             if !valid_name(n) {
@@ -116,6 +137,38 @@ pub fn parse_run_flags(
                 a.as_str(),
                 "not a valid name",
             ));
+        }
+    }
+    let mut add_hosts = Vec::new();
+    for h in &f.add_hosts {
+        let (name, ip) = h
+            .split_once('=')
+            .or_else(|| h.split_once(':'))
+            .ok_or_else(|| Error::option("--add-host", h.as_str(), "expected HOST:IP"))?;
+        let ip_ok = ip == "host-gateway" || ip.parse::<std::net::IpAddr>().is_ok();
+        if name.is_empty() || name.contains(char::is_whitespace) || !ip_ok {
+            return Err(Error::option(
+                "--add-host",
+                h.as_str(),
+                "expected HOST:IP (an IP address or host-gateway)",
+            ));
+        }
+        add_hosts.push((name.to_string(), ip.to_string()));
+    }
+    for d in &f.dns {
+        if d.parse::<std::net::IpAddr>().is_err() {
+            return Err(Error::option("--dns", d.as_str(), "not an IP address"));
+        }
+    }
+    for (flag, list) in [
+        ("--dns-search", &f.dns_search),
+        ("--dns-option", &f.dns_options),
+    ] {
+        if let Some(bad) = list
+            .iter()
+            .find(|s| s.is_empty() || s.contains(char::is_whitespace))
+        {
+            return Err(Error::option(flag, bad.as_str(), "must be one word"));
         }
     }
     let mut ports = Vec::new();
@@ -168,6 +221,10 @@ pub fn parse_run_flags(
             mac: f.mac_address.clone(),
             aliases: f.aliases.clone(),
             ports,
+            add_hosts,
+            dns: f.dns.clone(),
+            dns_search: f.dns_search.clone(),
+            dns_options: f.dns_options.clone(),
         },
     ))
 }
@@ -179,6 +236,18 @@ pub fn check_exists(
     engine_root: &std::path::Path,
     c: &crate::record::ContainerConfig,
 ) -> crate::Result<()> {
+    if c.network == crate::record::NetworkMode::Container {
+        let store = Store::open(engine_root)?;
+        let target = c.networks.first().map(String::as_str).unwrap_or("");
+        store.resolve(target).map_err(|_| {
+            crate::Error::option(
+                "--network",
+                format!("container:{target}"),
+                format!("no such container: {target}"),
+            )
+        })?;
+        return Ok(());
+    }
     if c.network != crate::record::NetworkMode::Bridge {
         return Ok(());
     }
@@ -204,4 +273,43 @@ pub fn valid_name(n: &str) -> bool {
         && b[0].is_ascii_alphanumeric()
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// `--network container:NAME`: the spec joins that container's network
+/// namespace (it must be running now).
+pub fn join_container_netns(
+    store: &Store,
+    c: &crate::record::ContainerConfig,
+    spec: &mut containerv::Spec,
+) -> crate::Result<()> {
+    use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType};
+    if c.network != crate::record::NetworkMode::Container {
+        return Ok(());
+    }
+    let target = c.networks.first().map(String::as_str).unwrap_or("");
+    let flag = || format!("container:{target}");
+    let id = store.resolve(target).map_err(|_| {
+        crate::Error::option("--network", flag(), format!("no such container: {target}"))
+    })?;
+    let st = store.load_state(&id)?.observed();
+    if !st.status.is_active() || st.pid <= 0 {
+        return Err(crate::Error::option(
+            "--network",
+            flag(),
+            format!("container {target} is not running"),
+        ));
+    }
+    let path = std::path::PathBuf::from(format!("/proc/{}/ns/net", st.pid));
+    let linux = spec.linux_mut().get_or_insert_with(Default::default);
+    let mut list = linux.namespaces().clone().unwrap_or_default();
+    list.retain(|n| n.typ() != LinuxNamespaceType::Network);
+    list.push(
+        LinuxNamespaceBuilder::default()
+            .typ(LinuxNamespaceType::Network)
+            .path(path)
+            .build()
+            .map_err(|e| crate::Error::sys("join network namespace", std::io::Error::other(e)))?,
+    );
+    linux.set_namespaces(Some(list));
+    Ok(())
 }

@@ -21,6 +21,18 @@ pub struct NetworkArgs {
     /// Publish every exposed port (the image's EXPOSE) to a free host port.
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
+    /// Add a custom host-to-IP mapping (HOST:IP, IP may be host-gateway).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
 }
 
 impl NetworkArgs {
@@ -31,6 +43,10 @@ impl NetworkArgs {
             aliases: self.network_alias.clone(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,
+            add_hosts: self.add_host.clone(),
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
         }
     }
 }

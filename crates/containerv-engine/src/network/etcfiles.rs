@@ -1,0 +1,173 @@
+//! `/etc/hosts` and `/etc/resolv.conf` as docker writes them, per
+//! container, in its engine directory and bound into it.
+//!
+//! Name resolution on user-defined networks is done in these files: every
+//! container's `/etc/hosts` lists the other containers of its networks by
+//! name, alias and short id, rewritten in place (same inode, so the bind
+//! mount shows it at once) whenever a container joins or leaves. No
+//! resolver process runs and a lookup never leaves the container; names
+//! from another network are simply not there. The default `bridge` network
+//! resolves no names (as docker's). `resolv.conf` is the host's without
+//! loopback nameservers (they cannot work from another network namespace),
+//! or `--dns`/`--dns-search`/`--dns-option` when given.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::network::record::NetworkRecord;
+use crate::network::{EndpointRequest, DEFAULT_NETWORK};
+use crate::record::ContainerConfig;
+use crate::store::Store;
+
+/// The container's hostname (`-h`, else the short id, as docker).
+fn hostname(c: &ContainerConfig) -> String {
+    c.hostname
+        .clone()
+        .unwrap_or_else(|| c.id[..12.min(c.id.len())].to_string())
+}
+
+/// `/etc/hosts` of container `c` with address `own` (if any) and `peers`.
+pub fn hosts_text(
+    c: &ContainerConfig,
+    own: Option<Ipv4Addr>,
+    gateway: Option<Ipv4Addr>,
+    peers: &[(Ipv4Addr, Vec<String>)],
+) -> String {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+         fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for (name, ip) in &c.endpoint.add_hosts {
+        let ip = if ip == "host-gateway" {
+            gateway.map(|g| g.to_string()).unwrap_or_default()
+        } else {
+            ip.clone()
+        };
+        if !ip.is_empty() {
+            s += &format!("{ip}\t{name}\n");
+        }
+    }
+    if let Some(ip) = own {
+        s += &format!("{ip}\t{}\n", hostname(c));
+    }
+    for (ip, names) in peers {
+        s += &format!("{ip}\t{}\n", names.join(" "));
+    }
+    s
+}
+
+/// `/etc/resolv.conf` for the endpoint flags (host's without loopback
+/// servers when no `--dns` is given).
+pub fn resolv_text(req: &EndpointRequest, host: &str) -> String {
+    let mut servers: Vec<String> = req.dns.clone();
+    let mut search: Vec<String> = req.dns_search.clone();
+    let mut options: Vec<String> = req.dns_options.clone();
+    if servers.is_empty() {
+        for l in host.lines() {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some("nameserver"), Some(a)) => {
+                    let lo = a
+                        .parse::<std::net::IpAddr>()
+                        .map(|ip| ip.is_loopback())
+                        .unwrap_or(true);
+                    if !lo {
+                        servers.push(a.to_string());
+                    }
+                }
+                (Some("search"), Some(_)) if search.is_empty() => {
+                    search = l.split_whitespace().skip(1).map(String::from).collect();
+                }
+                (Some("options"), Some(_)) if options.is_empty() => {
+                    options = l.split_whitespace().skip(1).map(String::from).collect();
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut s = String::new();
+    for n in &servers {
+        s += &format!("nameserver {n}\n");
+    }
+    if !search.is_empty() {
+        s += &format!("search {}\n", search.join(" "));
+    }
+    if !options.is_empty() {
+        s += &format!("options {}\n", options.join(" "));
+    }
+    s
+}
+
+/// Replace a file's content in place (the same inode stays bound).
+fn rewrite(path: &Path, text: &str) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io("write", path, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))
+}
+
+/// Names other containers know a lease holder by.
+fn peer_names(l: &crate::network::Lease) -> Vec<String> {
+    let mut n = vec![l.name.clone()];
+    n.extend(l.aliases.iter().cloned());
+    n.push(l.container[..12.min(l.container.len())].to_string());
+    n
+}
+
+fn peers_of(rec: Option<&NetworkRecord>, id: &str) -> Vec<(Ipv4Addr, Vec<String>)> {
+    match rec {
+        Some(r) if r.name != DEFAULT_NETWORK => r
+            .leases
+            .iter()
+            .filter(|(_, l)| l.container != id)
+            .map(|(ip, l)| (*ip, peer_names(l)))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Writes the container's hosts and resolv.conf; returns (destination,
+/// host file) pairs to bind.
+pub fn write_files(
+    store: &Store,
+    c: &ContainerConfig,
+    own: Option<Ipv4Addr>,
+    rec: Option<&NetworkRecord>,
+) -> Result<Vec<(&'static str, PathBuf)>> {
+    let dir = store.dir(&c.id);
+    let hosts = dir.join("hosts");
+    let resolv = dir.join("resolv.conf");
+    let gw = rec.filter(|r| !r.internal).map(|r| r.gateway);
+    rewrite(&hosts, &hosts_text(c, own, gw, &peers_of(rec, &c.id)))?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    rewrite(&resolv, &resolv_text(&c.endpoint, &host_resolv))?;
+    Ok(vec![("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)])
+}
+
+/// Rewrites the hosts file of every container on `rec` (after a join or
+/// a leave). Best effort: a container being removed has no file.
+pub fn refresh(store: &Store, rec: &NetworkRecord) {
+    if rec.name == DEFAULT_NETWORK {
+        return;
+    }
+    for (ip, l) in &rec.leases {
+        let path = store.dir(&l.container).join("hosts");
+        if !path.exists() {
+            continue;
+        }
+        let Ok(c) = store.load_config(&l.container) else {
+            continue;
+        };
+        let gw = (!rec.internal).then_some(rec.gateway);
+        let _ = rewrite(
+            &path,
+            &hosts_text(&c, Some(*ip), gw, &peers_of(Some(rec), &c.id)),
+        );
+    }
+}
