@@ -71,9 +71,12 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
                     "compress": c.log_config.compress.to_string(),
                 },
             },
-            "Memory": c.resources.memory,
-            "MemorySwap": c.resources.memory_swap,
-            "NanoCpus": c.resources.cpus,
+            "Memory": memory_bytes(c.resources.memory.as_deref()),
+            "MemorySwap": match c.resources.memory_swap.as_deref().map(str::trim) {
+                Some("-1") => -1,
+                other => memory_bytes(other),
+            },
+            "NanoCpus": nano_cpus(c.resources.cpus.as_deref()),
             "CpuShares": c.resources.cpu_shares,
             "CpusetCpus": c.resources.cpuset_cpus,
             "PidsLimit": c.resources.pids_limit,
@@ -94,4 +97,19 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
             "Tty": c.tty,
         },
     })
+}
+
+/// docker's `HostConfig.Memory`: bytes, 0 when unset (the record keeps the
+/// flag's text: "96m", "50%").
+fn memory_bytes(v: Option<&str>) -> i64 {
+    v.and_then(|v| containerv::limits::parse_memory("memory", v).ok().flatten())
+        .map_or(0, |b| b as i64)
+}
+
+/// docker's `HostConfig.NanoCpus`: CPUs × 10⁹, 0 when unset.
+fn nano_cpus(v: Option<&str>) -> i64 {
+    v.and_then(|v| containerv::limits::parse_cpus(v).ok())
+        .map_or(0, |quota_us| {
+            (quota_us as i128 * 1_000_000_000 / containerv::limits::CPU_PERIOD_US as i128) as i64
+        })
 }

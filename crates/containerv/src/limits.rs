@@ -126,7 +126,7 @@ pub const CPU_PERIOD_US: u64 = 100_000;
 
 /// A memory-like size: bytes with a suffix, or a percent of host RAM.
 /// `Ok(None)` for a percent where host RAM is unknown.
-fn parse_memory(option: &'static str, value: &str) -> Result<Option<u64>> {
+pub fn parse_memory(option: &'static str, value: &str) -> Result<Option<u64>> {
     match parse_percent(option, value)? {
         Some(f) => Ok(host_memory_bytes().map(|ram| (ram as f64 * f) as u64)),
         None => parse_size(option, value).map(Some),

@@ -11,6 +11,7 @@ mod commands;
 mod diag;
 mod exit;
 mod output;
+mod template;
 
 use std::path::PathBuf;
 

@@ -183,7 +183,8 @@ fn detached_lifecycle_ps_inspect_exec_cp_top_stats_pause_update_stop_rm() {
 
     // update: applied live (the cgroup's limit) and recorded.
     cv.ok(&["update", "--memory", "96m", "--pids-limit", "40", "web"]);
-    assert_eq!(cv.inspect("web", "{{.HostConfig.Memory}}"), "96m");
+    // Bytes, as docker prints them.
+    assert_eq!(cv.inspect("web", "{{.HostConfig.Memory}}"), "100663296");
     let s: serde_json::Value = serde_json::from_str(
         cv.ok(&["stats", "--no-stream", "--format", "json", "web"])
             .trim(),

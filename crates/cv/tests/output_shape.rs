@@ -90,3 +90,60 @@ fn inspect_of_an_image_has_dockers_shape() {
         "linux"
     );
 }
+
+/// `inspect -f` runs the one template engine on docker's values: Memory
+/// in bytes, NanoCpus an integer, `{{json .State.Health}}` valid JSON,
+/// range/if/printf/join, and an unknown field refused by name; `ps
+/// --format "table ..."` prints docker's header.
+#[test]
+fn inspect_and_ps_templates_as_docker() {
+    let cv = common::Cv::new();
+    let id = cv.ok(&[
+        "create",
+        "--name",
+        "tmpl",
+        "-m",
+        "256m",
+        "--cpus",
+        "0.5",
+        "--label",
+        "a=1",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "true",
+    ]);
+    let id = id.trim();
+    assert_eq!(cv.inspect(id, "{{.HostConfig.Memory}}"), "268435456");
+    assert_eq!(cv.inspect(id, "{{.HostConfig.NanoCpus}}"), "500000000");
+    let health = cv.inspect(id, "{{json .State.Health}}");
+    serde_json::from_str::<serde_json::Value>(&health).expect("valid JSON");
+    assert_eq!(
+        cv.inspect(
+            id,
+            "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}"
+        ),
+        "a=1;"
+    );
+    assert_eq!(
+        cv.inspect(
+            id,
+            "{{if eq .State.Status \"created\"}}new{{else}}old{{end}}"
+        ),
+        "new"
+    );
+    assert_eq!(
+        cv.inspect(
+            id,
+            "{{printf \"%s:%d\" .Name .RestartCount}} {{join .Args \",\"}}"
+        ),
+        "/tmpl:0 -c,true"
+    );
+    let err = cv.fails(&["inspect", "-f", "{{.Nope}}", id]);
+    assert!(err.contains("can't evaluate field Nope"), "{err}");
+    let out = cv.ok(&["ps", "-a", "--format", "table {{.ID}}\\t{{upper .Names}}"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "CONTAINER ID\tNAMES", "{out}");
+    assert_eq!(lines[1], format!("{}\tTMPL", &id[..12]), "{out}");
+    cv.ok(&["rm", id]);
+}

@@ -97,65 +97,11 @@ fn unescape(s: &str) -> String {
     s.replace("\\t", "\t").replace("\\n", "\n")
 }
 
-/// Renders template `t` against `v`. An unknown field is an error naming
-/// it (docker: "can't evaluate field").
+/// Renders template `t` against `v` (the one engine: [`crate::template`];
+/// an unknown field is an error naming it, docker's "can't evaluate
+/// field").
 pub fn render(t: &str, v: &Value) -> anyhow::Result<String> {
-    let mut out = String::new();
-    let mut rest = t;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find("}}") else {
-            anyhow::bail!("--format {t:?}: unclosed {{{{");
-        };
-        let action = rest[i + 2..i + j].trim();
-        out.push_str(&action_value(action, v, t)?);
-        rest = &rest[i + j + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn action_value(action: &str, v: &Value, t: &str) -> anyhow::Result<String> {
-    let (json_out, path) = match action.strip_prefix("json ") {
-        Some(p) => (true, p.trim()),
-        None => (false, action),
-    };
-    let mut cur = v;
-    if path != "." {
-        let Some(fields) = path.strip_prefix('.') else {
-            anyhow::bail!("--format {t:?}: unsupported action {{{{{action}}}}}");
-        };
-        for f in fields.split('.') {
-            cur = cur.get(f).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--format {t:?}: can't evaluate field {f} (have: {})",
-                    keys(cur)
-                )
-            })?;
-        }
-    }
-    Ok(match (json_out, cur) {
-        (true, c) => serde_json::to_string(c)?,
-        (false, Value::String(s)) => s.clone(),
-        (false, Value::Null) => "<no value>".into(),
-        (false, Value::Array(a)) => format!(
-            "[{}]",
-            a.iter()
-                .map(|x| match x {
-                    Value::String(s) => s.clone(),
-                    o => o.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        (false, c) => c.to_string(),
-    })
-}
-
-fn keys(v: &Value) -> String {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
+    crate::template::render(t, v)
 }
 
 /// The header line of a `table` template: each `{{.Field}}` as FIELD.

@@ -141,8 +141,7 @@ pub fn ps(ctx: &Context, a: PsArgs) -> anyhow::Result<()> {
         .into_iter()
         .chain(a.size.then_some(("Size", "SIZE")))
         .collect::<Vec<_>>(),
-    );
-    Ok(())
+    )
 }
 
 pub fn inspect(ctx: &Context, names: &[String], format: Option<&str>) -> anyhow::Result<()> {
@@ -168,7 +167,7 @@ pub fn inspect(ctx: &Context, names: &[String], format: Option<&str>) -> anyhow:
         None | Some("json") => println!("{}", serde_json::to_string_pretty(&docs)?),
         Some(t) => {
             for d in &docs {
-                println!("{}", template(t, d));
+                println!("{}", template(t, d)?);
             }
         }
     }

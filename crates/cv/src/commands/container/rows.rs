@@ -5,11 +5,17 @@
 use serde_json::Value;
 
 use crate::output::{is_json, table};
+use crate::template::Template;
 
 /// Prints `rows` as `--format` asks: one JSON object a line (`json`), the
-/// template once a row (a leading `table ` is dropped), or with no format
-/// a table of `columns`, each (key in the row, header).
-pub fn print_rows(rows: &[Value], format: &Option<String>, columns: &[(&str, &str)]) {
+/// template once a row (`table TEMPLATE` first prints a header: the
+/// template applied to each key's column header, as docker does), or with
+/// no format a table of `columns`, each (key in the row, header).
+pub fn print_rows(
+    rows: &[Value],
+    format: &Option<String>,
+    columns: &[(&str, &str)],
+) -> anyhow::Result<()> {
     match format {
         f if is_json(f) => {
             for r in rows {
@@ -17,9 +23,33 @@ pub fn print_rows(rows: &[Value], format: &Option<String>, columns: &[(&str, &st
             }
         }
         Some(t) => {
-            let t = t.strip_prefix("table ").unwrap_or(t);
+            let (table, body) = match t.trim_start().strip_prefix("table") {
+                Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                    (true, rest.trim_start())
+                }
+                _ => (false, t.as_str()),
+            };
+            if table && body.is_empty() {
+                return print_rows(rows, &None, columns);
+            }
+            let tmpl = Template::parse(body)?;
+            if table {
+                if let Some(first) = rows.first().and_then(Value::as_object) {
+                    let names: serde_json::Map<String, Value> = first
+                        .keys()
+                        .map(|k| {
+                            let h = columns
+                                .iter()
+                                .find(|(c, _)| c == k)
+                                .map_or_else(|| k.to_ascii_uppercase(), |(_, h)| h.to_string());
+                            (k.clone(), Value::from(h))
+                        })
+                        .collect();
+                    println!("{}", tmpl.render(&Value::Object(names))?);
+                }
+            }
             for r in rows {
-                println!("{}", template(t, r));
+                println!("{}", tmpl.render(r)?);
             }
         }
         None => {
@@ -36,44 +66,12 @@ pub fn print_rows(rows: &[Value], format: &Option<String>, columns: &[(&str, &st
             table(&header, &cells);
         }
     }
+    Ok(())
 }
 
-/// Expands `{{.Field}}` (and `{{json .}}`) against a JSON object.
-pub fn template(t: &str, v: &Value) -> String {
-    let mut out = String::new();
-    let mut rest = t;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find("}}") else {
-            out.push_str(&rest[i..]);
-            return out;
-        };
-        let expr = rest[i + 2..i + j].trim();
-        if expr == "json ." {
-            out.push_str(&v.to_string());
-        } else {
-            let (json, path) = match expr.strip_prefix("json ") {
-                Some(p) => (true, p.trim()),
-                None => (false, expr),
-            };
-            let mut cur = v;
-            for part in path
-                .trim_start_matches('.')
-                .split('.')
-                .filter(|p| !p.is_empty())
-            {
-                cur = cur.get(part).unwrap_or(&Value::Null);
-            }
-            match cur {
-                Value::String(s) if !json => out.push_str(s),
-                Value::Null if !json => out.push_str("<no value>"),
-                other => out.push_str(&other.to_string()),
-            }
-        }
-        rest = &rest[i + j + 2..];
-    }
-    out.push_str(rest);
-    out.replace("\\t", "\t").replace("\\n", "\n")
+/// `t` applied to `v` (the one engine: [`crate::template`]).
+pub fn template(t: &str, v: &Value) -> anyhow::Result<String> {
+    crate::template::render(t, v)
 }
 
 #[cfg(test)]
@@ -84,10 +82,12 @@ mod tests {
     #[test]
     fn templates_expand_fields_json_and_escapes() {
         let v = json!({"ID": "abc", "N": 3, "S": {"A": "x"}});
-        assert_eq!(template("{{.ID}}\\t{{.N}}", &v), "abc\t3");
-        assert_eq!(template("{{ .S.A }}|{{.Nope}}", &v), "x|<no value>");
-        assert_eq!(template("{{json .S}}", &v), r#"{"A":"x"}"#);
-        assert_eq!(template("{{json .}}", &v), v.to_string());
-        assert_eq!(template("open {{.ID", &v), "open {{.ID");
+        let t = |s: &str| template(s, &v).unwrap();
+        assert_eq!(t("{{.ID}}\\t{{.N}}"), "abc\t3");
+        assert_eq!(t("{{ .S.A }}"), "x");
+        assert_eq!(t("{{json .S}}"), r#"{"A":"x"}"#);
+        assert_eq!(t("{{json .}}"), v.to_string());
+        assert!(template("{{.Nope}}", &v).is_err());
+        assert!(template("open {{.ID", &v).is_err());
     }
 }

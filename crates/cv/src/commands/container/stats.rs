@@ -158,7 +158,7 @@ pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
                 ("BlockIO", "BLOCK I/O"),
                 ("PIDs", "PIDS"),
             ],
-        );
+        )?;
         if a.no_stream {
             return Ok(());
         }
