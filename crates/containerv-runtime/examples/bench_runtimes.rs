@@ -7,14 +7,17 @@
 //! - `state` of a running container;
 //! - 50 `run -d` of sleep started at once (wall time until all returned),
 //!   then their teardown;
+//! - `containerv-ro`: the same binary on a read-only mount, which needs no
+//!   re-exec from a sealed copy: its difference to `containerv` is the
+//!   cost of the CVE-2019-5736 protection;
 //! - scale check: 500 sleeping containers running at the same time (8
 //!   starters in parallel), counted with `list -q`, torn down with
 //!   `delete -f`, then checked: no state, cgroup or process left.
 //!
 //! crun 1.8 refuses this host's hybrid cgroups unless
-//! /sys/fs/cgroup/unified/cgroup.controllers is hidden: crun alone is
-//! spawned from a thread that has its own mount namespace with an empty
-//! file bound over it. The benchmark is the subreaper of every container
+//! /sys/fs/cgroup/unified/cgroup.controllers is hidden: crun (and
+//! containerv-ro) are spawned from a thread that has its own mount
+//! namespace with an empty file bound over it (and the read-only bind). The benchmark is the subreaper of every container
 //! (as conmon and containerd's shim are) and reaps them between phases.
 //!
 //! ```text
@@ -114,12 +117,13 @@ impl Runtime {
 
 /// A thread in its own mount namespace where cgroup.controllers of the
 /// unified hierarchy is hidden; it spawns what it is sent.
-fn hidden_spawner(empty: PathBuf) -> mpsc::Sender<Spawn> {
+fn hidden_spawner(empty: PathBuf, ro_dir: PathBuf) -> mpsc::Sender<Spawn> {
     let (tx, rx) = mpsc::channel::<Spawn>();
     let (ready_tx, ready_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let target = std::ffi::CString::new("/sys/fs/cgroup/unified/cgroup.controllers").unwrap();
         let src = std::ffi::CString::new(empty.as_os_str().as_encoded_bytes()).unwrap();
+        let ro = std::ffi::CString::new(ro_dir.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: unshare/mount on this thread only, valid C strings.
         let ok = unsafe {
             libc::unshare(libc::CLONE_NEWNS) == 0
@@ -138,6 +142,22 @@ fn hidden_spawner(empty: PathBuf) -> mpsc::Sender<Spawn> {
                         libc::MS_BIND,
                         std::ptr::null(),
                     ) == 0)
+                // The copy of containerv here runs from a read-only mount:
+                // it needs no re-exec from a sealed copy.
+                && libc::mount(
+                    ro.as_ptr(),
+                    ro.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ) == 0
+                && libc::mount(
+                    std::ptr::null(),
+                    ro.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+                    std::ptr::null(),
+                ) == 0
         };
         ready_tx.send(ok).unwrap();
         for (mut cmd, reply) in rx {
@@ -146,7 +166,7 @@ fn hidden_spawner(empty: PathBuf) -> mpsc::Sender<Spawn> {
     });
     assert!(
         ready_rx.recv().unwrap(),
-        "could not hide cgroup.controllers for crun"
+        "could not hide cgroup.controllers for crun or bind the read-only copy"
     );
     tx
 }
@@ -291,12 +311,20 @@ fn main() {
     write_bundle(&b_true, &containerv, &["true"]);
     write_bundle(&b_sleep, &containerv, &["sleep", "1000"]);
 
+    // The same binary on a read-only mount (in the spawner's private
+    // mount namespace): it skips the re-exec every entry into a container
+    // otherwise makes (see containerv::linux::exeseal), so the difference
+    // of its row to containerv's is what the sealing costs.
+    let ro_dir = work.join("ro");
+    std::fs::create_dir_all(&ro_dir).unwrap();
+    std::fs::copy(&containerv, ro_dir.join("containerv")).unwrap();
     let all = [
         ("containerv", containerv.clone(), false),
+        ("containerv-ro", ro_dir.join("containerv"), true),
         ("crun", PathBuf::from("/usr/bin/crun"), true),
         ("runc", PathBuf::from("/usr/sbin/runc"), false),
     ];
-    let spawner = hidden_spawner(empty.clone());
+    let spawner = hidden_spawner(empty.clone(), ro_dir.clone());
     let runtimes: Vec<Runtime> = all
         .into_iter()
         .filter(|(n, _, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == n)))
