@@ -45,6 +45,8 @@ enum Cmd {
     Containers(commands::container::TopLevel),
     #[command(flatten)]
     About(commands::about::TopLevel),
+    #[command(flatten)]
+    Login(commands::login::TopLevel),
     /// Manage containers.
     Container {
         #[command(subcommand)]
@@ -121,6 +123,7 @@ fn main() {
         Cmd::Top(c) => commands::image::run_top(&ctx, c),
         Cmd::Containers(c) => commands::container::run_top(&ctx, c),
         Cmd::About(c) => commands::about::run(&ctx, c),
+        Cmd::Login(c) => commands::login::run(c),
         Cmd::Container { cmd } => commands::container::run_container(&ctx, cmd),
         Cmd::Image { cmd } => commands::image::run(&ctx, cmd),
         Cmd::System { cmd } => commands::system::run(&ctx, cmd),

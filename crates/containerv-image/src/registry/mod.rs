@@ -1,6 +1,7 @@
 //! Talking to registries (OCI distribution spec) through `oci-client`.
 pub mod auth;
 pub mod client;
+pub mod login;
 pub mod progress;
 pub mod pull;
 pub mod push;

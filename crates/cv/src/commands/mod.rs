@@ -6,6 +6,7 @@ pub mod container;
 pub mod image;
 mod image_filter;
 mod image_history;
+pub mod login;
 pub mod network;
 pub mod system;
 mod system_check;
