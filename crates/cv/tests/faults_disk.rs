@@ -69,6 +69,14 @@ fn every_command_works_on_a_full_disk() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "kill left the init running"
     );
+    // The monitor could not rewrite state.json, but its exit code is kept
+    // (in a file name, which needs no data block).
+    cv.wait_for(
+        "victim",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "exited 137",
+        Duration::from_secs(5),
+    );
     fill(&root);
 
     // Reading works.

@@ -318,7 +318,15 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         let delay = match decided {
             Ok((_, d)) => d,
             // Removed (rm -f) meanwhile: nothing left to record.
-            Err(_) => return Ok(()),
+            Err(Error::NoSuchContainer(_)) => return Ok(()),
+            // The record cannot be written (a full disk): the exit code
+            // goes into a file name (no data block needed) for
+            // `load_state` to fold in.
+            Err(_) => {
+                store.record_exit_marker(&config.id, code);
+                finish(&store, &config, report, code);
+                return Ok(());
+            }
         };
         match delay {
             None => {

@@ -291,7 +291,21 @@ impl Store {
         if dir.join(STOP_MARK).exists() {
             s.manually_stopped = true;
         }
+        if s.status.is_active() {
+            if let Some((code, at)) = exit_marker(&dir) {
+                s.status = crate::record::Status::Exited;
+                s.pid = 0;
+                s.exit_code = code;
+                s.finished_at = at.map(chrono::DateTime::<chrono::Utc>::from);
+            }
+        }
         Ok(s)
+    }
+
+    /// Records an exit the monitor could not write into state.json (a
+    /// full disk) as an empty file named after the code.
+    pub(crate) fn record_exit_marker(&self, id: &str, code: i32) {
+        let _ = std::fs::File::create(self.dir(id).join(format!("{EXIT_MARK}{code}")));
     }
 
     /// Records a user's stop (restart policies no longer apply) without
@@ -315,7 +329,13 @@ impl Store {
     /// Drops a stop marker (the container is being started again). The
     /// caller has saved `manually_stopped = false` already.
     pub fn clear_stop_request(&self, id: &str) {
-        let _ = std::fs::remove_file(self.dir(id).join(STOP_MARK));
+        let dir = self.dir(id);
+        let _ = std::fs::remove_file(dir.join(STOP_MARK));
+        while let Some((code, _)) = exit_marker(&dir) {
+            if std::fs::remove_file(dir.join(format!("{EXIT_MARK}{code}"))).is_err() {
+                break;
+            }
+        }
     }
 
     /// Takes the container's exclusive lock (blocks until free).
@@ -397,6 +417,18 @@ impl Store {
 
 /// The marker file of [`Store::request_stop`].
 const STOP_MARK: &str = "stop-requested";
+
+/// Prefix of the marker of [`Store::record_exit_marker`] (`exited-137`).
+const EXIT_MARK: &str = "exited-";
+
+/// The exit code (and the marker's time) of an exit recorded by name.
+fn exit_marker(dir: &Path) -> Option<(i32, Option<std::time::SystemTime>)> {
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let n = e.file_name();
+        let code = n.to_str()?.strip_prefix(EXIT_MARK)?.parse().ok()?;
+        Some((code, e.metadata().and_then(|m| m.modified()).ok()))
+    })
+}
 
 /// What [`Store::scan`] found.
 #[derive(Debug, Default)]
@@ -557,6 +589,61 @@ mod tests {
             .unwrap()
             .next()
             .is_none());
+    }
+
+    #[test]
+    fn markers_stand_in_for_records_a_full_disk_could_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let id = Store::new_id().unwrap();
+        s.create(&config(&id, "full")).unwrap();
+        let g = s.lock(&id).unwrap();
+        let running = ContainerState {
+            status: Status::Running,
+            pid: 4242,
+            ..Default::default()
+        };
+        s.save_state(&id, &running, &g).unwrap();
+        drop(g);
+        // What stop and the monitor do when state.json cannot be written.
+        std::fs::File::create(s.dir(&id).join(STOP_MARK)).unwrap();
+        s.record_exit_marker(&id, 137);
+        let st = s.load_state(&id).unwrap();
+        assert!(st.manually_stopped);
+        assert_eq!((st.status, st.exit_code, st.pid), (Status::Exited, 137, 0));
+        assert!(st.finished_at.is_some());
+        // A new start drops both.
+        s.clear_stop_request(&id);
+        let st = s.load_state(&id).unwrap();
+        assert!(!st.manually_stopped);
+        assert_eq!(st.status, Status::Running);
+    }
+
+    #[test]
+    fn a_killed_create_leaves_a_name_the_next_create_takes_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        // Killed after claiming the name, before the rename: the staging
+        // directory stays, its lock is free.
+        let dead = Store::new_id().unwrap();
+        let staged = s.stage(&dead).unwrap();
+        std::os::unix::fs::symlink(&dead, dir.path().join("names/taken")).unwrap();
+        std::mem::forget(staged);
+        // (forget kept the lock's descriptor open: release it as a kill would.)
+        let lock = s.staging_dir(&dead).join("lock");
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::File::create(&lock).unwrap();
+        let id = Store::new_id().unwrap();
+        s.create(&config(&id, "taken")).unwrap();
+        assert_eq!(s.resolve("taken").unwrap(), id);
+        // A name whose creator is alive is not taken over.
+        let live = Store::new_id().unwrap();
+        let _staged = s.stage(&live).unwrap();
+        std::os::unix::fs::symlink(&live, dir.path().join("names/busy")).unwrap();
+        let e = s
+            .create(&config(&Store::new_id().unwrap(), "busy"))
+            .unwrap_err();
+        assert!(matches!(e, Error::NameInUse { .. }), "{e}");
     }
 
     #[test]
