@@ -490,3 +490,28 @@ fn bad_values_exit_125_and_leave_nothing() {
     let left = std::fs::read_dir(&runtime).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "core state left under {}", runtime.display());
 }
+
+/// `cv exec` and the command under `--init` get the container's sets and
+/// filter too (docker applies them to every process of a container).
+#[test]
+fn exec_and_init_processes_are_confined_the_same() {
+    let cv = Cv::new();
+    let q = "grep -E '^(CapEff|CapBnd|Seccomp):' /proc/self/status";
+    let (code, out) = sh(&cv, &["--init"], q);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(DOCKER_CAPS) && out.contains("Seccomp:\t2"),
+        "{out}"
+    );
+    let id = cv.run_d(&["--cap-drop", "ALL", "containerv/busybox", "sleep", "60"]);
+    let out = cv.ok(&["exec", &id, "sh", "-c", q]);
+    assert!(
+        !out.contains(DOCKER_CAPS) && out.contains("Seccomp:\t2"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("CapEff:\t{NONE}")), "{out}");
+    let o = cv.run(&["exec", &id, "unshare", "-U", "true"]);
+    assert!(!o.status.success(), "exec escaped the filter");
+    cv.ok(&["rm", "-f", &id]);
+    cv.assert_gone(&id);
+}
