@@ -193,3 +193,67 @@ fn stop_under_init_lets_a_term_trapping_app_exit_cleanly() {
     cv.ok(&["rm", &id]);
     cv.assert_gone(&id);
 }
+
+/// Waits until process `pid` blocks SIGINT (attach and run block it for
+/// their signal proxy before following the container).
+fn wait_sigint_blocked(pid: u32) {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0);
+        if blocked & (1 << (libc::SIGINT - 1)) != 0 {
+            return;
+        }
+        assert!(Instant::now() < end, "{pid} never blocked SIGINT");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn attach_follows_output_proxies_signals_and_returns_the_code() {
+    let cv = Cv::new();
+    let id = cv.run_d(&[
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "while [ ! -e /tmp/go ]; do sleep 0.05; done; echo one; echo err >&2; sleep 0.3; echo two; exit 4",
+    ]);
+    let child = cv
+        .cmd(&["attach", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_sigint_blocked(child.id());
+    std::thread::sleep(Duration::from_millis(100));
+    cv.ok(&["exec", &id, "touch", "/tmp/go"]);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "one\ntwo\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    let err = cv.fails(&["attach", &id]);
+    assert!(err.contains("stopped"), "{err}");
+    cv.ok(&["rm", &id]);
+    cv.assert_gone(&id);
+
+    // ^C on attach's terminal reaches the container (via --init: 130).
+    let id = cv.run_d(&[
+        "--name",
+        "att2",
+        "--init",
+        "containerv/busybox",
+        "sleep",
+        "60",
+    ]);
+    let (mut child, mut master) = under_pty(&cv, &["attach", "att2"]);
+    wait_sigint_blocked(child.id());
+    master.write_all(b"\x03").unwrap();
+    let st = wait_with_limit(&mut child, Duration::from_secs(10));
+    assert_eq!(st.code(), Some(130), "{st}");
+    cv.ok(&["rm", "-f", &id]);
+    cv.assert_gone(&id);
+}

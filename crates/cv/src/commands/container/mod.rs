@@ -6,6 +6,7 @@
 
 pub(crate) mod args;
 mod attach;
+mod attach_cmd;
 mod cp;
 mod exec;
 mod logs;
@@ -109,6 +110,17 @@ pub enum TopLevel {
     Cp { src: String, dest: String },
     /// Update the limits of containers.
     Update(UpdateArgs),
+    /// Attach to a running container's output (until it stops).
+    Attach {
+        container: String,
+        /// Proxy received signals to the container (not with -t).
+        #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set,
+              num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+        sig_proxy: bool,
+        /// Do not attach stdin (cv attaches output only: accepted).
+        #[arg(long)]
+        no_stdin: bool,
+    },
     /// Rename a container.
     Rename { container: String, new_name: String },
     /// Pause all processes within containers.
@@ -380,6 +392,11 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
                 Ok(Some(n.to_string()))
             })
         }
+        TopLevel::Attach {
+            container,
+            sig_proxy,
+            no_stdin: _,
+        } => attach_cmd::attach(ctx, &container, sig_proxy),
         TopLevel::Rename {
             container,
             new_name,
