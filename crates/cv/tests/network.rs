@@ -704,3 +704,61 @@ fn network_container_shares_the_namespace() {
     cv.assert_gone(&a);
     assert!(veths_of(std::slice::from_ref(&a)).is_empty());
 }
+
+#[test]
+fn connect_and_disconnect_a_running_container() {
+    let cv = Cv::new();
+    let n1 = Net::new(&cv, 24, &[]);
+    let n2 = Net::new(&cv, 24, &[]);
+    let srv = format!("srv-{}", std::process::id());
+    let s = cv.run_d(&[
+        "--name",
+        &srv,
+        "--network",
+        &n2.name,
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &server("from-srv", 7000),
+    ]);
+    let srv_ip = cv.inspect(&s, "{{.NetworkSettings.IPAddress}}");
+    let c = cv.run_d(&["--network", &n1.name, "containerv/busybox", "sleep", "60"]);
+    let probe = |target: &str| -> String {
+        let o = cv.run(&[
+            "exec",
+            &c,
+            "sh",
+            "-c",
+            &format!("nc -w 2 {target} 7000; echo rc=$?"),
+        ]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(!probe(&srv_ip).contains("from-srv"), "not connected yet");
+    let want_ip = n2.addr(77);
+    cv.ok(&[
+        "network", "connect", "--ip", &want_ip, "--alias", "client", &n2.name, &c,
+    ]);
+    let addrs = cv.ok(&["exec", &c, "ip", "-4", "-o", "addr"]);
+    assert!(
+        addrs.contains(&format!("eth1    inet {want_ip}/24"))
+            || addrs.contains(&format!("inet {want_ip}/24")),
+        "{addrs}"
+    );
+    assert!(probe(&srv_ip).contains("from-srv"));
+    assert!(probe(&srv).contains("from-srv"), "by name after connect");
+    let nets: serde_json::Value =
+        serde_json::from_str(&cv.inspect(&c, "{{json .NetworkSettings.Networks}}")).unwrap();
+    assert_eq!(nets[&n2.name]["IPAddress"], want_ip.as_str(), "{nets}");
+    let e = cv.fails(&["network", "connect", &n2.name, &c]);
+    assert!(e.contains("already connected"), "{e}");
+    cv.ok(&["network", "disconnect", &n2.name, &c]);
+    assert!(!probe(&srv_ip).contains("from-srv"), "disconnected");
+    let host_end = format!("veth{}x1", &c[..9]);
+    assert!(!link_exists(&host_end), "{host_end} left");
+    let listed = cv.ok(&["network", "inspect", "-f", "{{json .Containers}}", &n2.name]);
+    assert!(!listed.contains(&c), "{listed}");
+    let e = cv.fails(&["network", "disconnect", &n2.name, &c]);
+    assert!(e.contains("not connected"), "{e}");
+    cv.ok(&["rm", "-f", &c, &s]);
+    assert!(veths_of(&[c.clone(), s.clone()]).is_empty());
+}

@@ -232,6 +232,11 @@ pub fn release(engine_root: &Path, id: &str) {
         rec.leases.retain(|_, l| {
             if l.container == id {
                 nft::unpublish(&l.ports);
+                // A pair added by `network connect` (the first one went
+                // with the core container).
+                if let Ok(nl) = containerv::linux::net::Netlink::open() {
+                    let _ = nl.del_link_named(&l.host_ifname);
+                }
             }
             l.container != id
         });

@@ -120,16 +120,28 @@ fn peer_names(l: &crate::network::Lease) -> Vec<String> {
     n
 }
 
-fn peers_of(rec: Option<&NetworkRecord>, id: &str) -> Vec<(Ipv4Addr, Vec<String>)> {
-    match rec {
-        Some(r) if r.name != DEFAULT_NETWORK => r
-            .leases
-            .iter()
-            .filter(|(_, l)| l.container != id)
-            .map(|(ip, l)| (*ip, peer_names(l)))
-            .collect(),
-        _ => vec![],
+/// The other containers of every user network `id` is on (`rec`, the
+/// one it is joining, included even before its record is re-read).
+fn peers_of(store: &Store, rec: Option<&NetworkRecord>, id: &str) -> Vec<(Ipv4Addr, Vec<String>)> {
+    let mut recs = crate::network::NetworkStore::new(store.root())
+        .list()
+        .unwrap_or_default();
+    if let Some(r) = rec {
+        recs.retain(|x| x.name != r.name);
+        recs.push(r.clone());
     }
+    let mut out = Vec::new();
+    for r in recs
+        .iter()
+        .filter(|r| r.name != DEFAULT_NETWORK && r.lease_of(id).is_some())
+    {
+        for (ip, l) in r.leases.iter().filter(|(_, l)| l.container != id) {
+            if !out.iter().any(|(a, _)| a == ip) {
+                out.push((*ip, peer_names(l)));
+            }
+        }
+    }
+    out
 }
 
 /// Writes the container's hosts and resolv.conf; returns (destination,
@@ -144,7 +156,10 @@ pub fn write_files(
     let hosts = dir.join("hosts");
     let resolv = dir.join("resolv.conf");
     let gw = rec.filter(|r| !r.internal).map(|r| r.gateway);
-    rewrite(&hosts, &hosts_text(c, own, gw, &peers_of(rec, &c.id)))?;
+    rewrite(
+        &hosts,
+        &hosts_text(c, own, gw, &peers_of(store, rec, &c.id)),
+    )?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     rewrite(&resolv, &resolv_text(&c.endpoint, &host_resolv))?;
     Ok(vec![("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)])
@@ -164,10 +179,17 @@ pub fn refresh(store: &Store, rec: &NetworkRecord) {
         let Ok(c) = store.load_config(&l.container) else {
             continue;
         };
+        // The address on the container's first network names it.
+        let own = crate::network::NetworkStore::new(store.root())
+            .load(c.networks.first().map(String::as_str).unwrap_or(""))
+            .ok()
+            .flatten()
+            .and_then(|r| r.lease_of(&c.id).map(|(a, _)| a))
+            .unwrap_or(*ip);
         let gw = (!rec.internal).then_some(rec.gateway);
         let _ = rewrite(
             &path,
-            &hosts_text(&c, Some(*ip), gw, &peers_of(Some(rec), &c.id)),
+            &hosts_text(&c, Some(own), gw, &peers_of(store, Some(rec), &c.id)),
         );
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod attach;
 pub mod bridge;
+pub mod connect;
 pub mod etcfiles;
 pub mod ipam;
 pub mod nft;

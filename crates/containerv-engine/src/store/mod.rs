@@ -101,20 +101,30 @@ impl Store {
     /// under its lock until [`Staged::commit`] or drop).
     pub fn stage(&self, id: &str) -> Result<Staged> {
         let dir = self.staging_dir(id);
-        std::fs::create_dir(&dir).map_err(|e| Error::io("create container directory", &dir, e))?;
-        match lock::lock_exclusive(&dir.join("lock")) {
-            Ok(lock) => Ok(Staged {
-                store: self.clone(),
-                id: id.to_string(),
-                dir,
-                lock: Some(lock),
-                committed: false,
-            }),
+        // Made and locked under a name the implicit check ignores, then
+        // renamed: a `.new-<id>` is never seen unlocked while its creator
+        // lives (a check between mkdir and flock took it for a killed
+        // create and removed it under 20 parallel `run`s).
+        let pre = self.root.join("containers").join(format!(".stage-{id}"));
+        std::fs::create_dir(&pre).map_err(|e| Error::io("create container directory", &pre, e))?;
+        let lock = match lock::lock_exclusive(&pre.join("lock")) {
+            Ok(l) => l,
             Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                Err(e)
+                let _ = std::fs::remove_dir_all(&pre);
+                return Err(e);
             }
+        };
+        if let Err(e) = std::fs::rename(&pre, &dir) {
+            let _ = std::fs::remove_dir_all(&pre);
+            return Err(Error::io("create container directory", &dir, e));
         }
+        Ok(Staged {
+            store: self.clone(),
+            id: id.to_string(),
+            dir,
+            lock: Some(lock),
+            committed: false,
+        })
     }
 
     /// Records a new container: writes its records in a staging

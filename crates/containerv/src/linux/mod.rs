@@ -341,6 +341,21 @@ impl Container {
     }
 
     /// Kill every process, unmount, remove the cgroup and the state.
+    /// Adds a veth pair into the running container's network namespace
+    /// (e.g. `network connect`); on failure nothing is left.
+    pub fn add_veth(&self, veth: &crate::network::Veth) -> Result<()> {
+        veth.validate()?;
+        net::veth::setup(veth, self.pid()).map(drop)
+    }
+
+    /// Deletes the host end `host_ifname` of a pair (and so the pair).
+    pub fn remove_veth(&self, host_ifname: &str) -> Result<()> {
+        let nl = net::Netlink::open().map_err(|e| Error::sys("open a netlink socket", e))?;
+        nl.del_link_named(host_ifname)
+            .map(drop)
+            .map_err(|e| Error::sys(format!("delete {host_ifname}"), e))
+    }
+
     pub fn destroy(self) -> Result<()> {
         self.destroy_all()
     }

@@ -68,6 +68,25 @@ pub enum NetworkCmd {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Connect a running container to a network.
+    Connect {
+        /// IPv4 address on the network.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Network-scoped alias.
+        #[arg(long)]
+        alias: Vec<String>,
+        network: String,
+        container: String,
+    },
+    /// Disconnect a container from a network.
+    Disconnect {
+        /// Accepted for docker compatibility.
+        #[arg(short, long)]
+        force: bool,
+        network: String,
+        container: String,
+    },
     /// Remove every network no container uses.
     Prune {
         #[arg(short, long)]
@@ -235,6 +254,27 @@ pub fn run(ctx: &Context, c: NetworkCmd) -> anyhow::Result<()> {
             if failed {
                 std::process::exit(1);
             }
+        }
+        NetworkCmd::Connect {
+            ip,
+            alias,
+            network,
+            container,
+        } => {
+            containerv_engine::network::connect::connect(
+                &e,
+                &network,
+                &container,
+                ip.as_deref(),
+                &alias,
+            )?;
+        }
+        NetworkCmd::Disconnect {
+            force: _,
+            network,
+            container,
+        } => {
+            containerv_engine::network::connect::disconnect(&e, &network, &container)?;
         }
         NetworkCmd::Prune { force: _ } => {
             let removed = ops::prune(&root)?;
