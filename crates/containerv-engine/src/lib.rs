@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod inspect;
 pub mod logs;
+pub mod metrics;
 pub mod monitor;
 pub mod network;
 mod ops;

@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod id;
 pub mod limits;
+pub mod metrics;
 pub mod network;
 pub mod options;
 pub mod process;

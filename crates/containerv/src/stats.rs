@@ -15,6 +15,11 @@ pub struct Stats {
     /// inactive file cache, as docker reports it; Windows: the job's
     /// committed memory).
     pub memory_usage: u64,
+    /// Memory charged to the container, page cache included, in bytes
+    /// (Linux: `memory.usage_in_bytes` or `memory.current`; Windows: the
+    /// same as `memory_usage`). cAdvisor's `container_memory_usage_bytes`.
+    #[serde(default)]
+    pub memory_charged: u64,
     /// Highest memory use seen, in bytes (Linux: `memory.max_usage_in_bytes`
     /// or `memory.peak`; Windows: `PeakJobMemoryUsed`).
     pub memory_peak: u64,

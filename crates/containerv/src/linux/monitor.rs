@@ -89,6 +89,7 @@ impl Samples {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64),
             memory_usage: c.memory_usage,
+            memory_charged: c.memory_charged,
             memory_peak: c.memory_peak,
             memory_limit: c.memory_limit,
             cpu_time_ns: c.cpu_time_ns,

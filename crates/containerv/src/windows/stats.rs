@@ -69,6 +69,7 @@ pub(crate) fn stats(job: &Job, samples: &mut Samples) -> Result<Stats> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64),
         memory_usage,
+        memory_charged: memory_usage,
         memory_peak: ext.PeakJobMemoryUsed as u64,
         memory_limit: limited.then_some(ext.JobMemoryLimit as u64),
         cpu_time_ns: acct.cpu_ns,

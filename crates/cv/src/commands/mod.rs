@@ -7,6 +7,7 @@ pub mod image;
 mod image_filter;
 mod image_history;
 pub mod login;
+mod metrics;
 pub mod network;
 pub mod system;
 mod system_check;

@@ -41,6 +41,9 @@ pub enum SystemCmd {
     /// with the reboot and start every container whose restart policy says so
     /// (always; unless-stopped and on-failure unless a user stopped it).
     RestartPolicy,
+    /// Prometheus text of every running container (cAdvisor's names), once
+    /// on stdout or served with `--listen ADDR`.
+    Metrics(super::metrics::MetricsArgs),
 }
 
 pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
@@ -53,5 +56,6 @@ pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
         } => super::system_prune::prune(ctx, all, volumes),
         SystemCmd::Check { repair } => super::system_check::check(ctx, repair),
         SystemCmd::RestartPolicy => super::system_check::restart_policy(ctx),
+        SystemCmd::Metrics(a) => super::metrics::run(ctx, a),
     }
 }

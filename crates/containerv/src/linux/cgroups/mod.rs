@@ -66,6 +66,8 @@ impl CgroupState {
 pub struct CgroupStats {
     /// Usage less inactive file cache (as docker reports it).
     pub memory_usage: u64,
+    /// Usage with the page cache (memory.usage_in_bytes / memory.current).
+    pub memory_charged: u64,
     pub memory_peak: u64,
     pub memory_limit: Option<u64>,
     pub oom_kills: u64,

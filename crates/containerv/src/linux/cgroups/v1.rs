@@ -466,6 +466,7 @@ impl CgroupManager for V1 {
             let usage = r.u64(d, "memory.usage_in_bytes")?;
             let inactive = fs::keyed(r.text(d, "memory.stat")?, "total_inactive_file");
             s.memory_usage = usage.saturating_sub(inactive.unwrap_or(0));
+            s.memory_charged = usage;
             s.memory_peak = r.u64(d, "memory.max_usage_in_bytes")?;
             let limit = r.u64(d, "memory.limit_in_bytes")?;
             s.memory_limit = (limit < V1_UNLIMITED).then_some(limit);

@@ -454,6 +454,7 @@ impl CgroupManager for V2 {
         let r = &mut *r;
         let mut s = CgroupStats::default();
         let usage = r.u64(d, "memory.current")?;
+        s.memory_charged = usage;
         if let Some(t) = r.opt(d, "memory.stat")? {
             s.memory_usage = usage.saturating_sub(fs::keyed(t, "inactive_file").unwrap_or(0));
         }

@@ -1,0 +1,271 @@
+//! `cv system metrics`: the Prometheus text checked against the kernel's
+//! own cgroup files (CPU seconds of a burner, memory of a hog, the limit),
+//! parsed by Prometheus' own `promtool check metrics`, served over HTTP
+//! with `--listen`, and refused clearly for bad addresses and busy ports.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Cv;
+
+/// The value of `metric` for container `name` in the exposition `text`.
+fn value(text: &str, metric: &str, name: &str) -> Option<f64> {
+    let want = format!("name=\"{name}\"");
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) && l.contains(&want))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+fn metric(text: &str, metric: &str, name: &str) -> f64 {
+    value(text, metric, name).unwrap_or_else(|| panic!("no {metric} for {name} in\n{text}"))
+}
+
+/// The container's cgroup directory of `controller` (cgroup v1), or its
+/// unified directory on a pure cgroup v2 host.
+fn cgroup_dir(id: &str, controller: &str) -> PathBuf {
+    let dirs = containerv_testutil::cgroups_named(id);
+    let v1 = format!("/sys/fs/cgroup/{controller}/");
+    dirs.iter()
+        .find(|p| p.starts_with(&v1))
+        .or_else(|| dirs.iter().find(|p| p.join("cgroup.controllers").exists()))
+        .unwrap_or_else(|| panic!("no {controller} cgroup of {id}: {dirs:?}"))
+        .clone()
+}
+
+fn read_u64(p: PathBuf) -> u64 {
+    let t = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    t.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}: {t:?}", p.display()))
+}
+
+fn keyed(p: PathBuf, key: &str) -> u64 {
+    let t = std::fs::read_to_string(&p).unwrap();
+    t.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {}", p.display()))
+}
+
+/// The kernel's CPU time of the container, seconds.
+fn kernel_cpu_s(id: &str) -> f64 {
+    let d = cgroup_dir(id, "cpuacct");
+    if d.join("cpuacct.usage").exists() {
+        read_u64(d.join("cpuacct.usage")) as f64 / 1e9
+    } else {
+        keyed(d.join("cpu.stat"), "usage_usec") as f64 / 1e6
+    }
+}
+
+#[test]
+fn figures_match_the_kernel_and_promtool_accepts_them() {
+    let cv = Cv::new();
+    let id = cv.run_d(&[
+        "--name",
+        "mx",
+        "--memory",
+        "64m",
+        "--cpus",
+        "1.5",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let before = cv.ok(&["system", "metrics"]);
+    let cpu0 = metric(&before, "container_cpu_usage_seconds_total", "mx");
+    assert_eq!(
+        metric(&before, "container_spec_memory_limit_bytes", "mx"),
+        64.0 * 1048576.0
+    );
+    assert_eq!(metric(&before, "container_spec_cpu_quota", "mx"), 150000.0);
+    assert_eq!(metric(&before, "container_spec_cpu_period", "mx"), 100000.0);
+    assert_eq!(metric(&before, "container_processes", "mx"), 1.0);
+    assert!(before.contains(&format!("id=\"{id}\"")), "{before}");
+    assert!(before.contains("image=\"containerv/busybox\""), "{before}");
+    let seen = metric(&before, "container_last_seen", "mx");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - seen).abs() < 30.0, "last seen {seen}, now {now}");
+
+    // Burn until the kernel counts 2 s more CPU (on a loaded machine that
+    // takes longer than 2 s of wall time), then stop the burner.
+    let k0 = kernel_cpu_s(&id);
+    cv.ok(&[
+        "exec",
+        "-d",
+        "mx",
+        "sh",
+        "-c",
+        "echo $$ > /tmp/burn.pid; while :; do :; done",
+    ]);
+    let end = Instant::now() + Duration::from_secs(90);
+    while kernel_cpu_s(&id) - k0 < 2.0 {
+        assert!(Instant::now() < end, "the burner got no 2 s of CPU in 90 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cv.ok(&["exec", "mx", "sh", "-c", "kill -9 $(cat /tmp/burn.pid)"]);
+    // A memory hog: 24 MiB in the container's tmpfs (charged as shmem).
+    cv.ok(&[
+        "exec",
+        "mx",
+        "sh",
+        "-c",
+        "head -c 25165824 /dev/zero > /dev/shm/fill",
+    ]);
+    let after = cv.ok(&["system", "metrics"]);
+    let k1 = kernel_cpu_s(&id);
+    let grown = metric(&after, "container_cpu_usage_seconds_total", "mx") - cpu0;
+    assert!(
+        (grown - 2.0).abs() <= 0.2,
+        "CPU grew {grown} s, the burner had 2 s"
+    );
+    // And to the kernel's own figure (the execs above cost a little).
+    let m1 = metric(&after, "container_cpu_usage_seconds_total", "mx");
+    assert!((k1 - m1).abs() < 0.1, "kernel {k1} s, metric {m1} s");
+
+    let mem = cgroup_dir(&id, "memory");
+    let (usage, peak, inactive) = if mem.join("memory.usage_in_bytes").exists() {
+        (
+            read_u64(mem.join("memory.usage_in_bytes")),
+            read_u64(mem.join("memory.max_usage_in_bytes")),
+            keyed(mem.join("memory.stat"), "total_inactive_file"),
+        )
+    } else {
+        (
+            read_u64(mem.join("memory.current")),
+            read_u64(mem.join("memory.peak")),
+            keyed(mem.join("memory.stat"), "inactive_file"),
+        )
+    };
+    let near = |m: &str, kernel: u64| {
+        let v = metric(&after, m, "mx");
+        assert!(
+            (v - kernel as f64).abs() <= 512.0 * 1024.0,
+            "{m} = {v}, the kernel says {kernel}"
+        );
+        v
+    };
+    let ws = near("container_memory_working_set_bytes", usage - inactive);
+    assert!(
+        ws >= 24.0 * 1048576.0,
+        "working set {ws} below the 24 MiB hog"
+    );
+    near("container_memory_usage_bytes", usage);
+    let max = metric(&after, "container_memory_max_usage_bytes", "mx");
+    assert!(max >= ws && max <= peak as f64, "peak {max}, kernel {peak}");
+
+    // Prometheus' own parser and linter.
+    assert!(
+        containerv_testutil::peer::have("promtool"),
+        "promtool missing: scripts/install-deps installs Debian's prometheus"
+    );
+    let mut p = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    p.stdin.take().unwrap().write_all(after.as_bytes()).unwrap();
+    let o = p.wait_with_output().unwrap();
+    assert!(
+        o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
+        "promtool: {}",
+        containerv_testutil::peer::describe(&o)
+    );
+
+    cv.ok(&["rm", "-f", "mx"]);
+    cv.assert_gone(&id);
+    // No container: no sample (prometheus-client leaves out families
+    // without one).
+    let empty = cv.ok(&["system", "metrics"]);
+    assert!(value(&empty, "container_cpu_usage_seconds_total", "mx").is_none());
+}
+
+/// `cv system metrics --listen`, the port read from its first line.
+struct Server(Child, String);
+
+impl Server {
+    fn start(cv: &Cv, listen: &str) -> Server {
+        let mut c = cv
+            .cmd(&["system", "metrics", "--listen", listen])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(c.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("Serving metrics on http://")
+            .and_then(|s| s.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("first line: {line:?}"))
+            .to_string();
+        Server(c, addr)
+    }
+
+    fn get(&self, path: &str) -> String {
+        let mut s = TcpStream::connect(&self.1).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn listen_serves_the_text_on_loopback() {
+    let cv = Cv::new();
+    cv.run_d(&["--name", "served", "containerv/busybox", "sleep", "1000"]);
+    // A bare port means 127.0.0.1 only.
+    let srv = Server::start(&cv, "0");
+    assert!(srv.1.starts_with("127.0.0.1:"), "{}", srv.1);
+    let r = srv.get("/metrics");
+    assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+    assert!(r.contains("Content-Type: text/plain; version=0.0.4"), "{r}");
+    assert!(
+        value(&r, "container_processes", "served") == Some(1.0),
+        "{r}"
+    );
+    assert!(srv.get("/nope").starts_with("HTTP/1.1 404"));
+    // A client that connects and says nothing does not stop the server
+    // for good (bounded by its read timeout).
+    let idle = TcpStream::connect(&srv.1).unwrap();
+    drop(idle);
+    assert!(srv.get("/metrics").starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn bad_listen_addresses_and_busy_ports_are_refused() {
+    let cv = Cv::new();
+    for bad in ["localhost", "1.2.3.4", "127.0.0.1:70000", "nope:80", ""] {
+        let o = cv.run(&["system", "metrics", "--listen", bad]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(125), "{bad:?}: {err}");
+        assert!(err.contains("invalid --listen address"), "{bad:?}: {err}");
+    }
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let o = cv.run(&["system", "metrics", "--listen", &addr]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"),
+        "{err}"
+    );
+}
