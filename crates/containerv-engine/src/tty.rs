@@ -63,6 +63,7 @@ impl Drop for ConsoleSocket {
 
 /// Our terminal's size (rows, columns), if stdin is a terminal.
 pub fn window_size() -> Option<(u16, u16)> {
+    // SAFETY: an all-zero winsize is a valid value.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ fills a winsize.
     let r = unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) };

@@ -296,8 +296,8 @@ fn main() {
         .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_string()))
         .unwrap_or_default();
     println!("benchmark process RSS: {own} (a peak RSS below it would read as it)");
-    // SAFETY: prctl with integer arguments.
     assert_eq!(
+        // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
         0
     );

@@ -47,8 +47,9 @@ mod imp {
     }
 
     fn cpu_time() -> Duration {
-        // SAFETY: getrusage fills the struct we own.
+        // SAFETY: an all-zero rusage is a valid value.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage fills the struct we own.
         unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
         let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         tv(ru.ru_utime) + tv(ru.ru_stime)

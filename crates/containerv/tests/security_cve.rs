@@ -92,6 +92,8 @@ fn push_num(buf: &mut [u8], len: &mut usize, n: &[u8]) {
 /// # Safety
 /// Only in a freshly forked child; never returns.
 unsafe fn attacker(nsfds: &[RawFd], stop: RawFd, report: RawFd, runtime: (u64, u64)) -> ! {
+    // SAFETY: we are the forked child (the caller's contract); system
+    // calls on descriptors the parent opened for us, then _exit.
     unsafe {
         for fd in nsfds {
             if libc::setns(*fd, 0) != 0 {

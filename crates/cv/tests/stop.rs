@@ -61,6 +61,7 @@ fn a_killed_monitor_leaves_the_truth_and_nothing_behind() {
         .unwrap();
     assert_eq!(monitors_of(&id), vec![monitor]);
     // SAFETY: kill(2) of the monitor we just found by its command line.
+    // SAFETY: kill(2) of the monitor pid this test read from inspect.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(200));
     // The container itself still runs: ps says so.
@@ -82,6 +83,7 @@ fn a_killed_monitor_leaves_the_truth_and_nothing_behind() {
         .inspect("orphan2", "{{.State.MonitorPid}}")
         .parse()
         .unwrap();
+    // SAFETY: kill(2) of the monitor pid this test read from inspect.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     cv.wait_for(
         "orphan2",

@@ -79,6 +79,7 @@ pub fn launch(
     } else {
         // SAFETY: dup of our stdin, CLOEXEC, owned by the File.
         let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+        // SAFETY: a fresh descriptor from the fcntl above, owned by the File.
         (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
     };
     let log_file = std::fs::OpenOptions::new()

@@ -76,10 +76,11 @@ pub fn main(args: MonitorArgs) -> ! {
     match unsafe { libc::fork() } {
         -1 => std::process::exit(1),
         0 => {}
+        // SAFETY: the parent leaves at once, running no destructors.
         _ => unsafe { libc::_exit(0) },
     }
-    // SAFETY: the ready fd was passed to us; we own it from now on.
     let mut report = Reporter {
+        // SAFETY: the ready fd was passed to us; we own it from now on.
         pipe: args.ready_fd.map(|fd| unsafe { File::from_raw_fd(fd) }),
     };
     let code = match run(&args, &mut report) {

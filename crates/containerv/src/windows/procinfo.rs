@@ -43,8 +43,8 @@ pub(crate) fn memory(h: &OwnedHandle) -> Option<PROCESS_MEMORY_COUNTERS_EX> {
 /// User + kernel CPU time, ns.
 pub(crate) fn cpu_ns(h: &OwnedHandle) -> Option<u64> {
     let mut t = [FILETIME::default(); 4];
-    // SAFETY: four writable FILETIMEs for the four out-parameters.
     let [c, e, k, u] = &mut t;
+    // SAFETY: four writable FILETIMEs for the four out-parameters.
     let ok = unsafe { GetProcessTimes(h.as_raw_handle(), c, e, k, u) };
     (ok != 0).then(|| hundred_ns_to_ns(ft(*k)).saturating_add(hundred_ns_to_ns(ft(*u))))
 }

@@ -164,8 +164,9 @@ impl PreparedProcess {
         let prog = self.argv[0].as_bytes();
         let err = |errno| Step::Lookup.failed(errno);
         let probe = |path: *const c_char| -> i32 {
-            // SAFETY: stat into a zeroed struct with a NUL-terminated path.
+            // SAFETY: an all-zero `struct stat` is a valid value.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: stat into that struct with a NUL-terminated path.
             if unsafe { libc::stat(path, &mut st) } != 0 {
                 return errno();
             }
