@@ -418,6 +418,22 @@ fn start_container(
     if let Some(a) = &joined {
         create.network = Some(a.veth.clone());
     }
+    // `-t`: the size of the attached caller's terminal, if it wrote one.
+    if let Some((rows, cols)) = config
+        .tty
+        .then(|| read_size_file(&store.dir(&config.id).join(TTY_SIZE_FILE)))
+        .flatten()
+    {
+        if let Some(p) = spec.process_mut().as_mut() {
+            p.set_console_size(
+                oci_spec::runtime::BoxBuilder::default()
+                    .height(u64::from(rows))
+                    .width(u64::from(cols))
+                    .build()
+                    .ok(),
+            );
+        }
+    }
     let r = create_built(rt, config, spec, create, stdin);
     if r.is_err() && joined.is_some() {
         crate::network::release(store.root(), &config.id);
@@ -542,6 +558,32 @@ fn window_size(fd: RawFd) -> Option<(u16, u16)> {
     (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
 }
 
+/// The file in a container's directory where an attached `cv run -t`
+/// keeps its terminal's size ("ROWS COLS").
+pub const TTY_SIZE_FILE: &str = "tty-size";
+
+fn read_size_file(p: &std::path::Path) -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string(p).ok()?;
+    let mut it = text.split_whitespace().map(|v| v.parse::<u16>().ok());
+    match (it.next()??, it.next()??) {
+        (0, _) | (_, 0) => None,
+        size => Some(size),
+    }
+}
+
+/// Gives the container's terminal (master `fd`) a new size; the kernel
+/// sends SIGWINCH to its foreground group.
+fn set_window_size(fd: RawFd, (rows, cols): (u16, u16)) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a valid winsize; fd is our pty master.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
 /// The poll loop of one run: logs, health probes, the main process's
 /// exit. Returns how it ended and whether the OOM killer struck; the
 /// container is destroyed when this returns.
@@ -564,6 +606,13 @@ fn supervise(
     let mut buf = vec![0u8; 16 * 1024];
     let mut out_open = true;
     let mut err_open = true;
+    // `-t`: the attached caller writes its terminal's size to this file
+    // (its stdin reaches us through a relay pipe, which has no size);
+    // watched for resizes.
+    let size_file = config
+        .tty
+        .then(|| store.dir(&config.id).join(TTY_SIZE_FILE));
+    let mut term_size = size_file.as_deref().and_then(read_size_file);
     loop {
         // When to wake up without any descriptor being ready.
         let now = Instant::now();
@@ -581,6 +630,10 @@ fn supervise(
             wake = Some(wake.map_or(now + Duration::from_millis(100), |w| {
                 w.min(now + Duration::from_millis(100))
             }));
+        }
+        if size_file.is_some() {
+            let soon = now + Duration::from_millis(200);
+            wake = Some(wake.map_or(soon, |w| w.min(soon)));
         }
         let timeout = wake.map_or(-1, |w| {
             w.saturating_duration_since(now).as_millis().min(60_000) as i32
@@ -605,6 +658,12 @@ fn supervise(
             };
             if done {
                 run.tty_in = None;
+            }
+        }
+        if let Some(now_size) = size_file.as_deref().and_then(read_size_file) {
+            if Some(now_size) != term_size {
+                set_window_size(run.out.as_raw_fd(), now_size);
+                term_size = Some(now_size);
             }
         }
         if ready[0] {

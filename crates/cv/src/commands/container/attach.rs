@@ -20,9 +20,16 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyho
     if proxy {
         super::sigproxy::block();
     }
+    let resize = opts.tty && !detach && containerv_engine::tty::window_size().is_some();
+    if resize {
+        super::winsize::block();
+    }
     crate::commands::image::pull_for_run(ctx, opts.image.as_deref(), args.pull)?;
     let e = ctx.engine()?;
     let id = e.create(&opts)?;
+    if resize {
+        super::winsize::follow(e.store.dir(&id));
+    }
     if detach {
         if let Err(err) = e.start(&id, false) {
             if opts.rm {

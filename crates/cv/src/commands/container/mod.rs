@@ -19,6 +19,7 @@ mod security_args;
 mod sigproxy;
 mod stats;
 mod top;
+mod winsize;
 
 use std::time::Duration;
 
