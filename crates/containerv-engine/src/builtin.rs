@@ -40,7 +40,7 @@ const BUILTIN_VERSION: &str = "2";
 /// `BUILTIN_VERSION` the store's built-in image is.
 const VERSION_FILE: &str = "builtin-image.version";
 
-const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use containerv::options::DEFAULT_PATH_ENV as PATH_ENV;
 
 /// True if `image` names the built-in image (with or without a tag or
 /// registry).

@@ -381,10 +381,7 @@ fn merge_env(image_env: &[String], o: &RunOptions, hostname: &str) -> Result<Vec
         out.retain(|e| e.split('=').next() != Some(key.as_str()));
         out.push(kv);
     };
-    set(
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-        &mut out,
-    );
+    set(containerv::options::DEFAULT_PATH_ENV.into(), &mut out);
     set(format!("HOSTNAME={hostname}"), &mut out);
     if o.tty {
         set("TERM=xterm".into(), &mut out);

@@ -18,6 +18,20 @@ use crate::error::{Error, Result};
 use crate::limits::ResourceLimits;
 use crate::network::Veth;
 
+macro_rules! default_path {
+    () => {
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    };
+}
+
+/// The PATH a process gets when its spec or image sets none (runc's and
+/// docker's), and the one the program is looked up in then. The one copy
+/// for the core, the runtime's `spec` and the engine.
+pub const DEFAULT_PATH: &str = default_path!();
+
+/// [`DEFAULT_PATH`] as an environment entry.
+pub const DEFAULT_PATH_ENV: &str = concat!("PATH=", default_path!());
+
 /// Masked paths the builder adds to the OCI defaults (podman's list).
 pub const EXTRA_MASKED_PATHS: [&str; 2] = ["/sys/devices/virtual/powercap", "/sys/dev/block"];
 
@@ -436,10 +450,7 @@ impl ContainerOptions {
             .process_mut()
             .as_mut()
             .expect("default spec has a process");
-        let mut env = vec![
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-            "TERM=xterm".to_string(),
-        ];
+        let mut env = vec![DEFAULT_PATH_ENV.to_string(), "TERM=xterm".to_string()];
         env.extend(self.env.iter().cloned());
         process.set_env(Some(env));
         process.set_terminal(Some(false));

@@ -37,7 +37,7 @@ fn default_spec() -> Value {
             "user": { "uid": 0, "gid": 0 },
             "args": ["sh"],
             "env": [
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                containerv::options::DEFAULT_PATH_ENV,
                 "TERM=xterm"
             ],
             "cwd": "/",

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{Process as OciProcess, UserBuilder};
 
 use super::cgroups::CgroupManager;
+use super::init::sys::errno;
 use super::proc_setup::PreparedProcess;
 use super::process::{wait_pid, Process, ProcessIo};
 use super::report::{self, Report};
@@ -312,11 +313,6 @@ fn fail(fd: RawFd, e: ChildError) -> ! {
     report::send_failed(fd, e);
     // SAFETY: leaving a forked child without running Rust destructors.
     unsafe { libc::_exit(SETUP_FAILED) }
-}
-
-fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
 }
 
 /// The intermediate: join the cgroup and namespaces, clone the real

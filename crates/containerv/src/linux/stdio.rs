@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
+use super::init::sys::errno;
 use crate::error::{Error, Result};
 use crate::process::Stdio;
 
@@ -102,9 +103,4 @@ pub(crate) fn install_in_child(fds: &[RawFd; 3]) -> Result<(), i32> {
         }
     }
     Ok(())
-}
-
-fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
 }

@@ -11,6 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use super::init::sys::errno;
 use crate::error::{Error, Result};
 use crate::linux::step::{ChildError, Step};
 
@@ -77,11 +78,6 @@ pub fn receive_pty_master(sock: std::os::fd::BorrowedFd<'_>) -> std::io::Result<
     Err(std::io::Error::other(
         "no descriptor in the console socket message",
     ))
-}
-
-fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
 }
 
 impl ChildTty {

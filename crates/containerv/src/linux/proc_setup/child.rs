@@ -5,6 +5,8 @@
 
 use libc::c_char;
 
+pub(super) use crate::linux::init::sys::errno;
+
 use super::{caps, limits, PreparedProcess};
 use crate::linux::step::{ChildError, Step};
 
@@ -253,12 +255,6 @@ fn join_candidate(buf: &mut [u8; PATH_BUF], dir: &[u8], prog: &[u8]) -> Option<*
     buf[dir.len() + 1..len].copy_from_slice(prog);
     buf[len] = 0;
     Some(buf.as_ptr().cast())
-}
-
-/// The current thread's errno.
-pub(super) fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
 }
 
 /// Signal dispositions and mask as a new program expects them: the Rust

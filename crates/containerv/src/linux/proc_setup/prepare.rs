@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::linux::user;
 
 /// PATH used for the lookup when the process's env has none (runc's).
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::options::DEFAULT_PATH;
 
 /// A C string from `s`, or `InvalidSpec` naming `what` if it holds a NUL.
 fn cstring(what: &str, s: &[u8]) -> Result<CString> {
