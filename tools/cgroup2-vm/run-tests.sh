@@ -17,7 +17,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 TARGET=x86_64-unknown-linux-musl
-TESTS=(limits_cgroup limits_v2 spec_devices)
+TESTS=(limits_cgroup limits_v2 spec_devices spec_cgroupfs)
 
 fail() { echo "run-tests.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
