@@ -1,8 +1,9 @@
 //! What a container's `cgroup` mount becomes on this host, as runc does.
 //!
-//! - Unified (cgroup2 at /sys/fs/cgroup): with a cgroup namespace a cgroup2
-//!   mount (its root is the container's cgroup); without one a bind of the
-//!   container's own cgroup directory.
+//! - Unified (cgroup2 at /sys/fs/cgroup): a bind of the container's own
+//!   cgroup directory, with or without a cgroup namespace (the same view a
+//!   cgroup2 mount in its namespace gives; such a mount fails with EBUSY in
+//!   the cgroup2 VM, and runc binds too when it does).
 //! - v1 or hybrid: a tmpfs holding one entry per host hierarchy (read from
 //!   /proc/self/mountinfo; named ones such as `name=systemd` included) plus
 //!   `unified` when the host has cgroup2 there, then the tmpfs made
@@ -95,11 +96,14 @@ pub(crate) fn steps(
     if host_is_unified() {
         let own = placed.iter().find(|p| p.controllers.is_empty());
         match (cgroupns, own) {
-            (true, _) => out.push(step(
+            // The container's own directory, bound: what a cgroup2 mount
+            // in its cgroup namespace shows, and what runc falls back to
+            // when that mount is refused (EBUSY in the cgroup2 VM).
+            (_, Some(p)) => out.push(bind(rel, &p.dir, flags)?),
+            (true, None) => out.push(step(
                 format!("mount cgroup2 on {dest}"),
                 mount(rel, "cgroup2", flags, None)?,
             )),
-            (false, Some(p)) => out.push(bind(rel, &p.dir, flags)?),
             (false, None) => out.push(step(
                 format!("mount tmpfs on {dest}"),
                 mount(rel, "tmpfs", flags, Some("mode=755".to_string()))?,
