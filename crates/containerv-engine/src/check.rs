@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::store::try_lock;
+use crate::store::try_lock_existing;
 
 /// One thing found: what it is, and whether it was repaired.
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub struct Finding {
 /// Temporary volume directories younger than this may belong to a
 /// `volume create` still running.
 const YOUNG: Duration = Duration::from_secs(60);
+
+/// How long a live create may stay `.stage-<id>` (it takes microseconds).
+const INIT_GRACE: Duration = Duration::from_secs(2);
 
 impl Engine {
     /// Checks the store; with `repair`, fixes what it can. Returns what
@@ -181,8 +184,31 @@ impl Engine {
                     format!("container directory without records ({name})"),
                     repair,
                 );
+            } else if name.starts_with(".stage-") {
+                // A create lives microseconds as `.stage-` (mkdir, lock,
+                // rename): one still there after INIT_GRACE was killed.
+                // The explicit check waits that long for a young one.
+                if implicit {
+                    continue;
+                }
+                let age = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .unwrap_or_default();
+                if age < INIT_GRACE {
+                    std::thread::sleep(INIT_GRACE - age);
+                    if !e.path().exists() {
+                        continue;
+                    }
+                }
+                if repair {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+                note(format!("unfinished create ({name})"), repair);
             } else if let Some(id) = name.strip_prefix(".new-") {
-                if !matches!(try_lock(&e.path().join("lock")), Ok(Some(_))) {
+                if !crate::store::staging_is_dead(&e.path()) {
                     continue; // a live create
                 }
                 if repair {
@@ -196,9 +222,18 @@ impl Engine {
                 }
                 note(format!("unfinished create of container {id}"), repair);
             } else if let Some(id) = name.strip_prefix(".rm-") {
+                // A live removal holds the container's lock until done.
+                let lock = e.path().join("lock");
+                let _held = match try_lock_existing(&lock) {
+                    Ok(Some(g)) => Some(g),
+                    // Its lock file already deleted by a removal killed
+                    // in the middle of deleting: the explicit check only.
+                    Ok(None) if !implicit && !lock.exists() => None,
+                    _ => continue,
+                };
                 if repair {
                     self.cleanup_core(id);
-                    if let Ok(Some(_held)) = try_lock(&e.path().join("monitor.lock")) {
+                    if let Ok(Some(_held)) = try_lock_existing(&e.path().join("monitor.lock")) {
                         remove_stale_core(self.runtime_root(), id);
                     }
                     let _ = self.store.finish_remove(id);

@@ -59,3 +59,29 @@ pub fn try_lock(path: &Path) -> Result<Option<LockGuard>> {
         }
     }
 }
+
+/// Like [`try_lock`], but never creates the lock file: `Ok(None)` also
+/// when it does not exist (yet). For judging someone else's directory
+/// (is its creator alive?) without racing it: creating the file there
+/// could let a sweep take a directory whose creator has not locked it yet,
+/// or leave a file in one a live `rm` is deleting.
+pub fn try_lock_existing(path: &Path) -> Result<Option<LockGuard>> {
+    let file = match OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open lock file", path, e)),
+    };
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(Some(LockGuard { _file: file }));
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(None),
+            _ => return Err(Error::io("lock", path, err)),
+        }
+    }
+}

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use atomic::{read_json, write_json};
 pub(crate) use lock::lock_exclusive;
-pub use lock::{try_lock, LockGuard};
+pub use lock::{try_lock, try_lock_existing, LockGuard};
 pub use names::random_name;
 pub(crate) use names::{docker_name_fault, NameFault};
 
@@ -184,7 +184,7 @@ impl Store {
         if !staging.exists() {
             return true;
         }
-        matches!(try_lock(&staging.join("lock")), Ok(Some(_)))
+        staging_is_dead(&staging)
     }
 
     /// Finds a container by full id, name, or unique id prefix.
@@ -423,6 +423,12 @@ impl Store {
             Err(e) => Err(Error::io("remove container directory", &gone, e)),
         }
     }
+}
+
+/// True if the creator of staging directory `dir` (`.new-<id>`, locked
+/// before it got that name) is gone: its lock is free.
+pub(crate) fn staging_is_dead(dir: &Path) -> bool {
+    matches!(try_lock_existing(&dir.join("lock")), Ok(Some(_)))
 }
 
 /// The marker file of [`Store::request_stop`].
