@@ -103,13 +103,6 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
             "conflicts with --rm (a removed container cannot be restarted)",
         ));
     }
-    if o.tty && o.init {
-        return Err(Error::option(
-            "-t",
-            "true",
-            "a terminal together with --init is not supported yet",
-        ));
-    }
     let restart_policy = match &o.restart {
         Some(r) => RestartPolicy::parse(r)?,
         None => RestartPolicy::No,

@@ -375,8 +375,23 @@ fn run_flags_shape_the_container() {
         out.contains("/dev/pts/") && out.contains("stdin-tty"),
         "{out}"
     );
-    assert!(cv
-        .fails(&["run", "-t", "--init", "containerv/busybox", "true"])
-        .contains("-t"));
+    // -t with --init: the init is pid 1, the command has the terminal.
+    let o = cv.run(&[
+        "run",
+        "--rm",
+        "-t",
+        "--init",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "tty; echo TERM=$TERM; ps -o pid,args | grep ' 1 '; exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    assert!(
+        out.contains("/dev/pts/") && out.contains("TERM=xterm"),
+        "{out}"
+    );
+    assert!(out.contains("1 /sbin/cv-init"), "{out}");
     assert!(cv.ids().is_empty());
 }

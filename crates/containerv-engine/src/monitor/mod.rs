@@ -452,6 +452,9 @@ fn create_built(
     let (err_r, err_w) = pipe().map_err(|e| Error::sys("stderr pipe", e))?;
     set_nonblocking(out_r.as_raw_fd());
     set_nonblocking(err_r.as_raw_fd());
+    if config.init && config.tty {
+        return start_init_with_terminal(rt, config, spec, create, stdin, err_r);
+    }
     if config.init {
         let container = rt.create_from_spec(&config.id, spec, create)?;
         let opts = ProcessOptions {
@@ -547,6 +550,73 @@ fn start_with_terminal(
         err: unused_err,
         tty_in: input.map(|i| (i, writer)),
     })
+}
+
+/// `--init -t`: the built-in init is pid 1 and the command is exec'd
+/// into the container with a pty of its devpts (as `exec -t`); the
+/// master comes back over a console socket and is logged as stdout.
+fn start_init_with_terminal(
+    rt: &Runtime,
+    config: &ContainerConfig,
+    spec: containerv::Spec,
+    create: containerv::CreateConfig,
+    stdin: &StdinSource,
+    unused_err: File,
+) -> Result<Running> {
+    let mut process = spec.process().clone().unwrap_or_default();
+    let size = spec.process().as_ref().and_then(|p| p.console_size());
+    let container = rt.create_from_spec(&config.id, spec, create)?;
+    process.set_args(Some(config.command.clone()));
+    process.set_env(Some(config.env.clone()));
+    process.set_cwd(PathBuf::from(
+        config.working_dir.clone().unwrap_or_else(|| "/".into()),
+    ));
+    if let Some(u) = &config.user {
+        match oci_spec::runtime::UserBuilder::default()
+            .username(u.clone())
+            .build()
+        {
+            Ok(user) => {
+                process.set_user(user);
+            }
+            Err(e) => {
+                let _ = container.destroy();
+                return Err(Error::option("-u", u.as_str(), e.to_string()));
+            }
+        }
+    }
+    process.set_terminal(Some(true));
+    process.set_console_size(size);
+    let input = stdin.file();
+    let r = (|| {
+        let sock = crate::tty::ConsoleSocket::listen(
+            &std::env::temp_dir().join(format!("cv-monitor-{}-init.sock", std::process::id())),
+        )?;
+        let io = containerv::linux::ProcessIo {
+            console_socket: Some(sock.path().to_path_buf()),
+            ..Default::default()
+        };
+        let main = container.exec(&process, io)?;
+        let master = sock.receive()?;
+        let writer = master
+            .try_clone()
+            .map_err(|e| Error::sys("dup the terminal", e))?;
+        set_nonblocking(master.as_raw_fd());
+        Ok::<_, Error>((main, master, writer))
+    })();
+    match r {
+        Ok((main, master, writer)) => Ok(Running {
+            container,
+            main: Some(main),
+            out: master,
+            err: unused_err,
+            tty_in: input.map(|i| (i, writer)),
+        }),
+        Err(e) => {
+            let _ = container.destroy();
+            Err(e)
+        }
+    }
 }
 
 /// The terminal size of `fd`, if it is a terminal.
