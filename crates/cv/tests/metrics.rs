@@ -248,6 +248,16 @@ fn listen_serves_the_text_on_loopback() {
     let idle = TcpStream::connect(&srv.1).unwrap();
     drop(idle);
     assert!(srv.get("/metrics").starts_with("HTTP/1.1 200"));
+    // The server keeps each container's handle between scrapes: a removed
+    // container leaves the next scrape, a new one joins it.
+    cv.ok(&["rm", "-f", "served"]);
+    cv.run_d(&["--name", "later", "containerv/busybox", "sleep", "1000"]);
+    let r = srv.get("/metrics");
+    assert!(value(&r, "container_processes", "served").is_none(), "{r}");
+    assert!(
+        value(&r, "container_processes", "later") == Some(1.0),
+        "{r}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //!
 //! The server is a small blocking loop on a std `TcpListener`: one scrape
 //! at a time, each bounded by read/write timeouts, which is what a
-//! Prometheus (one request per interval) needs. A bare port, or `:PORT`,
+//! Prometheus (one request per interval) needs. It keeps a
+//! `containerv_engine::metrics::Scraper`, so the containers' cgroup files
+//! stay open between scrapes. A bare port, or `:PORT`,
 //! listens on 127.0.0.1 only; another interface must be named.
 
 use std::io::{Read, Write};
@@ -60,12 +62,11 @@ pub fn run(ctx: &Context, a: MetricsArgs) -> anyhow::Result<()> {
         "Serving metrics on http://{}/metrics",
         listener.local_addr()?
     );
+    let mut scraper = containerv_engine::metrics::Scraper::default();
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
         // One client's failure (gone, too slow) never ends the server.
-        if let Err(err) = serve(conn, || {
-            containerv_engine::metrics::scrape(&e).map_err(anyhow::Error::from)
-        }) {
+        if let Err(err) = serve(conn, || scraper.scrape(&e).map_err(anyhow::Error::from)) {
             tracing::debug!("metrics client: {err:#}");
         }
     }
@@ -73,7 +74,10 @@ pub fn run(ctx: &Context, a: MetricsArgs) -> anyhow::Result<()> {
 }
 
 /// Answers one HTTP/1.x request: `GET /metrics` (or `/`) with the text.
-fn serve(mut c: TcpStream, scrape: impl Fn() -> anyhow::Result<String>) -> anyhow::Result<()> {
+fn serve(
+    mut c: TcpStream,
+    mut scrape: impl FnMut() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
     c.set_read_timeout(Some(Duration::from_secs(5)))?;
     c.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut req = Vec::with_capacity(1024);
