@@ -148,3 +148,55 @@ fn mount_type_tmpfs() {
     }
     assert!(cv.ids().is_empty());
 }
+
+#[test]
+fn log_opt_compress_gzips_rotated_files() {
+    let cv = Cv::new();
+    let id = cv.run_d(&[
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        "--log-opt",
+        "compress=true",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "for i in $(seq 1 60); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; done",
+    ]);
+    assert_eq!(cv.ok(&["wait", &id]).trim(), "0");
+    let dir = cv.engine_root().join("containers").join(&id);
+    let gz: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "gz"))
+        .collect();
+    assert!(!gz.is_empty(), "no compressed rotated file");
+    for f in &gz {
+        let o = std::process::Command::new("gzip")
+            .arg("-t")
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{} is not valid gzip", f.display());
+    }
+    // logs reads across the plain and compressed files, in order.
+    let logs = cv.ok(&["logs", &id]);
+    let nums: Vec<u32> = logs
+        .lines()
+        .map(|l| l.split('-').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(*nums.last().unwrap(), 60);
+    assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
+    let err = cv.fails(&[
+        "run",
+        "--log-opt",
+        "compress=maybe",
+        "containerv/busybox",
+        "true",
+    ]);
+    assert!(err.contains("compress"), "{err}");
+    cv.ok(&["rm", &id]);
+    cv.assert_gone(&id);
+}
