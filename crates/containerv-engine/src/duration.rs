@@ -1,58 +1,17 @@
 //! Docker's duration strings (`30s`, `1m30s`, `500ms`, `1h`) for
 //! `--health-interval`, `--stop-timeout`-like flags and `logs --since`.
 //!
-//! Go's `time.ParseDuration` grammar: one or more `<number><unit>` pairs,
-//! units `ns us µs ms s m h`, decimals allowed (`1.5s`). A bare `0` is
-//! zero.
+//! The grammar (Go's `time.ParseDuration`) is parsed by
+//! `containerv::time::parse_go_duration`, shared with the runtime.
 
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Parses a Go-style duration for option `option` (used in the error).
+/// Parses a Go-style duration for option `option` (used in the error):
+/// `containerv::time::parse_go_duration`, the one parser.
 pub fn parse_duration(option: &str, s: &str) -> Result<Duration> {
-    let bad = |why: &str| Error::option(option, s, why.to_string());
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(bad("empty duration"));
-    }
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if t.starts_with('-') {
-        return Err(bad("negative duration"));
-    }
-    let mut total: f64 = 0.0;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| bad("missing unit (use ms, s, m or h, e.g. 30s)"))?;
-        if num_len == 0 {
-            return Err(bad("expected a number"));
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad("bad number"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad("unknown unit (use ms, s, m or h)")),
-        };
-        total += n * scale;
-    }
-    if !total.is_finite() || total > 1e12 {
-        return Err(bad("too large"));
-    }
-    Ok(Duration::from_secs_f64(total))
+    containerv::time::parse_go_duration(s).map_err(|why| Error::option(option, s, why.to_string()))
 }
 
 /// Formats a duration the way `docker ps` does in "Up 5 seconds".

@@ -6,6 +6,9 @@
 //! The conversions are Howard Hinnant's `civil_from_days` and
 //! `days_from_civil` (proleptic Gregorian calendar, exact for every `i64`
 //! day count that fits a year in `i64`), written once here for every crate.
+//!
+//! Also Go's duration strings ([`parse_go_duration`]: `30s`, `1m30s`,
+//! `500ms`), for the engine's flags and the runtime's `events --interval`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -101,6 +104,54 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Go's `time.ParseDuration` grammar: one or more `<number><unit>` pairs,
+/// units `ns us µs ms s m h`, decimals allowed (`1.5s`); a bare `0` is
+/// zero. The error says what is wrong, for the caller to put after the
+/// option's name.
+pub fn parse_go_duration(s: &str) -> Result<std::time::Duration, &'static str> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration");
+    }
+    if t == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    if t.starts_with('-') {
+        return Err("negative duration");
+    }
+    let mut total: f64 = 0.0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or("missing unit (use ms, s, m or h, e.g. 30s)")?;
+        if num_len == 0 {
+            return Err("expected a number");
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| "bad number")?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err("unknown unit (use ms, s, m or h)"),
+        };
+        total += n * scale;
+    }
+    if !total.is_finite() || total > 1e12 {
+        return Err("too large");
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]

@@ -52,27 +52,14 @@ pub fn events(cli: &Cli, id: &str, once: bool, interval: &str) -> Result<i32> {
     }
 }
 
-/// Go-style durations: "5s", "500ms", "1m", "1.5s", "100us".
+/// Go-style durations: "5s", "500ms", "1m", "1.5s", "100us" (the one
+/// parser, `containerv::time::parse_go_duration`); zero is refused.
 fn parse_duration(s: &str) -> Result<Duration> {
     let bad = || Fail::new(format!("--interval {s:?}: not a duration (e.g. 5s, 500ms)"));
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(bad)?;
-    let n: f64 = s[..end].parse().map_err(|_| bad())?;
-    let unit = match &s[end..] {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(bad()),
-    };
-    let secs = n * unit;
-    if !(secs.is_finite() && secs > 0.0) {
-        return Err(bad());
+    match containerv::time::parse_go_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(bad()),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
