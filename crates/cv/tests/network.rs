@@ -100,6 +100,10 @@ fn server(text: &str, port: u16) -> String {
     format!("while true; do echo {text} | nc -l -p {port}; done")
 }
 
+/// A shell function for container scripts: `get HOST PORT` retries
+/// while the one-connection-at-a-time server re-listens.
+const RETRY_GET: &str = "get() { for i in 1 2 3 4 5 6 7 8 9 10; do o=$(nc -w 2 $1 $2) && [ -n \"$o\" ] && { echo \"$o\"; return 0; }; sleep 0.2; done; return 1; };";
+
 /// Connects to `addr:port` from the test (host side) and reads the answer.
 fn fetch(addr: &str, port: u16) -> std::io::Result<String> {
     use std::io::Read;
@@ -145,7 +149,7 @@ fn default_bridge_connects_containers_and_leaves_nothing() {
         "containerv/busybox",
         "sh",
         "-c",
-        &format!("nc -w 3 {ip} 8080; ip route | grep default"),
+        &format!("{RETRY_GET} get {ip} 8080; ip route | grep default"),
     ]);
     assert!(out.contains("from-a"), "{out}");
     assert!(out.contains(&format!("default via {gw}")), "{out}");
@@ -205,11 +209,9 @@ fn user_network_addresses_and_isolation() {
         "--network",
         &n1.name,
         "containerv/busybox",
-        "nc",
-        "-w",
-        "2",
-        &ip,
-        "8080",
+        "sh",
+        "-c",
+        &format!("{RETRY_GET} get {ip} 8080"),
     ]);
     assert!(same.contains("from-a"), "{same}");
     let other = cv.run(&[
@@ -508,11 +510,9 @@ fn published_tcp_and_udp_ports_are_reachable_and_removed() {
         "run",
         "--rm",
         "containerv/busybox",
-        "nc",
-        "-w",
-        "3",
-        &gw,
-        &p8081.to_string(),
+        "sh",
+        "-c",
+        &format!("{RETRY_GET} get {gw} {p8081}"),
     ]);
     assert!(out.contains("from-8081"), "{out}");
     // 8080 is published on 127.0.0.1 only: not on the gateway.
@@ -622,7 +622,7 @@ fn names_and_aliases_resolve_on_one_network_only() {
         "sh",
         "-c",
         &format!(
-            "nc -w 3 {web} 80; nc -w 3 www 80; cat /etc/resolv.conf; grep extra.test /etc/hosts"
+            "{RETRY_GET} get {web} 80; get www 80; cat /etc/resolv.conf; grep extra.test /etc/hosts"
         ),
     ]);
     assert_eq!(same.matches("from-web").count(), 2, "{same}");
