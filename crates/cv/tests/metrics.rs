@@ -279,3 +279,42 @@ fn bad_listen_addresses_and_busy_ports_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn an_oom_kill_raises_container_oom_events_total() {
+    let cv = Cv::new();
+    let id = cv.run_d(&[
+        "--name",
+        "oomer",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let before = cv.ok(&["system", "metrics"]);
+    assert_eq!(metric(&before, "container_oom_events_total", "oomer"), 0.0);
+    // `sort` keeps its whole input: 64 MiB cannot fit in 16 MiB.
+    let o = cv.run(&[
+        "exec",
+        "oomer",
+        "sh",
+        "-c",
+        "head -c 67108864 /dev/zero | sort >/dev/null",
+    ]);
+    assert!(!o.status.success(), "the hog was not killed");
+    let after = cv.ok(&["system", "metrics"]);
+    let oom = metric(&after, "container_oom_events_total", "oomer");
+    let mem = cgroup_dir(&id, "memory");
+    let kernel = if mem.join("memory.oom_control").exists() {
+        keyed(mem.join("memory.oom_control"), "oom_kill")
+    } else {
+        keyed(mem.join("memory.events"), "oom_kill")
+    };
+    assert!(oom >= 1.0, "no OOM event counted:\n{after}");
+    assert_eq!(oom, kernel as f64, "the kernel counted {kernel}");
+    // The container itself lives on.
+    assert_eq!(metric(&after, "container_processes", "oomer"), 1.0);
+}
