@@ -318,3 +318,63 @@ fn an_oom_kill_raises_container_oom_events_total() {
     // The container itself lives on.
     assert_eq!(metric(&after, "container_processes", "oomer"), 1.0);
 }
+
+/// Received and sent bytes of the container's interfaces (lo excluded), as
+/// the kernel counts them in the init's network namespace.
+fn kernel_net_bytes(pid: &str) -> (u64, u64) {
+    let t = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).unwrap();
+    t.lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim() != "lo")
+        .map(|(_, v)| {
+            let f: Vec<u64> = v.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (f[0], f[8])
+        })
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+#[test]
+fn a_transfer_into_the_container_shows_its_bytes() {
+    let cv = Cv::new();
+    // The container's own address on the engine's bridge (made by this
+    // test's engine): traffic stays on this host.
+    cv.run_d(&[
+        "--name",
+        "rx",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "nc -l -p 8080 > /dev/null; sleep 1000",
+    ]);
+    let ip = cv.inspect("rx", "{{.NetworkSettings.IPAddress}}");
+    let pid = cv.inspect("rx", "{{.State.Pid}}");
+    let before = cv.ok(&["system", "metrics"]);
+    let rx0 = metric(&before, "container_network_receive_bytes_total", "rx");
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut s = loop {
+        match TcpStream::connect((ip.as_str(), 8080)) {
+            Ok(s) => break s,
+            Err(e) => assert!(Instant::now() < end, "connect {ip}:8080: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    s.write_all(&vec![0u8; 1 << 20]).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    drop(s);
+    let after = cv.ok(&["system", "metrics"]);
+    let (krx, ktx) = kernel_net_bytes(&pid);
+    let rx = metric(&after, "container_network_receive_bytes_total", "rx");
+    let tx = metric(&after, "container_network_transmit_bytes_total", "rx");
+    // 1 MiB of payload plus TCP/IP/Ethernet headers (~5 %).
+    let grown = rx - rx0;
+    assert!(
+        grown >= 1048576.0 && grown < 1048576.0 * 1.1,
+        "received {grown} bytes for 1 MiB"
+    );
+    // Within a few stray packets (ARP, retransmits) of the kernel's figure.
+    assert!((rx - krx as f64).abs() < 2048.0, "rx {rx}, kernel {krx}");
+    assert!((tx - ktx as f64).abs() < 2048.0, "tx {tx}, kernel {ktx}");
+}
