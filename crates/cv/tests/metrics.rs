@@ -371,7 +371,7 @@ fn a_transfer_into_the_container_shows_its_bytes() {
     // 1 MiB of payload plus TCP/IP/Ethernet headers (~5 %).
     let grown = rx - rx0;
     assert!(
-        grown >= 1048576.0 && grown < 1048576.0 * 1.1,
+        (1048576.0..1048576.0 * 1.1).contains(&grown),
         "received {grown} bytes for 1 MiB"
     );
     // Within a few stray packets (ARP, retransmits) of the kernel's figure.
