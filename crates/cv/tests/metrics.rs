@@ -378,3 +378,74 @@ fn a_transfer_into_the_container_shows_its_bytes() {
     assert!((rx - krx as f64).abs() < 2048.0, "rx {rx}, kernel {krx}");
     assert!((tx - ktx as f64).abs() < 2048.0, "tx {tx}, kernel {ktx}");
 }
+
+#[test]
+fn health_status_and_restarts_come_from_the_engine() {
+    let cv = Cv::new();
+    cv.run_d(&[
+        "--name",
+        "hm",
+        "--health-cmd",
+        "cat /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "1",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let status = |text: &str, s: &str| {
+        text.lines().any(|l| {
+            l.starts_with("container_health_status{")
+                && l.contains("name=\"hm\"")
+                && l.contains(&format!("status=\"{s}\""))
+                && l.ends_with(" 1.0")
+        })
+    };
+    cv.wait_for(
+        "hm",
+        "{{.State.Health.Status}}",
+        "unhealthy",
+        Duration::from_secs(10),
+    );
+    let t = cv.ok(&["system", "metrics"]);
+    assert!(status(&t, "unhealthy") && !status(&t, "healthy"), "{t}");
+    cv.ok(&["exec", "hm", "touch", "/tmp/ok"]);
+    cv.wait_for(
+        "hm",
+        "{{.State.Health.Status}}",
+        "healthy",
+        Duration::from_secs(10),
+    );
+    let t = cv.ok(&["system", "metrics"]);
+    assert!(status(&t, "healthy") && !status(&t, "unhealthy"), "{t}");
+    assert_eq!(metric(&t, "container_restarts_total", "hm"), 0.0);
+    // A restart policy's restarts: `container_restarts_total` is the
+    // engine's RestartCount (read while the container runs).
+    cv.run_d(&[
+        "--name",
+        "rs",
+        "--restart",
+        "always",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = cv.ok(&["system", "metrics"]);
+        let n: f64 = cv.inspect("rs", "{{.RestartCount}}").parse().unwrap();
+        if let Some(v) = value(&t, "container_restarts_total", "rs") {
+            if v >= 1.0 && (v == n || v + 1.0 == n) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < end,
+            "no restart counted: RestartCount {n}\n{t}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
