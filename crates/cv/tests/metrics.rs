@@ -449,3 +449,46 @@ fn health_status_and_restarts_come_from_the_engine() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn direct_writes_show_in_container_fs_writes_bytes_total() {
+    let cv = Cv::new();
+    // A volume on /var/tmp (a block device here; a tmpfs would count
+    // nothing), written with O_DIRECT so the block layer sees it now.
+    let vol = tempfile::Builder::new()
+        .prefix("cv-metrics-dd")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let bind = format!("{}:/data", vol.path().display());
+    cv.run_d(&[
+        "--name",
+        "dd",
+        "-v",
+        &bind,
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let before = cv.ok(&["system", "metrics"]);
+    let w0 = metric(&before, "container_fs_writes_bytes_total", "dd");
+    cv.ok(&[
+        "exec",
+        "dd",
+        "dd",
+        "if=/dev/zero",
+        "of=/data/f",
+        "bs=1M",
+        "count=8",
+        "oflag=direct",
+    ]);
+    let after = cv.ok(&["system", "metrics"]);
+    let grown = metric(&after, "container_fs_writes_bytes_total", "dd") - w0;
+    // 8 MiB of data, plus at most some metadata blocks of the file system.
+    assert!(
+        (8.0 * 1048576.0..9.0 * 1048576.0).contains(&grown),
+        "wrote 8 MiB, counted {grown}"
+    );
+    assert!(metric(&after, "container_fs_writes_total", "dd") >= 8.0);
+    cv.ok(&["rm", "-f", "dd"]);
+    drop(vol);
+}
