@@ -286,9 +286,12 @@ fn no_host_fd_and_no_host_cwd_reach_the_container() {
     let leak = leaky_dir_fd("/sys/fs/cgroup");
     let n = leak.as_raw_fd();
 
-    // The init: exactly 0, 1, 2 (the shell's own view of itself).
+    // The init: exactly 0, 1, 2 (the shell's own view of itself). The
+    // listing waits for the background child to be `sleep`: before its
+    // exec the forked shell is still moving its stdin to /dev/null
+    // (close 0, open), and a loaded machine caught it with fd 0 closed.
     let id = unique_id("sec-fds-init");
-    let (spec, config) = sh_spec(&id, "sleep 5 & p=$!; ls /proc/$p/fd > /dev/shm/fds; readlink /proc/$p/cwd > /dev/shm/cwd; kill $p; echo $(cat /dev/shm/fds); cat /dev/shm/cwd");
+    let (spec, config) = sh_spec(&id, "sleep 5 & p=$!; until [ \"$(cat /proc/$p/comm)\" = sleep ]; do :; done; ls /proc/$p/fd > /dev/shm/fds; readlink /proc/$p/cwd > /dev/shm/cwd; kill $p; echo $(cat /dev/shm/fds); cat /dev/shm/cwd");
     let out = run_ok(&rt, &id, spec, config);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0].trim(), "0 1 2", "{out}");
@@ -309,7 +312,7 @@ fn no_host_fd_and_no_host_cwd_reach_the_container() {
     let c = rt
         .create(&id, &ContainerOptions::new().rootfs(busybox_rootfs()))
         .unwrap();
-    let out = spawn_output(&c, "sleep 5 & p=$!; ls /proc/$p/fd > /dev/shm/fds; readlink /proc/$p/cwd > /dev/shm/cwd; kill $p; echo $(cat /dev/shm/fds); cat /dev/shm/cwd");
+    let out = spawn_output(&c, "sleep 5 & p=$!; until [ \"$(cat /proc/$p/comm)\" = sleep ]; do :; done; ls /proc/$p/fd > /dev/shm/fds; readlink /proc/$p/cwd > /dev/shm/cwd; kill $p; echo $(cat /dev/shm/fds); cat /dev/shm/cwd");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0].trim(), "0 1 2", "{out}");
     assert_eq!(lines[1], "/", "{out}");

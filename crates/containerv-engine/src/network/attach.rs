@@ -201,8 +201,11 @@ pub fn attach_with_files(
     };
     let mut mounts = spec.mounts().clone().unwrap_or_default();
     for (dest, src) in files {
-        if mounts.iter().any(|m| m.destination() == Path::new(dest)) {
-            continue; // -v over it wins, as docker
+        if mounts.iter().any(|m| covers(m, Path::new(dest))) {
+            // -v over it wins, as docker; under a bind of a host
+            // directory (-v /srv/etc:/etc) its mount point would be made
+            // in that host directory: left out, as the core does.
+            continue;
         }
         let m = oci_spec::runtime::MountBuilder::default()
             .destination(dest)
@@ -259,4 +262,14 @@ pub fn release(engine_root: &Path, id: &str) {
             etcfiles::refresh(s, &rec);
         }
     }
+}
+
+/// True when mount `m` is at `dest` or is a bind of a directory above it.
+fn covers(m: &oci_spec::runtime::Mount, dest: &Path) -> bool {
+    let bind = m.typ().as_deref() == Some("bind")
+        || m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind");
+    m.destination() == dest || (bind && dest.starts_with(m.destination()))
 }
