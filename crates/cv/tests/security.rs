@@ -284,6 +284,30 @@ fn namespaces_ulimits_sysctls_shm_groups() {
     assert_eq!(code, 125, "{out}");
     assert!(out.contains("not running"), "{out}");
     cv.ok(&["rm", &target]);
+    // --pid container:NAME: the init is born in that container's pid
+    // namespace (its sleep is pid 1 there) and sees nothing of the host's
+    // processes; a stopped one refuses the start.
+    let target = cv.run_d(&["--name", "pid-target", "containerv/busybox", "sleep", "61"]);
+    let theirs = cv.ok(&["exec", "pid-target", "readlink", "/proc/self/ns/pid"]);
+    let (code, out) = sh(
+        &cv,
+        &["--pid", "container:pid-target"],
+        "readlink /proc/self/ns/pid; cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(lines[0], theirs.trim(), "{out}");
+    assert_eq!(lines[1].trim(), "sleep 61", "{out}");
+    let seen: u32 = lines[2].trim().parse().unwrap();
+    assert!(
+        seen <= 6,
+        "the joined container sees {seen} processes: {out}"
+    );
+    cv.ok(&["stop", "-t", "0", &target]);
+    let (code, out) = sh(&cv, &["--pid", "container:pid-target"], "true");
+    assert_eq!(code, 125, "{out}");
+    assert!(out.contains("not running"), "{out}");
+    cv.ok(&["rm", &target]);
     // docker's nofile default (hard capped at ours), and --ulimit.
     let (_, out) = sh(&cv, &[], "ulimit -Sn; ulimit -Hn");
     let ours: u64 = nofile_hard();

@@ -206,9 +206,7 @@ impl SecurityOptions {
             pid: namespaces::parse(
                 "--pid",
                 self.pid.as_deref(),
-                // No "container:": the core joins a pid namespace path
-                // after its init exists, so the init would stay in ours.
-                &["host", "private"],
+                &["host", "private", "container:"],
             )?,
             ipc: namespaces::parse(
                 "--ipc",

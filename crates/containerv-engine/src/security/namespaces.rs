@@ -2,10 +2,9 @@
 //! default) or the host's. `--ipc shareable|private|none` keep a private
 //! IPC namespace (`none`: docker mounts no /dev/shm; cv keeps its tmpfs).
 //! `--uts host` also drops the container hostname: the runtime must not
-//! call sethostname in the host's namespace. `--ipc container:NAME` joins
-//! another container's IPC namespace (`--pid container:` is refused: the
-//! core joins a pid namespace path only for the init's children, so the
-//! init itself would stay in the caller's pid namespace): the name is resolved to an id at
+//! call sethostname in the host's namespace. `--pid container:NAME` and
+//! `--ipc container:NAME` join another container's namespace (the core's
+//! init is born in a pid namespace given by path): the name is resolved to an id at
 //! create ([`super::SecurityConfig::resolve_joins`], an unknown container
 //! is refused then), and at every start the target's running init
 //! (pid + start time from its state record) gives `/proc/PID/ns/...`; a
