@@ -43,6 +43,8 @@ mod tty;
 mod user;
 
 pub use hooks::{run_hooks, HookKind};
+/// Every capability name (`CAP_CHOWN` ...), by number.
+pub use proc_setup::CAPABILITIES;
 
 /// [`Container::upload`] into a container root that is not running (a
 /// root the caller mounted): same checks, paths resolved inside `root`.

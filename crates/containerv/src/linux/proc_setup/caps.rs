@@ -11,49 +11,50 @@ use crate::linux::step::{ChildError, Step};
 /// `_LINUX_CAPABILITY_VERSION_3`.
 const CAP_VERSION_3: u32 = 0x2008_0522;
 
-/// Every capability name the kernel defines, by number.
-pub(super) const CAP_NAMES: [&str; 41] = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
+/// Every capability name the kernel defines, by number (one table for
+/// the core, the OCI runtime's `features` and the engine's `--cap-add`).
+pub const CAPABILITIES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 /// A capability number (0 = CAP_CHOWN ...) from a name like `CAP_NET_ADMIN`
@@ -61,9 +62,9 @@ pub(super) const CAP_NAMES: [&str; 41] = [
 pub(super) fn capability_number(name: &str) -> Result<u32> {
     let upper = name.to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    CAP_NAMES
+    CAPABILITIES
         .iter()
-        .position(|n| *n == bare)
+        .position(|n| n[4..] == *bare)
         .map(|i| i as u32)
         .ok_or_else(|| Error::InvalidSpec(format!("unknown capability {name:?}")))
 }
@@ -88,10 +89,9 @@ pub(super) fn cap_mask(caps: &Capabilities, last_cap: u32) -> Result<u64> {
 /// `bounding` out means an empty one), an effective one outside permitted.
 pub(super) fn check_cap_sets(c: &CapSets) -> Result<()> {
     let first = |m: u64| {
-        CAP_NAMES
+        CAPABILITIES
             .get(m.trailing_zeros() as usize)
-            .copied()
-            .unwrap_or("?")
+            .map_or("?", |n| &n[4..])
     };
     let outside_bounding = c.inheritable & !c.bounding;
     if outside_bounding != 0 {
@@ -124,7 +124,7 @@ pub(super) fn last_cap() -> u32 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)
-        .min(CAP_NAMES.len() as u32 - 1)
+        .min(CAPABILITIES.len() as u32 - 1)
 }
 
 /// The five capability sets as bit masks.

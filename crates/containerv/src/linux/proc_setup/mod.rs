@@ -24,6 +24,7 @@ use libc::c_char;
 use oci_spec::runtime::LinuxPersonality;
 
 use caps::CapSets;
+pub use caps::CAPABILITIES;
 use limits::{RlimitResource, SchedAttr};
 
 use crate::error::{Error, Result};

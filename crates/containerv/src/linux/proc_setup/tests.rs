@@ -1,6 +1,6 @@
 //! Fork-based tests of the prepare/exec split.
 
-use super::caps::{cap_mask, capability_number, CAP_NAMES};
+use super::caps::{cap_mask, capability_number, CAPABILITIES};
 use super::*;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxCapabilitiesBuilder, PosixRlimitBuilder, PosixRlimitType,
@@ -58,7 +58,7 @@ fn capability_names() {
     assert!(e.contains("CAP_BOGUS"), "{e}");
     // Every oci-spec capability maps to a number.
     let all: Capabilities = serde_json::from_str::<Vec<Capability>>(
-        &serde_json::to_string(&CAP_NAMES.map(|n| format!("CAP_{n}")).to_vec()).unwrap(),
+        &serde_json::to_string(&CAPABILITIES.to_vec()).unwrap(),
     )
     .unwrap()
     .into_iter()
