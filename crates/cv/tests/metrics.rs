@@ -121,9 +121,14 @@ fn figures_match_the_kernel_and_promtool_accepts_them() {
     let after = cv.ok(&["system", "metrics"]);
     let k1 = kernel_cpu_s(&id);
     let grown = metric(&after, "container_cpu_usage_seconds_total", "mx") - cpu0;
+    // The burner is stopped by a `cv exec` of its own, so on a loaded
+    // machine it burns on past 2 s (2.2 s seen in a full suite run): the
+    // metric's growth is held to what the kernel counted meanwhile.
+    let burned = k1 - k0;
+    assert!(burned >= 2.0, "the kernel counted {burned} s");
     assert!(
-        (grown - 2.0).abs() <= 0.2,
-        "CPU grew {grown} s, the burner had 2 s"
+        (grown - burned).abs() <= 0.2,
+        "CPU grew {grown} s, the kernel counted {burned} s"
     );
     // And to the kernel's own figure (the execs above cost a little).
     let m1 = metric(&after, "container_cpu_usage_seconds_total", "mx");
