@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use containerv::Runtime;
 use containerv_image::ImageStore;
 
+use crate::engine_config::EngineConfig;
 use crate::error::{Error, Result};
 use crate::monitor::launch::{launch, monitor_log, Launched};
 use crate::options::{to_config, ImageInfo, RunOptions};
@@ -22,6 +23,8 @@ pub struct Engine {
     image_root: PathBuf,
     runtime_root: PathBuf,
     monitor_exe: PathBuf,
+    /// The engine's configuration file (defaults for what is made).
+    pub config: EngineConfig,
 }
 
 impl Engine {
@@ -40,7 +43,14 @@ impl Engine {
             image_root: image_root.to_path_buf(),
             runtime_root,
             monitor_exe: monitor_exe.to_path_buf(),
+            config: EngineConfig::default(),
         })
+    }
+
+    /// The engine with `config`'s defaults (see [`crate::engine_config`]).
+    pub fn with_config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
     }
 
     pub fn images(&self) -> Result<ImageStore> {

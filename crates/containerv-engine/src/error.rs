@@ -73,6 +73,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The engine's configuration file is bad (the reason names the key
+    /// and the value).
+    #[error("engine configuration {path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+
     /// A record on disk that cannot be parsed.
     #[error("corrupt record {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },

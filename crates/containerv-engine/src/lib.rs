@@ -14,6 +14,7 @@ mod cp;
 pub mod create_checks;
 pub mod duration;
 pub mod engine;
+pub mod engine_config;
 pub mod error;
 pub mod health;
 pub mod inspect;

@@ -21,12 +21,18 @@ use containerv_engine::monitor::{self, launch::MONITOR_ARG};
 #[derive(Parser)]
 #[command(name = "cv", version, about = "containerv engine CLI")]
 struct Cli {
-    /// Image store root (default $CONTAINERV_IMAGE_ROOT or /var/lib/containerv/images).
+    /// Image store root (default $CONTAINERV_IMAGE_ROOT, the config file's
+    /// storage.image-root, or /var/lib/containerv/images).
     #[arg(long, global = true)]
     image_root: Option<PathBuf>,
-    /// Container state root (default $CONTAINERV_ROOT or /var/lib/containerv/engine).
+    /// Container state root (default $CONTAINERV_ROOT, the config file's
+    /// storage.root, or /var/lib/containerv/engine).
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+    /// The engine's configuration file (default $CONTAINERV_CONFIG_FILE or
+    /// /etc/containerv/engine.toml).
+    #[arg(long, global = true)]
+    config_file: Option<PathBuf>,
     /// Set the logging level ("debug", "info", "warn", "error", "fatal").
     #[arg(short = 'l', long, default_value = "info", value_parser = diag::parse_level)]
     log_level: diag::Level,
@@ -110,6 +116,7 @@ fn main() {
     let ctx = commands::Context {
         image_root: cli.image_root,
         root: cli.root,
+        config_file: cli.config_file,
     };
     // docker's exit codes for a `run`/`create` that failed.
     let kind = match &cli.cmd {

@@ -14,10 +14,12 @@
 //! - [`mounts`]: `-v` / `--mount` parsing and the record a container keeps.
 //! - [`copyup`]: docker's copy-up of the image's content into a new volume.
 //! - [`ops`]: the engine operations that need the container store too.
+//! - [`options`]: the local driver's `--opt`s (type, device, o, size).
 
 pub mod copyup;
 pub mod mounts;
 mod ops;
+pub mod options;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -82,13 +82,25 @@ impl Engine {
         users(&self.store, name)
     }
 
-    /// `cv volume create [NAME]`: a random 64-hex name when `None`.
+    /// `cv volume create [NAME]`: a random 64-hex name when `None`;
+    /// `opts` (`--opt K=V`) over the engine file's `default-opts`.
     pub fn volume_create(
         &self,
         name: Option<&str>,
         driver: &str,
         labels: &[String],
+        opts: &[String],
     ) -> Result<Volume> {
+        let mut o = self.config.volumes.default_opts.clone();
+        o.extend(super::options::from_flags("--opt", opts)?);
+        if !super::options::VolumeOptions::parse(&o)?.is_plain() {
+            let kv: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return Err(Error::option(
+                "--opt",
+                kv.join(","),
+                "the local driver takes no options here yet",
+            ));
+        }
         let mut l = BTreeMap::new();
         for kv in labels {
             let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));

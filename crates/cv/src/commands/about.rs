@@ -137,6 +137,23 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         })
         .unwrap_or_else(|| "Linux".into());
     let root = e.store.root().display().to_string();
+    // The engine's file (containerv's own fields; docker has none).
+    let (config_path, _) =
+        containerv_engine::engine_config::EngineConfig::locate(ctx.config_file.as_deref());
+    let config_file = match &e.config.source {
+        Some(p) => p.display().to_string(),
+        None => format!("{} (absent: defaults)", config_path.display()),
+    };
+    let volume_opts = &e.config.volumes.default_opts;
+    let volume_opts_text = if volume_opts.is_empty() {
+        "none".to_string()
+    } else {
+        let kv: Vec<String> = volume_opts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        kv.join(",")
+    };
     let doc = json!({
         "Containers": entries.len(),
         "ContainersRunning": running,
@@ -155,6 +172,8 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         "MemTotal": mem_total,
         "Name": name,
         "DockerRootDir": root,
+        "EngineConfigFile": config_file,
+        "DefaultVolumeOptions": volume_opts,
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         "SecurityOptions": ["name=seccomp,profile=builtin"],
         "DefaultRuntime": "containerv",
@@ -167,7 +186,8 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
              Storage Driver: overlay\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n \
              Cgroup Version: {cgroup_version}\n Security Options:\n  seccomp\n   Profile: builtin\n \
              Kernel Version: {}\n Operating System: {os}\n OSType: linux\n Architecture: {}\n \
-             CPUs: {ncpu}\n Total Memory: {}\n Name: {name}\n Docker Root Dir: {root}\n",
+             CPUs: {ncpu}\n Total Memory: {}\n Name: {name}\n Docker Root Dir: {root}\n \
+             Engine Config File: {config_file}\n Default Volume Options: {volume_opts_text}\n",
             kernel(),
             std::env::consts::ARCH,
             crate::output::human_size(mem_total),

@@ -23,7 +23,7 @@ pub enum VolumeCmd {
         /// Set metadata (KEY=VALUE).
         #[arg(short, long = "label")]
         label: Vec<String>,
-        /// Driver options (the local driver takes none).
+        /// Driver options (docker's local driver: type, device, o, size).
         #[arg(short, long = "opt")]
         opt: Vec<String>,
         /// Volume name (also accepted as --name).
@@ -141,16 +141,13 @@ pub fn run(ctx: &Context, c: VolumeCmd) -> anyhow::Result<()> {
             name_flag,
             name,
         } => {
-            if let Some(o) = opt.first() {
-                anyhow::bail!("--opt {o:?}: the local driver takes no options here");
-            }
             let name = match (name_flag, name) {
                 (Some(a), Some(b)) if a != b => {
                     anyhow::bail!("conflicting names: --name {a:?} and {b:?}")
                 }
                 (a, b) => a.or(b),
             };
-            let v = e.volume_create(name.as_deref(), &driver, &label)?;
+            let v = e.volume_create(name.as_deref(), &driver, &label, &opt)?;
             println!("{}", v.name);
             Ok(())
         }

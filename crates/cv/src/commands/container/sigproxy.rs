@@ -46,6 +46,7 @@ pub fn forward(ctx: &Context, id: &str) {
     let ctx = Context {
         image_root: ctx.image_root.clone(),
         root: ctx.root.clone(),
+        config_file: ctx.config_file.clone(),
     };
     let id = id.to_string();
     std::thread::spawn(move || loop {
