@@ -14,18 +14,27 @@ pub fn parse_duration(option: &str, s: &str) -> Result<Duration> {
     containerv::time::parse_go_duration(s).map_err(|why| Error::option(option, s, why.to_string()))
 }
 
-/// Formats a duration the way `docker ps` does in "Up 5 seconds".
+/// Go-units' `HumanDuration`, which docker prints everywhere a relative
+/// time appears: `docker ps`'s "Up 5 seconds" / "3 weeks ago" and the
+/// CREATED column of `docker images`. The one copy.
 pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..=59 => format!("{s} seconds"),
-        60..=119 => "About a minute".into(),
-        120..=3599 => format!("{} minutes", s / 60),
-        3600..=7199 => "About an hour".into(),
-        7200..=172_799 => format!("{} hours", s / 3600),
-        _ => format!("{} days", s / 86400),
+    let secs = d.as_secs();
+    let minutes = secs / 60;
+    // go-units: int(d.Hours() + 0.5)
+    let hours = (d.as_secs_f64() / 3600.0 + 0.5) as u64;
+    match () {
+        _ if secs < 1 => "Less than a second".into(),
+        _ if secs == 1 => "1 second".into(),
+        _ if secs < 60 => format!("{secs} seconds"),
+        _ if minutes == 1 => "About a minute".into(),
+        _ if minutes < 60 => format!("{minutes} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        // go-units: int(d.Hours())/24/365, not rounded
+        _ => format!("{} years", secs / 3600 / 24 / 365),
     }
 }
 
@@ -70,5 +79,26 @@ mod tests {
         assert_eq!(human(Duration::from_secs(5)), "5 seconds");
         assert_eq!(human(Duration::from_secs(90)), "About a minute");
         assert_eq!(human(Duration::from_secs(600)), "10 minutes");
+        // go-units' own table (units/duration_test.go)
+        let h = |s: u64| human(Duration::from_secs(s));
+        assert_eq!(h(0), "Less than a second");
+        assert_eq!(h(1), "1 second");
+        assert_eq!(h(59), "59 seconds");
+        assert_eq!(h(60), "About a minute");
+        assert_eq!(h(119), "About a minute");
+        assert_eq!(h(120), "2 minutes");
+        assert_eq!(h(3599), "59 minutes");
+        assert_eq!(h(3600), "About an hour");
+        assert_eq!(h(5399), "About an hour");
+        assert_eq!(h(5400), "2 hours");
+        assert_eq!(h(47 * 3600), "47 hours");
+        assert_eq!(h(48 * 3600), "2 days");
+        assert_eq!(h(13 * 86400), "13 days");
+        assert_eq!(h(14 * 86400), "2 weeks");
+        assert_eq!(h(59 * 86400), "8 weeks");
+        assert_eq!(h(60 * 86400), "2 months");
+        assert_eq!(h(729 * 86400), "24 months");
+        assert_eq!(h(730 * 86400), "2 years");
+        assert_eq!(h(3 * 365 * 86400), "3 years");
     }
 }

@@ -1,15 +1,13 @@
 //! Terminals for `exec -t`: a console socket that receives the pty master
 //! the core library sends (SCM_RIGHTS, runc's protocol), our own terminal
-//! in raw mode while attached, and the copy loop between the two.
+//! in raw mode while attached, and the copy loop between the two (the
+//! last two are the core's `containerv::linux::console`).
 
 use std::fs::File;
-use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
-
-use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::error::{Error, Result};
 
@@ -63,67 +61,16 @@ impl Drop for ConsoleSocket {
 
 /// Our terminal's size (rows, columns), if stdin is a terminal.
 pub fn window_size() -> Option<(u16, u16)> {
-    // SAFETY: an all-zero winsize is a valid value.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ fills a winsize.
-    let r = unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+    containerv::linux::console::window_size(0)
 }
 
-/// Puts stdin's terminal in raw mode until dropped.
-pub struct RawMode {
-    saved: Option<Termios>,
-}
-
-impl RawMode {
-    pub fn enter() -> RawMode {
-        let stdin = std::io::stdin();
-        let saved = termios::tcgetattr(stdin.as_fd()).ok();
-        if let Some(t) = &saved {
-            let mut raw = t.clone();
-            termios::cfmakeraw(&mut raw);
-            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
-        }
-        RawMode { saved }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
-        }
-    }
-}
+/// Raw mode on our terminal while attached (restored on drop): the core's.
+pub use containerv::linux::console::RawMode;
 
 /// Copies the master's output to stdout until the terminal closes; with
-/// `input`, copies stdin to the master in the background.
+/// `input`, stdin to the master. Our window size follows (SIGWINCH): the
+/// core's relay, the one the OCI runtime uses.
 pub fn proxy(master: File, input: bool) -> Result<()> {
-    if input {
-        let mut to = master
-            .try_clone()
-            .map_err(|e| Error::sys("dup the terminal", e))?;
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            let mut stdin = std::io::stdin();
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 || to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    let mut from = master;
-    let mut out = std::io::stdout();
-    let mut buf = [0u8; 4096];
-    loop {
-        match from.read(&mut buf) {
-            // EIO once the last slave closed.
-            Ok(0) | Err(_) => return Ok(()),
-            Ok(n) => {
-                let _ = out.write_all(&buf[..n]);
-                let _ = out.flush();
-            }
-        }
-    }
+    containerv::linux::console::relay(&OwnedFd::from(master), input)
+        .map_err(|e| Error::sys("terminal relay", e))
 }

@@ -1,7 +1,7 @@
 //! `cv run -it` on a real terminal (a pty this test owns): the container
 //! sees `TERM=xterm`, the terminal's size at start, and a resize of the
 //! caller's terminal while it runs (SIGWINCH in the container, the new
-//! size from `stty size`), as under docker.
+//! size from `stty size`), as under docker; `cv exec -it` the same.
 
 #![cfg(target_os = "linux")]
 
@@ -39,9 +39,14 @@ fn wait_for_output(out: &Mutex<Vec<u8>>, want: &str) {
     }
 }
 
-#[test]
-fn run_it_sees_term_and_resizes() {
-    let cv = Cv::new();
+/// Runs `cv ARGS` with a fresh pty as its controlling terminal and stdio;
+/// returns the child, the master and everything read from it so far.
+fn spawn_on_pty(
+    cv: &Cv,
+    args: &[&str],
+    rows: u16,
+    cols: u16,
+) -> (std::process::Child, std::fs::File, Arc<Mutex<Vec<u8>>>) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty fills two fds.
     let r = unsafe {
@@ -56,17 +61,8 @@ fn run_it_sees_term_and_resizes() {
     assert_eq!(r, 0);
     // SAFETY: fresh fds we own.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    set_size(master.as_raw_fd(), 30, 100);
-    let mut c = cv.cmd(&[
-        "run",
-        "-it",
-        "--name",
-        "tty1",
-        "containerv/busybox",
-        "sh",
-        "-c",
-        "trap 'echo size=$(stty size)' WINCH; echo term=$TERM; echo size=$(stty size); while :; do sleep 0.1; done",
-    ]);
+    set_size(master.as_raw_fd(), rows, cols);
+    let mut c = cv.cmd(args);
     c.stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
@@ -79,7 +75,7 @@ fn run_it_sees_term_and_resizes() {
             Ok(())
         });
     }
-    let mut child = c.spawn().unwrap();
+    let child = c.spawn().unwrap();
     let m = std::fs::File::from(master);
     let out = Arc::new(Mutex::new(Vec::new()));
     let mut reader = m.try_clone().unwrap();
@@ -93,6 +89,33 @@ fn run_it_sees_term_and_resizes() {
             sink.lock().unwrap().extend_from_slice(&b[..n]);
         }
     });
+    (child, m, out)
+}
+
+fn wait_exit(child: &mut std::process::Child, what: &str) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const SHOW_SIZE: &str = "trap 'echo size=$(stty size)' WINCH; echo term=$TERM; echo size=$(stty size); while :; do sleep 0.1; done";
+
+#[test]
+fn run_it_sees_term_and_resizes() {
+    let cv = Cv::new();
+    let args = [
+        "run",
+        "-it",
+        "--name",
+        "tty1",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        SHOW_SIZE,
+    ];
+    let (mut child, m, out) = spawn_on_pty(&cv, &args, 30, 100);
     wait_for_output(&out, "term=xterm");
     wait_for_output(&out, "size=30 100");
     set_size(m.as_raw_fd(), 50, 132);
@@ -100,10 +123,31 @@ fn run_it_sees_term_and_resizes() {
     let id = cv.inspect("tty1", "{{.Id}}");
     cv.ok(&["rm", "-f", "tty1"]);
     let _ = (&m).write_all(b"");
-    let end = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < end, "cv run did not end after rm -f");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_exit(&mut child, "cv run did not end after rm -f");
+    cv.assert_gone(&id);
+}
+
+/// `cv exec -it` follows the caller's terminal too (docker resizes exec
+/// sessions): the size at start and after a resize reach the process.
+#[test]
+fn exec_it_sees_size_and_resizes() {
+    let cv = Cv::new();
+    cv.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tty2",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let id = cv.inspect("tty2", "{{.Id}}");
+    let args = ["exec", "-it", "tty2", "sh", "-c", SHOW_SIZE];
+    let (mut child, m, out) = spawn_on_pty(&cv, &args, 24, 80);
+    wait_for_output(&out, "size=24 80");
+    set_size(m.as_raw_fd(), 40, 120);
+    wait_for_output(&out, "size=40 120");
+    cv.ok(&["rm", "-f", "tty2"]);
+    wait_exit(&mut child, "cv exec did not end after rm -f");
     cv.assert_gone(&id);
 }

@@ -145,21 +145,16 @@ impl LogConfig {
     }
 }
 
-/// `10m`, `512k`, `1g`, `100` (bytes), docker's units (powers of 1024).
+/// `10m`, `512k`, `1g`, `100` (bytes), docker's units (powers of 1024):
+/// the core's one size parser, `containerv::limits::parse_size`.
+/// Zero ("0", "0m") is 0 here, so the caller can say docker's "must be
+/// positive" (the core refuses sizes under one byte).
 pub fn parse_size(s: &str) -> Option<u64> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (num, mult) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1u64 << 10),
-        'm' => (&t[..t.len() - 1], 1 << 20),
-        'g' => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: f64 = num.parse().ok()?;
-    if !(0.0..1e15).contains(&n) {
-        return None;
+    let num = s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if num.parse::<f64>() == Ok(0.0) {
+        return Some(0);
     }
-    Some((n * mult as f64) as u64)
+    containerv::limits::parse_size("size", s).ok()
 }
 
 #[cfg(test)]

@@ -619,14 +619,7 @@ fn start_init_with_terminal(
     }
 }
 
-/// The terminal size of `fd`, if it is a terminal.
-fn window_size(fd: RawFd) -> Option<(u16, u16)> {
-    // SAFETY: a zeroed winsize is valid; TIOCGWINSZ fills it.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: ioctl on a descriptor we own.
-    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
-}
+use containerv::linux::console::{set_window_size, window_size};
 
 /// The file in a container's directory where an attached `cv run -t`
 /// keeps its terminal's size ("ROWS COLS").
@@ -639,19 +632,6 @@ fn read_size_file(p: &std::path::Path) -> Option<(u16, u16)> {
         (0, _) | (_, 0) => None,
         size => Some(size),
     }
-}
-
-/// Gives the container's terminal (master `fd`) a new size; the kernel
-/// sends SIGWINCH to its foreground group.
-fn set_window_size(fd: RawFd, (rows, cols): (u16, u16)) {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a valid winsize; fd is our pty master.
-    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
 
 /// The poll loop of one run: logs, health probes, the main process's

@@ -18,6 +18,7 @@ use crate::options::ContainerOptions;
 use crate::process::ProcessOptions;
 
 pub mod cgroups;
+pub mod console;
 mod create;
 mod exec;
 pub mod exeseal;

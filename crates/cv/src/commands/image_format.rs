@@ -168,31 +168,8 @@ pub fn since(rfc3339: &str, now: i64) -> String {
     let Some(t) = parse_rfc3339(rfc3339) else {
         return String::new();
     };
-    let secs = (now - t).max(0);
-    let hours = (secs as f64 / 3600.0).round() as i64;
-    let d = if secs < 1 {
-        "Less than a second".to_string()
-    } else if secs == 1 {
-        "1 second".to_string()
-    } else if secs < 60 {
-        format!("{secs} seconds")
-    } else if secs / 60 == 1 {
-        "About a minute".to_string()
-    } else if secs < 3600 {
-        format!("{} minutes", secs / 60)
-    } else if hours == 1 {
-        "About an hour".to_string()
-    } else if hours < 48 {
-        format!("{hours} hours")
-    } else if hours < 24 * 7 * 2 {
-        format!("{} days", hours / 24)
-    } else if hours < 24 * 30 * 2 {
-        format!("{} weeks", hours / 24 / 7)
-    } else if hours < 24 * 365 * 2 {
-        format!("{} months", hours / 24 / 30)
-    } else {
-        format!("{} years", hours / 24 / 365)
-    };
+    let secs = (now - t).max(0) as u64;
+    let d = containerv_engine::duration::human(std::time::Duration::from_secs(secs));
     format!("{d} ago")
 }
 

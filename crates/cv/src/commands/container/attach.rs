@@ -58,7 +58,8 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyho
     // With -t our terminal goes raw: the container's pty does the echo
     // and line editing.
     let raw = (opts.tty && containerv_engine::tty::window_size().is_some())
-        .then(containerv_engine::tty::RawMode::enter);
+        .then(containerv_engine::tty::RawMode::stdin)
+        .flatten();
     let code = follow(&e, &id, launched)?;
     drop(raw);
     std::process::exit(code);

@@ -162,7 +162,7 @@ fn exec_tty(
     if a.detach {
         return Ok(());
     }
-    let raw = window_size().map(|_| RawMode::enter());
+    let raw = window_size().and_then(|_| RawMode::stdin());
     proxy(master, a.interactive)?;
     let st = p.wait()?;
     drop(raw);
