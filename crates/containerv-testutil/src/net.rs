@@ -90,3 +90,145 @@ pub fn links_with_prefix(prefix: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A network namespace the test made to play "the outside" (another
+/// host on the network): joined to the host by a veth pair on a /30 of
+/// its own (host end `.1`, outside end `.2`, default route back via the
+/// host), so what containers send "out" can be seen arriving without any
+/// packet leaving the machine. Deleted (with its pair) on drop.
+pub struct Outside {
+    /// `ip netns` name (`/run/netns/<name>`).
+    pub name: String,
+    /// The host end of the pair.
+    pub host_if: String,
+    /// The host end's address (what masqueraded traffic comes from).
+    pub host_addr: Ipv4Addr,
+    /// The outside's own address.
+    pub addr: Ipv4Addr,
+}
+
+fn ip(args: &[&str]) {
+    let o = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// This thread joins the network namespace at `path`.
+fn join_netns(path: &str) {
+    let ns = std::fs::File::open(path).unwrap();
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+        .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+}
+
+impl Outside {
+    pub fn new() -> Outside {
+        let net = free_subnet(30);
+        let name = unique_ifname("cvo");
+        let host_if = unique_ifname("cvx");
+        let (host_addr, addr) = (nth(net, 1), nth(net, 2));
+        ip(&["netns", "add", &name]);
+        let o = Outside {
+            name: name.clone(),
+            host_if: host_if.clone(),
+            host_addr,
+            addr,
+        };
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &name,
+        ]);
+        ip(&["addr", "add", &format!("{host_addr}/30"), "dev", &host_if]);
+        ip(&["link", "set", &host_if, "up"]);
+        let x = |a: &[&str]| {
+            let mut v = vec!["-n", name.as_str()];
+            v.extend_from_slice(a);
+            ip(&v);
+        };
+        x(&["addr", "add", &format!("{addr}/30"), "dev", "eth0"]);
+        x(&["link", "set", "eth0", "up"]);
+        x(&["link", "set", "lo", "up"]);
+        x(&["route", "add", "default", "via", &host_addr.to_string()]);
+        o
+    }
+
+    /// Runs `f` on a thread inside the outside namespace.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            join_netns(&path);
+            f()
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Listens on TCP `port` in the outside for `window`, returning each
+    /// connection's peer and the first line it sent. Started on a thread:
+    /// the listener is up when this returns.
+    pub fn listen_tcp(
+        &self,
+        port: u16,
+        window: std::time::Duration,
+    ) -> std::thread::JoinHandle<Vec<(std::net::SocketAddr, String)>> {
+        let path = format!("/run/netns/{}", self.name);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            use std::io::Read;
+            join_netns(&path);
+            let l = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+            l.set_nonblocking(true).unwrap();
+            tx.send(()).unwrap();
+            let end = std::time::Instant::now() + window;
+            let mut got = Vec::new();
+            while std::time::Instant::now() < end {
+                match l.accept() {
+                    Ok((mut s, peer)) => {
+                        s.set_nonblocking(false).unwrap();
+                        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                            .unwrap();
+                        let mut buf = Vec::new();
+                        let _ = s.read_to_end(&mut buf);
+                        let text = String::from_utf8_lossy(&buf);
+                        got.push((peer, text.lines().next().unwrap_or("").to_string()));
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+            got
+        });
+        rx.recv().unwrap();
+        h
+    }
+}
+
+impl Default for Outside {
+    fn default() -> Self {
+        Outside::new()
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        // The pair goes with the namespace (the kernel may take a moment).
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while link_exists(&self.host_if) && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if !std::thread::panicking() {
+            assert!(!link_exists(&self.host_if), "{} left", self.host_if);
+            assert!(
+                !Path::new("/run/netns").join(&self.name).exists(),
+                "netns {} left",
+                self.name
+            );
+        }
+    }
+}

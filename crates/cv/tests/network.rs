@@ -156,12 +156,31 @@ fn default_bridge_connects_containers_and_leaves_nothing() {
     cv.ok(&["rm", "-f", &a]);
     cv.assert_gone(&a);
     assert!(veths_of(std::slice::from_ref(&a)).is_empty());
-    assert!(
-        !link_exists(&bridge),
-        "the idle default bridge {bridge} is removed"
-    );
+    // The idle default bridge stays (as docker0), with its subnet claim;
+    // no lease is left.
+    assert!(link_exists(&bridge), "the default bridge {bridge} is kept");
     let leases = cv.ok(&["network", "inspect", "-f", "{{json .Containers}}", "bridge"]);
     assert_eq!(leases.trim(), "{}");
+    // A "reboot" takes the bridge: the next container makes it again.
+    let nl = containerv::linux::net::Netlink::open().unwrap();
+    assert!(nl.del_link_named(&bridge).unwrap());
+    let out = cv.ok(&["run", "--rm", "containerv/busybox", "ip", "route"]);
+    assert!(out.contains(&format!("default via {gw}")), "{out}");
+    assert!(link_exists(&bridge), "{bridge} made again");
+    // `system reset` is the explicit way to take it away, with its claim.
+    cv.ok(&["system", "reset", "-f"]);
+    assert!(!link_exists(&bridge), "{bridge} left after system reset");
+    let claims = std::fs::read_dir("/run/containerv/subnets")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    std::fs::read_to_string(e.path())
+                        .is_ok_and(|t| t.contains(cv.engine_root().to_str().unwrap()))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(claims, 0, "subnet claim of this engine left");
 }
 
 #[test]
@@ -247,11 +266,12 @@ fn user_network_addresses_and_isolation() {
     let e = cv.fails(&["network", "rm", &n1.name]);
     assert!(e.contains("in use"), "{e}");
     assert!(link_exists(&n1.bridge));
+    let ids = cv.ids();
     cv.cleanup();
-    assert!(veths_of(&cv.ids()).is_empty());
+    assert!(veths_of(&ids).is_empty());
     assert!(
-        !link_exists(&n1.bridge),
-        "bridge of an idle network removed"
+        link_exists(&n1.bridge),
+        "the bridge of an idle network stays until network rm"
     );
 }
 

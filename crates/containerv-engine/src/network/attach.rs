@@ -1,8 +1,8 @@
 //! A container joins its network when it starts and leaves when it
 //! stops: the lease (address, MAC, host veth name) is written under the
 //! networks lock, the bridge made if missing, and the core library gets a
-//! `Veth` to make while the init waits. Leaving deletes the lease and,
-//! with the last one, the bridge.
+//! `Veth` to make while the init waits. Leaving deletes the lease; the
+//! bridge stays (see `bridge`).
 //!
 //! Leases of containers that are gone (record removed, or not running and
 //! not starting: a killed monitor, a "reboot") are dropped whenever the
@@ -42,11 +42,13 @@ pub fn host_ifname(id: &str) -> String {
 }
 
 /// The default network's record, made if missing; its subnet is claimed
-/// only while containers use it (an idle engine holds no pool).
+/// at first use and kept with its bridge (a record from before, with its
+/// claim given back, claims again).
 pub(crate) fn default_network(ns: &NetworkStore, g: &LockGuard) -> Result<NetworkRecord> {
     if let Some(mut r) = ns.load(DEFAULT_NETWORK)? {
         if !r.claimed {
-            let (subnet, prefix_len) = ipam::claim("network", None, &ns.path(DEFAULT_NETWORK))?;
+            let (subnet, prefix_len) =
+                ipam::claim("network", None, &ns.path(DEFAULT_NETWORK), &r.bridge)?;
             r.subnet = subnet;
             r.prefix_len = prefix_len;
             r.gateway = Ipv4Addr::from(u32::from(subnet) + 1);
@@ -59,11 +61,12 @@ pub(crate) fn default_network(ns: &NetworkStore, g: &LockGuard) -> Result<Networ
         return Ok(r);
     }
     let id = Store::new_id()?;
-    let (subnet, prefix_len) = ipam::claim("network", None, &ns.path(DEFAULT_NETWORK))?;
+    let bridge = format!("cv-{}", &id[..12]);
+    let (subnet, prefix_len) = ipam::claim("network", None, &ns.path(DEFAULT_NETWORK), &bridge)?;
     let rec = NetworkRecord {
         claimed: true,
         name: DEFAULT_NETWORK.into(),
-        bridge: format!("cv-{}", &id[..12]),
+        bridge,
         id,
         created: Utc::now(),
         driver: "bridge".into(),
@@ -147,9 +150,6 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
     bridge::ensure(&rec)?;
     if let Err(e) = nft::publish(&lease.ports, ip, &rec.bridge, rec.internal) {
         rec.leases.remove(&ip);
-        if rec.leases.is_empty() {
-            bridge::remove(&rec);
-        }
         return Err(e);
     }
     ns.save(&rec, &g)?;
@@ -223,9 +223,8 @@ pub fn attach_with_files(
     Ok(joined)
 }
 
-/// The container leaves every network it has a lease on; a network left
-/// without containers loses its bridge (the default network its subnet
-/// claim too).
+/// The container leaves every network it has a lease on (bridges and
+/// subnet claims stay with their networks).
 pub fn release(engine_root: &Path, id: &str) {
     let ns = NetworkStore::new(engine_root);
     let Ok(g) = ns.lock() else { return };
@@ -249,13 +248,6 @@ pub fn release(engine_root: &Path, id: &str) {
         };
         if !had && !changed {
             continue;
-        }
-        if rec.leases.is_empty() {
-            bridge::remove(&rec);
-            if rec.name == DEFAULT_NETWORK && rec.claimed {
-                ipam::unclaim(rec.subnet, rec.prefix_len);
-                rec.claimed = false;
-            }
         }
         let _ = ns.save(&rec, &g);
         if let Some(s) = &store {

@@ -125,8 +125,8 @@ pub fn disconnect(e: &Engine, network: &str, container: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes container `id`'s lease on `network` with its pair and ports;
-/// the bridge goes with the network's last lease.
+/// Removes container `id`'s lease on `network` with its pair and ports
+/// (the bridge stays with the network).
 fn drop_lease(e: &Engine, network: &str, id: &str) {
     let ns = NetworkStore::new(e.store.root());
     let Ok(g) = ns.lock() else { return };
@@ -139,13 +139,6 @@ fn drop_lease(e: &Engine, network: &str, id: &str) {
             let _ = nl.del_link_named(&l.host_ifname);
         }
         rec.leases.remove(&addr);
-    }
-    if rec.leases.is_empty() {
-        bridge::remove(&rec);
-        if rec.name == DEFAULT_NETWORK && rec.claimed {
-            ipam::unclaim(rec.subnet, rec.prefix_len);
-            rec.claimed = false;
-        }
     }
     let _ = ns.save(&rec, &g);
 }

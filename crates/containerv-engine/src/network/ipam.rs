@@ -4,10 +4,12 @@
 //! (172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/16 in /20s) that
 //! overlaps neither a route of the host (default routes aside) nor a
 //! subnet claimed by any engine on this host. Claims are files
-//! `/run/containerv/subnets/<net>_<len>` naming the claiming record, made
-//! under one host-wide lock; a claim whose record is gone (an engine root
-//! deleted without `network rm`) is stale and taken over. /run is a tmpfs:
-//! a reboot forgets the claims together with the bridges.
+//! `/run/containerv/subnets/<net>_<len>` naming the claiming record and
+//! its bridge, made under one host-wide lock; a claim whose record is gone
+//! (an engine root deleted without `network rm` or `system reset`) is
+//! stale: its bridge (kept between containers, as docker0) is deleted and
+//! the subnet taken over. /run is a tmpfs: a reboot forgets the claims
+//! together with the bridges.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -95,14 +97,17 @@ fn parse_claim(name: &str) -> Option<(Ipv4Addr, u8)> {
 }
 
 /// True when the record a claim names still holds that subnet.
-fn claim_live(file: &Path, net: Ipv4Addr, p: u8) -> bool {
-    let Ok(rec_path) = std::fs::read_to_string(file) else {
-        return false;
-    };
-    match crate::store::read_json::<NetworkRecord>(Path::new(rec_path.trim())) {
+fn claim_live(text: &str, net: Ipv4Addr, p: u8) -> bool {
+    let rec_path = text.lines().next().unwrap_or("").trim();
+    match crate::store::read_json::<NetworkRecord>(Path::new(rec_path)) {
         Ok(r) => r.subnet == net && r.prefix_len == p && r.claimed,
         Err(_) => false,
     }
+}
+
+/// The bridge a claim names (second line).
+fn claim_bridge(text: &str) -> Option<&str> {
+    text.lines().nth(1).map(str::trim).filter(|b| !b.is_empty())
 }
 
 /// Claims `want` (explicit) or a free default pool for the record at
@@ -111,6 +116,7 @@ pub fn claim(
     flag: &str,
     want: Option<(Ipv4Addr, u8)>,
     record_path: &Path,
+    bridge: &str,
 ) -> Result<(Ipv4Addr, u8)> {
     let dir = claims_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
@@ -122,9 +128,16 @@ pub fn claim(
     {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some((a, p)) = parse_claim(&n) {
-            if claim_live(&e.path(), a, p) {
-                claims.push((a, p, std::fs::read_to_string(e.path()).unwrap_or_default()));
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            if claim_live(&text, a, p) {
+                let who = text.lines().next().unwrap_or("").to_string();
+                claims.push((a, p, who));
             } else {
+                // The bridge of a deleted engine root: its route would
+                // hide the pool from every engine.
+                if let Some(b) = claim_bridge(&text) {
+                    crate::network::bridge::remove_named(b, false);
+                }
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -157,7 +170,7 @@ pub fn claim(
             })?,
     };
     let f = dir.join(claim_name(chosen.0, chosen.1));
-    std::fs::write(&f, record_path.to_string_lossy().as_bytes())
+    std::fs::write(&f, format!("{}\n{bridge}\n", record_path.to_string_lossy()))
         .map_err(|e| Error::io("write", &f, e))?;
     Ok(chosen)
 }

@@ -14,8 +14,9 @@
 //!   leases (address → container), rewritten under `<root>/networks/.lock`.
 //! - [`ipam`]: subnets (docker's default pools, never overlapping the
 //!   host's routes or another engine's claim) and address allocation.
-//! - [`bridge`]: the bridge of a network: made on first use, deleted when
-//!   its last container leaves (nothing stale between uses).
+//! - [`bridge`]: the bridge of a network: made on first use, kept (as
+//!   docker0) until the network is removed or the engine reset.
+//! - [`nft`]: published ports, egress and isolation in one nftables table.
 //! - [`attach`]: a container joins (lease + veth config) and leaves.
 //! - [`ops`]: `network create/ls/inspect/rm/prune`.
 

@@ -1,25 +1,31 @@
-//! Port forwarding in the kernel: one nftables table, `ip containerv`,
-//! that only the engine writes (it never lists, flushes or edits anything
-//! else). Published ports are elements of its maps (host port → container
-//! address . port, and host address . port → …), so adding and removing
-//! one container's ports is adding and deleting exactly its elements; the
-//! rules never change after the table is made.
+//! Port forwarding and egress in the kernel: one nftables table, `ip
+//! containerv`, that only the engine writes (it never lists, flushes or
+//! edits anything else). Published ports are elements of its maps (host
+//! port → container address . port, and host address . port → …), and
+//! bridges are elements of its sets, so adding and removing a container's
+//! ports or a network's bridge is adding and deleting exactly those
+//! elements; the rules never change after the table is made.
 //!
 //! - prerouting / output (nat): traffic to a local address (127.0.0.1,
 //!   the host's addresses, a bridge's gateway) on a published port is
 //!   DNATed to the container.
-//! - postrouting: DNATed traffic leaving through a `cv-*` bridge is
+//! - postrouting: DNATed traffic leaving through one of our bridges is
 //!   masqueraded, so a container answers the host's 127.0.0.1 (with
 //!   `route_localnet` on the bridge) or a container on its own bridge
-//!   (hairpin) through the right address.
-//! - forward (filter): containers' routed traffic (possible once a bridge
-//!   forwards, which it does from the first published port on) is allowed
-//!   only to published ports and within one bridge (`same_bridge`
-//!   elements): networks stay isolated from each other.
+//!   (hairpin) through the right address; traffic from a non-internal
+//!   bridge (`egress` set) leaving through any other interface is
+//!   masqueraded to the host's address (docker's egress).
+//! - forward (filter): traffic from our bridges is allowed to published
+//!   ports, as replies, within one bridge (`same_bridge` elements) and,
+//!   from a non-internal bridge, out of the host; everything else from a
+//!   bridge is dropped (networks stay isolated from each other, an
+//!   `--internal` one reaches nothing). Traffic *to* a bridge from
+//!   elsewhere passes only as replies or to published ports.
 //!
-//! The table exists from the first published port on; a marker
-//! `/run/containerv/nft-table` says so (both vanish with a reboot). The
-//! `nft` tool applies each change as one atomic transaction; one process
+//! The table is made with the first bridge after boot; a marker
+//! `/run/containerv/nft-table` holding [`VERSION`] says so (both vanish
+//! with a reboot; an older table is replaced). The `nft` tool applies
+//! each change as one atomic transaction: one process per bridge made and
 //! per container with published ports, none for the others.
 
 use std::io::Write;
@@ -30,6 +36,10 @@ use crate::error::{Error, Result};
 use crate::network::ports::PortMapping;
 use crate::store::lock_exclusive;
 
+/// The table's shape; a marker of another version means the table is
+/// replaced (its rules changed).
+const VERSION: &str = "ip containerv 2";
+
 const TABLE: &str = "\
 table ip containerv {
   map tcp_any { type inet_service : ipv4_addr . inet_service; }
@@ -37,6 +47,8 @@ table ip containerv {
   map tcp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
   map udp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
   set same_bridge { type ifname . ifname; }
+  set bridges { type ifname; }
+  set egress { type ifname; }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     fib daddr type local dnat ip to ip daddr . tcp dport map @tcp_ip
@@ -53,14 +65,19 @@ table ip containerv {
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ct status dnat oifname \"cv-*\" masquerade
+    ct status dnat oifname @bridges masquerade
+    iifname @egress oifname != @bridges masquerade
   }
   chain forwarding {
     type filter hook forward priority filter; policy accept;
-    iifname \"cv-*\" ct status dnat accept
-    iifname \"cv-*\" ct state established,related accept
+    iifname @bridges ct status dnat accept
+    iifname @bridges ct state established,related accept
     iifname . oifname @same_bridge accept
-    iifname \"cv-*\" drop
+    iifname @egress oifname != @bridges accept
+    iifname @bridges drop
+    oifname @bridges ct state established,related accept
+    oifname @bridges ct status dnat accept
+    oifname @bridges drop
   }
 }
 ";
@@ -69,9 +86,9 @@ fn marker() -> PathBuf {
     PathBuf::from("/run/containerv/nft-table")
 }
 
-/// True once the table exists (since the last boot).
+/// True once the table of this version exists (since the last boot).
 pub fn table_exists() -> bool {
-    marker().exists()
+    std::fs::read_to_string(marker()).is_ok_and(|m| m.trim() == VERSION)
 }
 
 /// Runs `nft -f -` with `script`; the error carries nft's own words.
@@ -95,7 +112,7 @@ fn nft(script: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// Per-bridge settings for forwarding to published ports: our own
+/// Per-bridge settings for forwarding (published ports, egress): our own
 /// interfaces only.
 fn bridge_sysctls(bridge: &str) {
     for (k, v) in [("route_localnet", "1"), ("forwarding", "1")] {
@@ -104,19 +121,49 @@ fn bridge_sysctls(bridge: &str) {
     }
 }
 
-fn cv_bridges() -> Vec<String> {
+/// Replies from the outside come in on the host's own interfaces, which
+/// route them on only with forwarding on: as dockerd, the engine turns
+/// `net.ipv4.ip_forward` on when it makes a bridge with egress (and
+/// leaves it on; it is the host's setting from then on).
+fn ip_forward_on() {
+    let p = Path::new("/proc/sys/net/ipv4/ip_forward");
+    if std::fs::read_to_string(p).is_ok_and(|v| v.trim() == "0") {
+        tracing::info!("turning net.ipv4.ip_forward on for container egress");
+        let _ = std::fs::write(p, "1");
+    }
+}
+
+/// Our bridges now on the host, with whether they have egress (an
+/// internal network's bridge has no address, so no route).
+fn cv_bridges() -> Vec<(String, bool)> {
+    let routed: Vec<String> = crate::network::ipam::host_routes()
+        .into_iter()
+        .map(|(_, _, dev)| dev)
+        .collect();
     std::fs::read_dir("/sys/class/net")
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with("cv-"))
+                .map(|n| {
+                    let egress = routed.contains(&n);
+                    (n, egress)
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-fn same_bridge_elem(b: &str) -> String {
-    format!("\"{b}\" . \"{b}\"")
+/// The elements that enrol bridge `b`.
+fn bridge_elements(verb: &str, b: &str, egress: bool) -> String {
+    let mut s = format!(
+        "{verb} element ip containerv bridges {{ \"{b}\" }}\n\
+         {verb} element ip containerv same_bridge {{ \"{b}\" . \"{b}\" }}\n"
+    );
+    if egress {
+        s += &format!("{verb} element ip containerv egress {{ \"{b}\" }}\n");
+    }
+    s
 }
 
 /// Makes the table (once per boot) and enrols every existing bridge.
@@ -132,14 +179,11 @@ fn ensure_table() -> Result<()> {
     }
     let bridges = cv_bridges();
     let mut script = TABLE.to_string();
-    if !bridges.is_empty() {
-        let elems: Vec<String> = bridges.iter().map(|b| same_bridge_elem(b)).collect();
-        script += &format!(
-            "add element ip containerv same_bridge {{ {} }}\n",
-            elems.join(", ")
-        );
+    for (b, egress) in &bridges {
+        script += &bridge_elements("add", b, *egress);
     }
-    // Replace a table a crash left half-made (ours by name alone).
+    // Replace a table a crash left half-made or an older version (ours
+    // by name alone).
     let _ = nft("delete table ip containerv\n");
     nft(&script).map_err(|e| {
         Error::sys(
@@ -147,33 +191,39 @@ fn ensure_table() -> Result<()> {
             std::io::Error::other(e),
         )
     })?;
-    for b in &bridges {
-        bridge_sysctls(b);
+    for (b, egress) in &bridges {
+        if *egress {
+            bridge_sysctls(b);
+        }
     }
-    std::fs::write(marker(), b"ip containerv\n").map_err(|e| Error::io("write", marker(), e))
+    std::fs::write(marker(), format!("{VERSION}\n")).map_err(|e| Error::io("write", marker(), e))
 }
 
-/// A new bridge joins the table (when there is one).
-pub fn bridge_added(bridge: &str, internal: bool) {
-    if !table_exists() {
-        return;
-    }
+/// A new bridge joins the table (made if missing): isolation from other
+/// bridges, and egress unless its network is internal.
+pub fn bridge_added(bridge: &str, internal: bool) -> Result<()> {
+    ensure_table()?;
     if !internal {
         bridge_sysctls(bridge);
+        ip_forward_on();
     }
-    let _ = nft(&format!(
-        "add element ip containerv same_bridge {{ {} }}\n",
-        same_bridge_elem(bridge)
-    ));
+    nft(&bridge_elements("add", bridge, !internal)).map_err(|e| {
+        Error::sys(
+            format!("add bridge {bridge} to nftables table ip containerv"),
+            std::io::Error::other(e),
+        )
+    })
 }
 
 /// A removed bridge leaves the table.
-pub fn bridge_removed(bridge: &str) {
+pub fn bridge_removed(bridge: &str, internal: bool) {
     if table_exists() {
-        let _ = nft(&format!(
-            "delete element ip containerv same_bridge {{ {} }}\n",
-            same_bridge_elem(bridge)
-        ));
+        let _ = nft(&bridge_elements("delete", bridge, false));
+        if !internal {
+            let _ = nft(&format!(
+                "delete element ip containerv egress {{ \"{bridge}\" }}\n"
+            ));
+        }
     }
 }
 
@@ -211,11 +261,8 @@ pub fn publish(
             "ports cannot be published on an --internal network",
         ));
     }
-    let fresh = !table_exists();
     ensure_table()?;
-    if !fresh {
-        bridge_sysctls(bridge);
-    }
+    bridge_sysctls(bridge);
     nft(&elements(ports, container, "create")).map_err(|e| {
         let taken = e.contains("File exists");
         Error::option(

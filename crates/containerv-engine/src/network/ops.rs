@@ -133,14 +133,15 @@ pub fn create(engine_root: &Path, o: &CreateOptions) -> Result<NetworkRecord> {
             "a network with this name already exists",
         ));
     }
-    let (subnet, prefix_len) = ipam::claim("--subnet", want, &ns.path(&o.name))?;
     let id = Store::new_id()?;
+    let bridge = options
+        .get("com.docker.network.bridge.name")
+        .cloned()
+        .unwrap_or_else(|| format!("cv-{}", &id[..12]));
+    let (subnet, prefix_len) = ipam::claim("--subnet", want, &ns.path(&o.name), &bridge)?;
     let rec = NetworkRecord {
         name: o.name.clone(),
-        bridge: options
-            .get("com.docker.network.bridge.name")
-            .cloned()
-            .unwrap_or_else(|| format!("cv-{}", &id[..12])),
+        bridge,
         id,
         created: Utc::now(),
         driver: "bridge".into(),
@@ -223,6 +224,35 @@ pub fn prune(engine_root: &Path) -> Result<Vec<String>> {
         if remove(engine_root, &rec.name).is_ok() {
             out.push(rec.name);
         }
+    }
+    Ok(out)
+}
+
+/// `cv system reset`: every network of this engine goes, the default
+/// `bridge` too (bridge, nftables elements, subnet claim, record). Its
+/// containers must be gone already (refused naming them otherwise).
+pub fn reset(engine_root: &Path) -> Result<Vec<String>> {
+    let ns = NetworkStore::new(engine_root);
+    let g = ns.lock()?;
+    let mut out = Vec::new();
+    for rec in ns.list()? {
+        let users = users(engine_root, &rec.name);
+        if !users.is_empty() {
+            return Err(Error::option(
+                "network",
+                rec.name.as_str(),
+                format!(
+                    "in use by container(s) {}: remove them first",
+                    users.join(", ")
+                ),
+            ));
+        }
+        bridge::remove(&rec);
+        ns.delete(&rec.name, &g)?;
+        if rec.claimed {
+            ipam::unclaim(rec.subnet, rec.prefix_len);
+        }
+        out.push(rec.name);
     }
     Ok(out)
 }

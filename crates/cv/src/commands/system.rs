@@ -1,4 +1,4 @@
-//! `cv system df|prune|check|restart-policy`.
+//! `cv system df|prune|reset|check|restart-policy`.
 
 use clap::Subcommand;
 
@@ -29,6 +29,14 @@ pub enum SystemCmd {
         #[arg(short, long)]
         force: bool,
     },
+    /// Remove every container and network of this engine, the default
+    /// bridge network's Linux bridge too (podman's `system reset`; images
+    /// live in their own store and are kept: `cv image prune -a`).
+    Reset {
+        /// Do not prompt (cv never prompts).
+        #[arg(short, long)]
+        force: bool,
+    },
     /// Check the store for what a killed command or a reboot left (unfinished
     /// creates and removals, names, image holds and runtime state of no
     /// container, unreadable records); exit 1 if anything is left unrepaired.
@@ -54,6 +62,7 @@ pub fn run(ctx: &Context, cmd: SystemCmd) -> anyhow::Result<()> {
             volumes,
             force: _,
         } => super::system_prune::prune(ctx, all, volumes),
+        SystemCmd::Reset { force: _ } => super::system_prune::reset(ctx),
         SystemCmd::Check { repair } => super::system_check::check(ctx, repair),
         SystemCmd::RestartPolicy => super::system_check::restart_policy(ctx),
         SystemCmd::Metrics(a) => super::metrics::run(ctx, a),

@@ -2,6 +2,8 @@
 //! stopped containers (releasing their images), unused networks, then
 //! dangling images (`-a`: every image no container uses) and, with
 //! `--volumes`, unused anonymous volumes (`-a`: named ones too).
+//! `cv system reset`: every container, then every network (the default
+//! bridge too: it is kept between containers, as docker0).
 
 use super::Context;
 use crate::output::human_size;
@@ -40,5 +42,14 @@ pub fn prune(ctx: &Context, all: bool, volumes: bool) -> anyhow::Result<()> {
     }
     reclaimed += r.reclaimed;
     println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(())
+}
+
+pub fn reset(ctx: &Context) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    for c in e.store.list()? {
+        e.remove(&c.config.id, true)?;
+    }
+    containerv_engine::network::ops::reset(e.store.root())?;
     Ok(())
 }

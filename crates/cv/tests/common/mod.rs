@@ -154,6 +154,9 @@ impl Cv {
 impl Drop for Cv {
     fn drop(&mut self) {
         self.cleanup();
+        // The networks too: the default bridge is kept between
+        // containers (as docker0) until the engine is reset.
+        let _ = self.run(&["system", "reset", "-f"]);
     }
 }
 
