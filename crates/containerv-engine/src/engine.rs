@@ -104,9 +104,12 @@ impl Engine {
             }
             Some(i) => i.to_string(),
         };
-        // The manifest digest, found without parsing the reference where
-        // possible; every later call uses the digest.
-        let digest = match fast_ref_key(&reference)
+        // The manifest digest, from the reference index by the normalised
+        // key (the image crate's hand-written parser: microseconds, the
+        // one normalisation); every later call uses the digest.
+        let digest = match containerv_image::ImageRef::parse(&reference)
+            .ok()
+            .map(|r| r.key())
             .and_then(|k| images.meta().ok()?.refs.get(&k).cloned())
         {
             Some(d) => d,
@@ -329,32 +332,6 @@ impl Engine {
         // Its lease (a killed monitor's container) goes with it.
         crate::network::release(self.store.root(), id);
     }
-}
-
-/// `name[:tag]` → the image store's reference key (`docker.io/library/…`,
-/// `:latest` default), docker's normalisation without a regex; `None` for
-/// anything unusual (digests, uppercase…), which the store then parses.
-fn fast_ref_key(r: &str) -> Option<String> {
-    if r.contains('@')
-        || r.is_empty()
-        || !r
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b))
-    {
-        return None;
-    }
-    let (first, rest) = match r.split_once('/') {
-        Some((f, rest)) if f.contains('.') || f.contains(':') || f == "localhost" => {
-            (f.to_string(), rest.to_string())
-        }
-        Some(_) => ("docker.io".to_string(), r.to_string()),
-        None => ("docker.io".to_string(), format!("library/{r}")),
-    };
-    let (repo, tag) = match rest.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), tag.to_string()),
-        _ => (rest, "latest".to_string()),
-    };
-    Some(format!("{first}/{repo}:{tag}"))
 }
 
 fn image_err(e: containerv_image::Error) -> Error {

@@ -53,8 +53,7 @@ fn send(fd: i32, kind: u32, code: u32, value: i32) {
         // SAFETY: write from a stack buffer of SIZE bytes.
         let n = unsafe { libc::write(fd, b[done..].as_ptr().cast(), SIZE - done) };
         if n < 0 {
-            // SAFETY: reading this thread's errno.
-            if unsafe { *libc::__errno_location() } == libc::EINTR {
+            if crate::linux::init::sys::errno() == libc::EINTR {
                 continue;
             }
             return;

@@ -74,13 +74,17 @@ unsafe fn helper(ns: i32, hp: &HostPaths, fds: &mut [i32], cbuf: &mut [u64], spa
     // SAFETY: the helper's own syscalls on buffers made before the fork.
     unsafe {
         if libc::setns(ns, libc::CLONE_NEWNS) != 0 {
-            send_msg(sock, &[-1, *libc::__errno_location()], None);
+            send_msg(sock, &[-1, crate::linux::init::sys::errno()], None);
             libc::_exit(1);
         }
         for (i, p) in hp.paths.iter().enumerate() {
             let fd = libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
             if fd < 0 {
-                send_msg(sock, &[-2 - i as i32, *libc::__errno_location()], None);
+                send_msg(
+                    sock,
+                    &[-2 - i as i32, crate::linux::init::sys::errno()],
+                    None,
+                );
                 libc::_exit(1);
             }
             fds[i] = fd;
@@ -142,7 +146,7 @@ pub(crate) fn receive(sock: i32, targets: &[OwnedFd]) -> std::result::Result<(),
         msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
         let r = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
         if r < 0 {
-            return Err(*libc::__errno_location());
+            return Err(crate::linux::init::sys::errno());
         }
         let c = libc::CMSG_FIRSTHDR(&msg);
         let ctrl = if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
@@ -177,8 +181,7 @@ pub(crate) fn receive(sock: i32, targets: &[OwnedFd]) -> std::result::Result<(),
         // SAFETY: as above.
         unsafe { libc::close(fd) };
         if r < 0 {
-            // SAFETY: errno of this thread.
-            return Err(unsafe { *libc::__errno_location() });
+            return Err(crate::linux::init::sys::errno());
         }
     }
     Ok(())

@@ -74,7 +74,7 @@ pub(crate) unsafe fn run(new_pidns: bool) -> ! {
             if ending {
                 reap();
                 // ESRCH: nobody but us is left in the namespace.
-                if libc::kill(-1, 0) != 0 && *libc::__errno_location() == libc::ESRCH {
+                if libc::kill(-1, 0) != 0 && crate::linux::init::sys::errno() == libc::ESRCH {
                     libc::_exit(0);
                 }
             }

@@ -169,12 +169,12 @@ pub(crate) fn hand_over(sock: RawFd, listener: RawFd) -> std::result::Result<(),
             (*c).cmsg_len = libc::CMSG_LEN(4) as _;
             std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), listener);
             if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) < 0 {
-                return Err(*libc::__errno_location());
+                return Err(crate::linux::init::sys::errno());
             }
             let mut status = [0u8; 4];
             let n = loop {
                 let n = libc::recv(sock, status.as_mut_ptr().cast(), 4, 0);
-                if n < 0 && *libc::__errno_location() == libc::EINTR {
+                if n < 0 && crate::linux::init::sys::errno() == libc::EINTR {
                     continue;
                 }
                 break n;
@@ -184,7 +184,7 @@ pub(crate) fn hand_over(sock: RawFd, listener: RawFd) -> std::result::Result<(),
                     0 => Ok(()),
                     e => Err(e),
                 },
-                n if n < 0 => Err(*libc::__errno_location()),
+                n if n < 0 => Err(crate::linux::init::sys::errno()),
                 // The forwarder is gone (its process exited).
                 _ => Err(libc::EPIPE),
             }

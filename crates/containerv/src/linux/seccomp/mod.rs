@@ -159,8 +159,7 @@ impl Prepared {
             )
         };
         if r < 0 {
-            // SAFETY: reading this thread's errno.
-            return Err(Step::Seccomp.failed(unsafe { *libc::__errno_location() }));
+            return Err(Step::Seccomp.failed(crate::linux::init::sys::errno()));
         }
         if let Some(sock) = &self.agent {
             agent::hand_over(sock.as_raw_fd(), r as RawFd)
