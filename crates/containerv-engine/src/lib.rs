@@ -17,6 +17,7 @@ pub mod engine;
 pub mod engine_config;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod inspect;
 pub mod logs;
 pub mod metrics;

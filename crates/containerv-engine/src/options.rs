@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub labels: Vec<String>,
     /// Capabilities, seccomp, devices, sysctls, ulimits, namespaces, block I/O.
     pub security: crate::security::SecurityOptions,
+    /// `--stats-interval`, `--stats-retention`.
+    pub history: crate::history::HistoryOptions,
 }
 
 /// Everything from the image a container needs.
@@ -311,6 +313,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         cpuset_cpus: o.cpuset_cpus.clone(),
         ..Default::default()
     })?;
+    let stats_history = o.history.to_config()?;
     let mut layers = image.layers;
     layers.reverse();
     Ok(ContainerConfig {
@@ -360,6 +363,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         networks,
         security,
         endpoint,
+        stats_history,
     })
 }
 

@@ -103,6 +103,9 @@ pub struct ContainerConfig {
     /// `--ip`, `--mac-address`, `--network-alias`.
     #[serde(default)]
     pub endpoint: crate::network::EndpointRequest,
+    /// `--stats-interval`, `--stats-retention` (older records: the defaults).
+    #[serde(default)]
+    pub stats_history: crate::history::HistoryConfig,
 }
 
 /// Lifecycle status (docker's `State.Status`).

@@ -26,6 +26,7 @@
 
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod id;
 pub mod limits;
 pub mod metrics;

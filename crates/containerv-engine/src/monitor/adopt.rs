@@ -47,13 +47,23 @@ pub(super) fn watch(
 ) -> Option<Duration> {
     let (pid, start) = (st.pid, st.pid_start);
     let pidfd = pidfd_open(pid).ok();
+    // The stats history goes on in the same ring.
+    let core = rt.open(id).ok();
+    let mut sampler = match (&core, store.load_config(id)) {
+        (Some(_), Ok(config)) => super::sampler::Sampler::open(store, &config),
+        _ => None,
+    };
     use std::os::fd::AsRawFd;
     while crate::proc::is_alive(pid, start) {
+        let wait = sampler.as_ref().map_or(200, |s| s.wait_ms().min(200));
         match &pidfd {
             Some(fd) => {
-                poll_readable(&[fd.as_raw_fd()], 200);
+                poll_readable(&[fd.as_raw_fd()], wait);
             }
-            None => std::thread::sleep(Duration::from_millis(100)),
+            None => std::thread::sleep(Duration::from_millis(wait.min(100) as u64)),
+        }
+        if let (Some(s), Some(c)) = (sampler.as_mut(), core.as_ref()) {
+            s.tick(c);
         }
         if store.load_state(id).is_err() {
             return None;
@@ -61,7 +71,8 @@ pub(super) fn watch(
     }
     // Everything else of the container (without a pid namespace its
     // other processes outlive the init) and its cgroup go now.
-    if let Ok(c) = rt.open(id) {
+    drop(sampler);
+    if let Some(c) = core.or_else(|| rt.open(id).ok()) {
         let _ = c.destroy();
     }
     crate::network::release(store.root(), id);

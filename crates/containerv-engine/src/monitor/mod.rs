@@ -19,6 +19,7 @@ mod adopt;
 mod fd;
 pub mod launch;
 mod probe;
+mod sampler;
 
 use std::fs::File;
 use std::io::Write;
@@ -663,6 +664,7 @@ fn supervise(
         .tty
         .then(|| store.dir(&config.id).join(TTY_SIZE_FILE));
     let mut term_size = size_file.as_deref().and_then(read_size_file);
+    let mut sampler = sampler::Sampler::open(store, config);
     loop {
         // When to wake up without any descriptor being ready.
         let now = Instant::now();
@@ -685,9 +687,16 @@ fn supervise(
             let soon = now + Duration::from_millis(200);
             wake = Some(wake.map_or(soon, |w| w.min(soon)));
         }
-        let timeout = wake.map_or(-1, |w| {
+        let mut timeout = wake.map_or(-1, |w| {
             w.saturating_duration_since(now).as_millis().min(60_000) as i32
         });
+        if let Some(s) = &sampler {
+            timeout = if timeout < 0 {
+                s.wait_ms()
+            } else {
+                timeout.min(s.wait_ms())
+            };
+        }
         let fds = [
             if out_open { run.out.as_raw_fd() } else { -1 },
             if err_open { run.err.as_raw_fd() } else { -1 },
@@ -696,6 +705,9 @@ fn supervise(
             run.tty_in.as_ref().map_or(-1, |(i, _)| i.as_raw_fd()),
         ];
         let ready = poll_readable(&fds, timeout);
+        if let Some(s) = sampler.as_mut() {
+            s.tick(&run.container);
+        }
         if ready[4] {
             // Input for the terminal: one read, written to the master.
             let mut chunk = [0u8; 4096];

@@ -578,6 +578,7 @@ mod tests {
             networks: vec![],
             security: Default::default(),
             endpoint: Default::default(),
+            stats_history: Default::default(),
         }
     }
 

@@ -116,6 +116,8 @@ pub struct RunArgs {
     pub entrypoint: Option<String>,
     #[command(flatten)]
     pub security: super::security_args::SecurityArgs,
+    #[command(flatten)]
+    pub history: super::history_args::HistoryArgs,
     /// Pull the image before running ("always", "missing", "never").
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
@@ -184,6 +186,7 @@ impl RunArgs {
             tty: self.tty,
             labels: self.label.clone(),
             security: self.security.options(),
+            history: self.history.options(),
         }
     }
 }

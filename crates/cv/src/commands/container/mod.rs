@@ -9,6 +9,7 @@ mod attach;
 mod attach_cmd;
 mod cp;
 mod exec;
+mod history_args;
 mod logs;
 mod network_args;
 mod ps;
@@ -18,6 +19,7 @@ mod rows;
 mod security_args;
 mod sigproxy;
 mod stats;
+mod stats_history;
 mod top;
 mod winsize;
 

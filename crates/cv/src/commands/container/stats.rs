@@ -19,17 +19,26 @@ use crate::output::{human_size, is_json};
 pub struct StatsArgs {
     /// Show all containers (default shows just running).
     #[arg(short, long)]
-    all: bool,
+    pub(super) all: bool,
     /// Print one table and exit.
     #[arg(long = "no-stream")]
     no_stream: bool,
     /// `json`, or a template such as `{{.Name}} {{.CPUPerc}}`.
     #[arg(long)]
-    format: Option<String>,
+    pub(super) format: Option<String>,
     /// Do not truncate ids.
     #[arg(long = "no-trunc")]
-    no_trunc: bool,
-    containers: Vec<String>,
+    pub(super) no_trunc: bool,
+    /// Print the samples the containers' monitors kept over the last
+    /// DURATION (e.g. 5m) instead of live figures.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        value_parser = super::stats_history::parse_window
+    )]
+    pub(super) history: Option<Duration>,
+    pub(super) containers: Vec<String>,
 }
 
 struct Target {
@@ -52,6 +61,11 @@ fn cpu_since_start(t: &Target, s: &mut containerv::Stats) {
 }
 
 fn row(t: &Target, s: &containerv::Stats, no_trunc: bool) -> Value {
+    sample_row(&t.id, &t.name, s, no_trunc)
+}
+
+/// docker's `stats` row of one sample.
+pub(super) fn sample_row(id: &str, name: &str, s: &containerv::Stats, no_trunc: bool) -> Value {
     let limit = s
         .memory_limit
         .unwrap_or_else(|| containerv::limits::host_memory_bytes().unwrap_or(0));
@@ -61,9 +75,9 @@ fn row(t: &Target, s: &containerv::Stats, no_trunc: bool) -> Value {
         0.0
     };
     json!({
-        "ID": if no_trunc { t.id.clone() } else { t.id[..12].to_string() },
-        "Container": if no_trunc { t.id.clone() } else { t.id[..12].to_string() },
-        "Name": t.name,
+        "ID": if no_trunc { id } else { &id[..12] },
+        "Container": if no_trunc { id } else { &id[..12] },
+        "Name": name,
         "CPUPerc": format!("{:.2}%", s.cpu_percent),
         "MemUsage": format!("{} / {}", human_bin(s.memory_usage), human_bin(limit)),
         "MemPerc": format!("{mem_pct:.2}%"),
@@ -91,6 +105,9 @@ fn human_bin(n: u64) -> String {
 
 pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
     let e = ctx.engine()?;
+    if let Some(window) = a.history {
+        return super::stats_history::print(&e, &a, window);
+    }
     let mut targets: Vec<Target> = Vec::new();
     let ids: Vec<String> = if a.containers.is_empty() {
         e.store
