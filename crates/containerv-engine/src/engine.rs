@@ -205,6 +205,7 @@ impl Engine {
                 Ok(()) => {}
             }
             drop(volumes);
+            crate::events::container(self.store.root(), &config, "create", &[]);
             return Ok(id);
         }
     }

@@ -16,6 +16,7 @@ pub mod duration;
 pub mod engine;
 pub mod engine_config;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod history;
 pub mod inspect;

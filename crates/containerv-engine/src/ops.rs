@@ -72,6 +72,13 @@ impl Engine {
         let outcome = if st.pid == 0 {
             StopOutcome::AlreadyStopped
         } else {
+            // docker: kill (the stop signal), die (from the monitor), stop.
+            crate::events::container(
+                self.store.root(),
+                &config,
+                "kill",
+                &[("signal", config.stop_signal.to_string())],
+            );
             graceful_stop(
                 &mut init,
                 config.stop_signal,
@@ -81,6 +88,9 @@ impl Engine {
             )?
         };
         self.settle(&id);
+        if outcome != StopOutcome::AlreadyStopped {
+            crate::events::container(self.store.root(), &config, "stop", &[]);
+        }
         Ok(outcome)
     }
 
@@ -139,6 +149,7 @@ impl Engine {
             start: st.pid_start,
         };
         init.send(signal)?;
+        crate::events::for_id(&self.store, &id, "kill", &[("signal", signal.to_string())]);
         if signal == libc::SIGKILL {
             self.settle(&id);
         }
@@ -178,7 +189,9 @@ impl Engine {
                 pid: st.pid,
                 start: st.pid_start,
             };
-            let _ = init.send(libc::SIGKILL);
+            if init.send(libc::SIGKILL).is_ok() {
+                crate::events::for_id(&self.store, &id, "kill", &[("signal", "9".into())]);
+            }
             self.settle(&id);
         }
         let g = match self.store.lock(&id) {
@@ -188,7 +201,11 @@ impl Engine {
             Err(e) => return Err(e),
         };
         self.cleanup_core(&id);
+        let config = self.store.load_config(&id).ok();
         self.store.remove(&id, g)?;
+        if let Some(c) = &config {
+            crate::events::container(self.store.root(), c, "destroy", &[]);
+        }
         if let Ok(images) = self.images() {
             let _ = images.release(&id);
         }
@@ -223,6 +240,9 @@ impl Engine {
     pub fn restart(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
         self.stop(reference, timeout)?;
         self.start(reference, false)?;
+        if let Ok(id) = self.store.resolve(reference) {
+            crate::events::for_id(&self.store, &id, "restart", &[]);
+        }
         Ok(())
     }
 
@@ -272,7 +292,10 @@ impl Engine {
             c.resume()?;
             st.status = Status::Running;
         }
-        self.store.save_state(&id, &st, &g)
+        self.store.save_state(&id, &st, &g)?;
+        drop(g);
+        crate::events::for_id(&self.store, &id, op, &[]);
+        Ok(())
     }
 
     /// `cv update`: new limits for a container, applied at once when it

@@ -49,8 +49,9 @@ pub(super) fn watch(
     let pidfd = pidfd_open(pid).ok();
     // The stats history goes on in the same ring.
     let core = rt.open(id).ok();
-    let mut sampler = match (&core, store.load_config(id)) {
-        (Some(_), Ok(config)) => super::sampler::Sampler::open(store, &config),
+    let config = store.load_config(id).ok();
+    let mut sampler = match (&core, &config) {
+        (Some(_), Some(config)) => super::sampler::Sampler::open(store, config),
         _ => None,
     };
     use std::os::fd::AsRawFd;
@@ -62,8 +63,10 @@ pub(super) fn watch(
             }
             None => std::thread::sleep(Duration::from_millis(wait.min(100) as u64)),
         }
-        if let (Some(s), Some(c)) = (sampler.as_mut(), core.as_ref()) {
-            s.tick(c);
+        if let (Some(s), Some(c), Some(config)) = (sampler.as_mut(), core.as_ref(), &config) {
+            if s.tick(c) > 0 {
+                crate::events::container(store.root(), config, "oom", &[]);
+            }
         }
         if store.load_state(id).is_err() {
             return None;

@@ -193,6 +193,15 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         };
         // Its exit status went to whoever reaped it: unknown here.
         let code = -1;
+        crate::events::container(
+            store.root(),
+            &config,
+            "die",
+            &[
+                ("exitCode", code.to_string()),
+                ("execDuration", ran_for.as_secs().to_string()),
+            ],
+        );
         let decided = store.update_state(&a.id, |s| {
             s.status = Status::Exited;
             s.pid = 0;
@@ -276,7 +285,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 // Stopped (or removed) while restarting: end at once.
                 let _ = run.container.signal(libc::SIGKILL, true);
             }
-            Ok(_) => {}
+            Ok(_) => crate::events::container(store.root(), &config, "start", &[]),
             Err(_) => {
                 // Removed while we started: take the container down.
                 let _ = run.container.destroy();
@@ -288,11 +297,23 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             report.send(&serde_json::json!({"ok": true, "pid": run.container.pid()}));
             first = false;
         }
-        let (status, oom) = supervise(run, &config, &store, &mut logs, started);
+        let (status, oom, oom_told) = supervise(run, &config, &store, &mut logs, started);
         // The core container is gone: give its address back.
         crate::network::release(store.root(), &config.id);
         let code = status.code();
         let ran_for = started.elapsed();
+        if oom && !oom_told {
+            crate::events::container(store.root(), &config, "oom", &[]);
+        }
+        crate::events::container(
+            store.root(),
+            &config,
+            "die",
+            &[
+                ("exitCode", code.to_string()),
+                ("execDuration", ran_for.as_secs().to_string()),
+            ],
+        );
         let dropped = logs.dropped;
         // `cv update --restart` may have changed the policy meanwhile.
         if let Ok(c) = store.load_config(&config.id) {
@@ -378,7 +399,9 @@ fn finish(store: &Store, config: &ContainerConfig, report: &mut Reporter, code: 
             fd::wait_reader_gone(p, 10_000);
         }
         if let Ok(g) = store.lock(&config.id) {
-            let _ = store.remove(&config.id, g);
+            if store.remove(&config.id, g).is_ok() {
+                crate::events::container(store.root(), config, "destroy", &[]);
+            }
             crate::volumes::remove_anonymous(store, config);
         }
         if let Some(root) = &config.image_root {
@@ -635,8 +658,9 @@ fn read_size_file(p: &std::path::Path) -> Option<(u16, u16)> {
     }
 }
 
-/// The poll loop of one run: logs, health probes, the main process's
-/// exit. Returns how it ended and whether the OOM killer struck; the
+/// The poll loop of one run: logs, health probes, stats samples, the
+/// main process's exit. Returns how it ended, whether the OOM killer
+/// struck and whether that was already reported as an `oom` event; the
 /// container is destroyed when this returns.
 fn supervise(
     mut run: Running,
@@ -644,7 +668,7 @@ fn supervise(
     store: &Store,
     logs: &mut LogWriter,
     started: Instant,
-) -> (ExitStatus, bool) {
+) -> (ExitStatus, bool, bool) {
     let main_pid = run
         .main
         .as_ref()
@@ -706,7 +730,9 @@ fn supervise(
         ];
         let ready = poll_readable(&fds, timeout);
         if let Some(s) = sampler.as_mut() {
-            s.tick(&run.container);
+            if s.tick(&run.container) > 0 {
+                crate::events::container(store.root(), config, "oom", &[]);
+            }
         }
         if ready[4] {
             // Input for the terminal: one read, written to the master.
@@ -772,7 +798,8 @@ fn supervise(
         };
         if exited {
             drop(probe);
-            return wind_down(run, logs, &mut buf);
+            let (status, oom) = wind_down(run, logs, &mut buf);
+            return (status, oom, sampler.is_some_and(|s| s.oom_reported));
         }
     }
 }
@@ -790,14 +817,24 @@ fn record_probe(
     started: Instant,
 ) {
     let since = started.elapsed().saturating_sub(Duration::from_millis(0));
-    let _ = store.update_state(&config.id, |s| {
+    let flipped = store.update_state(&config.id, |s| {
         if s.status == Status::Running {
-            s.health
-                .get_or_insert_with(Health::default)
-                .record(h, r, since);
+            let health = s.health.get_or_insert_with(Health::default);
+            let before = health.status;
+            health.record(h, r, since);
+            return Ok((health.status != before).then_some(health.status));
         }
-        Ok(())
+        Ok(None)
     });
+    // docker: `health_status: healthy|unhealthy` at each change.
+    if let Ok((_, Some(now))) = flipped {
+        let action = match now {
+            crate::health::HealthStatus::Healthy => "health_status: healthy",
+            crate::health::HealthStatus::Unhealthy => "health_status: unhealthy",
+            crate::health::HealthStatus::Starting => "health_status: starting",
+        };
+        crate::events::container(store.root(), config, action, &[]);
+    }
 }
 
 /// Moves what is readable from a pipe to the log; false at EOF.

@@ -23,6 +23,10 @@ pub(super) struct Sampler {
     /// When the next sample is due.
     pub(super) next: Instant,
     failing: bool,
+    /// OOM kills seen so far (from the first sample on), and whether
+    /// any were reported as `oom` events while the container ran.
+    oom_seen: Option<u64>,
+    pub(super) oom_reported: bool,
 }
 
 impl Sampler {
@@ -38,6 +42,8 @@ impl Sampler {
                 interval,
                 next: Instant::now(),
                 failing: false,
+                oom_seen: None,
+                oom_reported: false,
             }),
             Err(e) => {
                 eprintln!("cv monitor {}: no stats history: {e}", config.id);
@@ -55,18 +61,27 @@ impl Sampler {
             .min(60_000) as i32
     }
 
-    /// Takes a sample of `c` if one is due.
-    pub(super) fn tick(&mut self, c: &Container) {
+    /// Takes a sample of `c` if one is due; returns how many OOM kills
+    /// the kernel counted since the last sample (for docker's live `oom`
+    /// event: a process killed while the container runs on).
+    pub(super) fn tick(&mut self, c: &Container) -> u64 {
         let now = Instant::now();
         if now < self.next {
-            return;
+            return 0;
         }
         self.next += self.interval;
         if self.next <= now {
             // Late (a stopped machine, a long stall): skip, do not burst.
             self.next = now + self.interval;
         }
-        let Ok(mut s) = c.stats() else { return };
+        let Ok(mut s) = c.stats() else { return 0 };
+        let new_ooms = s
+            .oom_kills
+            .saturating_sub(self.oom_seen.unwrap_or(s.oom_kills));
+        self.oom_seen = Some(s.oom_kills);
+        if new_ooms > 0 {
+            self.oom_reported = true;
+        }
         if s.timestamp_ns == 0 {
             s.timestamp_ns = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -80,5 +95,6 @@ impl Sampler {
             }
             Err(_) => {}
         }
+        new_ooms
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod args;
 mod attach;
 mod attach_cmd;
 mod cp;
+mod events;
 mod exec;
 mod history_args;
 mod logs;
@@ -91,6 +92,8 @@ pub enum TopLevel {
     Logs(logs::LogsArgs),
     /// Display a live stream of container resource usage.
     Stats(stats::StatsArgs),
+    /// Get real time events from the engine.
+    Events(events::EventsArgs),
     /// List port mappings (or one port's) of a container.
     Port {
         container: String,
@@ -370,6 +373,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Exec(a) => exec::exec(ctx, a),
         TopLevel::Logs(a) => logs::logs(ctx, a),
         TopLevel::Stats(a) => stats::stats(ctx, a),
+        TopLevel::Events(a) => events::events(ctx, a),
         TopLevel::Top { container, .. } => top::top(ctx, &container),
         TopLevel::Port { container, port } => port_cmd(ctx, &container, port.as_deref()),
         TopLevel::Wait { containers } => {
