@@ -104,6 +104,19 @@ impl VolumeStore {
         &self.dir
     }
 
+    /// The engine root this volume store belongs to.
+    pub fn store_root(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
+    /// Every volume data directory (being made too): their project ids
+    /// are taken.
+    pub fn quota_dirs(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.dir)
+            .map(|rd| rd.flatten().map(|e| e.path().join("_data")).collect())
+            .unwrap_or_default()
+    }
+
     /// `<root>/volumes/<name>/_data`: what containers mount.
     pub fn data_dir(&self, name: &str) -> PathBuf {
         self.dir.join(name).join("_data")
@@ -156,6 +169,21 @@ impl VolumeStore {
         labels: BTreeMap<String, String>,
         anonymous: bool,
     ) -> Result<(Volume, bool)> {
+        self.create_with(name, driver, labels, BTreeMap::new(), anonymous)
+    }
+
+    /// [`VolumeStore::create`] with the local driver's options (checked
+    /// by [`options::VolumeOptions::parse`] first); `size` ties the new
+    /// `_data` to a project quota before it is renamed into place.
+    pub fn create_with(
+        &self,
+        name: &str,
+        driver: &str,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+        anonymous: bool,
+    ) -> Result<(Volume, bool)> {
+        let parsed = options::VolumeOptions::parse(&options)?;
         validate_name(name)?;
         if driver != "local" {
             return Err(Error::option(
@@ -172,7 +200,7 @@ impl VolumeStore {
             driver: driver.to_string(),
             created_at: Utc::now(),
             labels,
-            options: BTreeMap::new(),
+            options,
             anonymous,
         };
         let tmp = self
@@ -183,6 +211,15 @@ impl VolumeStore {
             .and_then(|_| {
                 std::fs::create_dir(tmp.join("_data"))
                     .map_err(|e| Error::io("create", tmp.join("_data"), e))
+            })
+            .and_then(|_| match parsed.size {
+                Some(bytes) => {
+                    let _q = crate::store::lock_exclusive(&self.store_root().join("quota.lock"))?;
+                    containerv::linux::quota::limit(&tmp.join("_data"), bytes, &self.quota_dirs())
+                        .map(|_| ())
+                        .map_err(Error::from)
+                }
+                None => Ok(()),
             })
             .and_then(|_| crate::store::write_json(&tmp.join("meta.json"), &vol))
             .and_then(|_| {
@@ -212,6 +249,10 @@ impl VolumeStore {
             return Err(Error::NoSuchVolume(name.to_string()));
         }
         let size = disk_usage(&dir.join("_data"));
+        // The limit goes with the volume (its data is deleted below).
+        if let Err(e) = containerv::linux::quota::release(&dir.join("_data")) {
+            tracing::warn!("volume {name}: releasing its quota: {e}");
+        }
         let gone = self
             .dir
             .join(format!(".rm-{}", &crate::store::Store::new_id()?[..16]));

@@ -9,6 +9,7 @@
 //!
 //! Options: `ro`, `rw`, `nocopy` (no copy-up), comma-separated.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,11 @@ pub struct VolumeMount {
     /// Do not copy the image's content into a new volume.
     #[serde(default)]
     pub nocopy: bool,
+    /// `--mount …,volume-opt=K=V`: the local driver's options for a
+    /// volume this container makes (ignored for one that exists, as
+    /// docker).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// One parsed `-v` / `--mount`.
@@ -44,12 +50,14 @@ pub enum MountArg {
 struct Opts {
     read_only: bool,
     nocopy: bool,
+    volume_opts: BTreeMap<String, String>,
 }
 
 fn parse_opts(flag: &str, whole: &str, s: &str) -> Result<Opts> {
     let mut o = Opts {
         read_only: false,
         nocopy: false,
+        volume_opts: BTreeMap::new(),
     };
     for m in s.split(',').filter(|m| !m.is_empty()) {
         match m {
@@ -120,6 +128,7 @@ fn volume(flag: &str, whole: &str, name: Option<&str>, dst: &str, o: Opts) -> Re
         read_only: o.read_only,
         anonymous,
         nocopy: o.nocopy,
+        options: o.volume_opts,
     }))
 }
 
@@ -170,7 +179,27 @@ pub fn parse_v(v: &str) -> Result<MountArg> {
     }
 }
 
-/// `--mount type=…,src=…,dst=…[,readonly][,volume-nocopy]`.
+/// `--mount`'s fields, split as docker's CSV reader does: a field in
+/// double quotes may hold commas (`"volume-opt=o=size=64m,uid=1000"`).
+fn csv_fields(m: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = m.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+/// `--mount type=…,src=…,dst=…[,readonly][,volume-nocopy][,volume-opt=K=V]`.
 pub fn parse_mount(m: &str) -> Result<MountArg> {
     let bad = |why: String| Error::option("--mount", m, why);
     let (mut typ, mut src, mut dst) = (None, None, None);
@@ -178,8 +207,10 @@ pub fn parse_mount(m: &str) -> Result<MountArg> {
     let mut o = Opts {
         read_only: false,
         nocopy: false,
+        volume_opts: BTreeMap::new(),
     };
-    for field in m.split(',') {
+    let fields = csv_fields(m);
+    for field in fields.iter().map(String::as_str) {
         let (k, val) = match field.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => (field, None),
@@ -195,6 +226,12 @@ pub fn parse_mount(m: &str) -> Result<MountArg> {
             ("destination" | "dst" | "target", Some(d)) => dst = Some(d),
             ("readonly" | "ro", v) => o.read_only = flag(v)?,
             ("volume-nocopy", v) => o.nocopy = flag(v)?,
+            ("volume-opt", Some(kv)) => match kv.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    o.volume_opts.insert(k.to_string(), v.to_string());
+                }
+                _ => return Err(bad(format!("{field:?}: expected volume-opt=KEY=VALUE"))),
+            },
             ("bind-propagation", Some("rprivate" | "private")) => {}
             ("tmpfs-size", Some(v)) if !v.is_empty() => tmpfs_opts.push(format!("size={v}")),
             ("tmpfs-mode", Some(v)) if !v.is_empty() => tmpfs_opts.push(format!("mode={v}")),
@@ -205,6 +242,9 @@ pub fn parse_mount(m: &str) -> Result<MountArg> {
         return Err(bad("dst (the container path) is required".into()));
     };
     check_destination("--mount", m, dst)?;
+    if !o.volume_opts.is_empty() && typ != Some("volume") {
+        return Err(bad("volume-opt applies to type=volume only".into()));
+    }
     match typ {
         Some("volume") => volume("--mount", m, src.filter(|s| !s.is_empty()), dst, o),
         Some("bind") => match src {
@@ -265,6 +305,18 @@ mod tests {
             parse_mount("type=bind,source=/tmp,destination=/t").unwrap(),
             MountArg::Bind(b) if !b.read_only
         ));
+    }
+
+    #[test]
+    fn volume_opts_in_quoted_fields() {
+        let v = vol(parse_mount(
+            "type=volume,src=tv,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,\"volume-opt=o=size=64m,uid=1000\"",
+        )
+        .unwrap());
+        assert_eq!(v.options["type"], "tmpfs");
+        assert_eq!(v.options["o"], "size=64m,uid=1000");
+        assert!(parse_mount("type=bind,src=/tmp,dst=/t,volume-opt=size=1m").is_err());
+        assert!(parse_mount("type=volume,dst=/t,volume-opt=nokey").is_err());
     }
 
     #[test]

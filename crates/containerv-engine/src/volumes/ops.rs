@@ -91,16 +91,7 @@ impl Engine {
         labels: &[String],
         opts: &[String],
     ) -> Result<Volume> {
-        let mut o = self.config.volumes.default_opts.clone();
-        o.extend(super::options::from_flags("--opt", opts)?);
-        if !super::options::VolumeOptions::parse(&o)?.is_plain() {
-            let kv: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            return Err(Error::option(
-                "--opt",
-                kv.join(","),
-                "the local driver takes no options here yet",
-            ));
-        }
+        let o = self.volume_options(super::options::from_flags("--opt", opts)?)?;
         let mut l = BTreeMap::new();
         for kv in labels {
             let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
@@ -113,7 +104,33 @@ impl Engine {
             Some(n) => n.to_string(),
             None => super::random_name()?,
         };
-        Ok(self.volumes()?.create(&name, driver, l, false)?.0)
+        Ok(self.volumes()?.create_with(&name, driver, l, o, false)?.0)
+    }
+
+    /// A new volume's options: `opts` over the engine file's
+    /// `default-opts`, checked, and a size refused where the kernel cannot
+    /// enforce it (the error says what the filesystem lacks).
+    pub fn volume_options(
+        &self,
+        opts: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut o = self.config.volumes.default_opts.clone();
+        o.extend(opts);
+        let parsed = super::options::VolumeOptions::parse(&o)?;
+        if parsed.fs_type.is_some() {
+            let kv: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return Err(Error::option(
+                "--opt",
+                kv.join(","),
+                "the local driver takes no type/device/o options here yet",
+            ));
+        }
+        if parsed.size.is_some() {
+            let vols = self.volumes()?;
+            containerv::linux::quota::supported(vols.dir())
+                .map_err(|why| Error::option("--opt size", o["size"].as_str(), why))?;
+        }
+        Ok(o)
     }
 
     /// `cv volume rm`: refused while a container uses it (naming them);
@@ -183,7 +200,14 @@ impl Engine {
                 if v.anonymous {
                     labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
                 }
-                let (_, made) = vols.create(&v.name, "local", labels, v.anonymous)?;
+                let made = match vols.get(&v.name)? {
+                    Some(_) => false,
+                    None => {
+                        let o = self.volume_options(v.options.clone())?;
+                        vols.create_with(&v.name, "local", labels, o, v.anonymous)?
+                            .1
+                    }
+                };
                 if made {
                     p.created.push(v.name.clone());
                 }

@@ -3,7 +3,8 @@
 //! RECLAIMABLE) and, with `-v`, one table per kind of object. An image
 //! or volume a container uses is active and not reclaimable; a
 //! container's size is its writable layer, reclaimable when it is not
-//! running.
+//! running. A volume with a size (`--opt size=`) shows its LIMIT (a column
+//! docker has not) and the kernel's count of its project as its SIZE.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,7 +65,13 @@ pub fn df(ctx: &Context, verbose: bool, format: Option<String>) -> anyhow::Resul
     let mut vol_rows = Vec::new();
     let (mut vol_total, mut vol_reclaim, mut vol_active) = (0u64, 0u64, 0usize);
     for v in &vols {
-        let size = containerv_engine::volumes::disk_usage(&vol_dir.data_dir(&v.name));
+        let data = vol_dir.data_dir(&v.name);
+        // A volume with a size: the kernel's own count of its project.
+        let size = containerv::linux::quota::usage(&data)
+            .unwrap_or_else(|| containerv_engine::volumes::disk_usage(&data));
+        let limit = containerv_engine::volumes::options::VolumeOptions::parse(&v.options)
+            .ok()
+            .and_then(|o| o.size);
         let n = links(&v.name);
         vol_total += size;
         if n > 0 {
@@ -72,7 +79,7 @@ pub fn df(ctx: &Context, verbose: bool, format: Option<String>) -> anyhow::Resul
         } else {
             vol_reclaim += size;
         }
-        vol_rows.push((v.name.clone(), n, size));
+        vol_rows.push((v.name.clone(), n, size, limit));
     }
     let summary = [
         ("Images", sizes.len(), img_active, img_total, img_reclaim),
@@ -172,10 +179,17 @@ pub fn df(ctx: &Context, verbose: bool, format: Option<String>) -> anyhow::Resul
     );
     println!("\nLocal Volumes space usage:\n");
     table(
-        &["VOLUME NAME", "LINKS", "SIZE"],
+        &["VOLUME NAME", "LINKS", "SIZE", "LIMIT"],
         &vol_rows
             .iter()
-            .map(|(n, l, s)| vec![n.clone(), l.to_string(), human_size(*s)])
+            .map(|(n, l, s, lim)| {
+                vec![
+                    n.clone(),
+                    l.to_string(),
+                    human_size(*s),
+                    lim.map(human_size).unwrap_or_else(|| "-".into()),
+                ]
+            })
             .collect::<Vec<_>>(),
     );
     println!("\nBuild cache usage: 0B");
