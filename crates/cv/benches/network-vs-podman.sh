@@ -10,7 +10,9 @@
 # installs all but netavark: apt-get install netavark aardvark-dns).
 # Runs in a private mount namespace with a private /run (podman and
 # netavark write there). podman's netavark adds its own iptables chains
-# while its containers run and removes them afterwards; cv adds no rule.
+# while its containers run and removes them afterwards; cv's nftables
+# table and default bridge are made once (with the first bridge) and kept,
+# as docker keeps docker0; `cv system reset` at the end removes them.
 set -euo pipefail
 RUNS=${1:-30}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,7 @@ PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver o
 cleanup() {
   set +e
   for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
+  $CV system reset -f >/dev/null 2>&1
   $PODMAN rm -fa -t 0 >/dev/null 2>&1
   $PODMAN rmi -af >/dev/null 2>&1
   $PODMAN system reset -f >/dev/null 2>&1

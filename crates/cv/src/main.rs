@@ -95,6 +95,15 @@ fn main() {
             }
         }
     }
+    if args
+        .get(1)
+        .is_some_and(|a| a == containerv_engine::network::dns::DNS_ARG)
+    {
+        match args.get(2) {
+            Some(root) => containerv_engine::network::dns::main(std::path::Path::new(root)),
+            None => std::process::exit(2),
+        }
+    }
     if !is_service(&args) {
         default_sigpipe();
     }

@@ -219,6 +219,12 @@ pub fn attach_with_files(
     spec.set_mounts(Some(mounts));
     if let Some(a) = &joined {
         etcfiles::refresh(store, &a.record);
+        if crate::network::dns::serves(&a.record) && config.endpoint.dns.is_empty() {
+            if let Err(e) = crate::network::dns::ensure(store.root(), a.record.gateway) {
+                release(store.root(), &config.id);
+                return Err(e);
+            }
+        }
     }
     Ok(joined)
 }
@@ -252,6 +258,9 @@ pub fn release(engine_root: &Path, id: &str) {
         let _ = ns.save(&rec, &g);
         if let Some(s) = &store {
             etcfiles::refresh(s, &rec);
+        }
+        if crate::network::dns::serves(&rec) {
+            crate::network::dns::nudge(engine_root);
         }
     }
 }

@@ -87,6 +87,13 @@ pub fn connect(
     let added = e
         .core(&id)
         .and_then(|c| c.add_veth(&veth).map_err(Error::from));
+    let added = added.and_then(|_| {
+        if crate::network::dns::serves(&rec) {
+            crate::network::dns::ensure(store.root(), rec.gateway)
+        } else {
+            Ok(())
+        }
+    });
     if let Err(err) = added {
         drop_lease(e, network, &id);
         return Err(err);
@@ -141,6 +148,8 @@ fn drop_lease(e: &Engine, network: &str, id: &str) {
         rec.leases.remove(&addr);
     }
     let _ = ns.save(&rec, &g);
+    drop(g);
+    crate::network::dns::nudge(e.store.root());
 }
 
 fn refresh_all(e: &Engine) {

@@ -1,15 +1,17 @@
 //! `/etc/hosts` and `/etc/resolv.conf` as docker writes them, per
 //! container, in its engine directory and bound into it.
 //!
-//! Name resolution on user-defined networks is done in these files: every
-//! container's `/etc/hosts` lists the other containers of its networks by
-//! name, alias and short id, rewritten in place (same inode, so the bind
-//! mount shows it at once) whenever a container joins or leaves. No
-//! resolver process runs and a lookup never leaves the container; names
-//! from another network are simply not there. The default `bridge` network
-//! resolves no names (as docker's). `resolv.conf` is the host's without
-//! loopback nameservers (they cannot work from another network namespace),
-//! or `--dns`/`--dns-search`/`--dns-option` when given.
+//! On user-defined networks names resolve through the engine's DNS
+//! server (`dns`, the gateway address is the container's nameserver) and
+//! also through these files: every container's `/etc/hosts` lists the
+//! other containers of its networks by name, alias and short id,
+//! rewritten in place (same inode, so the bind mount shows it at once)
+//! whenever a container joins or leaves; names from another network are
+//! simply not there. The default `bridge` network resolves no names (as
+//! docker's). `resolv.conf` is `--dns`/`--dns-search`/`--dns-option` when
+//! given, else the network's DNS server, else (default bridge) the host's
+//! without loopback nameservers (they cannot work from another network
+//! namespace).
 
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -58,17 +60,22 @@ pub fn hosts_text(
     s
 }
 
-/// `/etc/resolv.conf` for the endpoint flags (host's without loopback
-/// servers when no `--dns` is given).
-pub fn resolv_text(req: &EndpointRequest, host: &str) -> String {
+/// `/etc/resolv.conf` for the endpoint flags: `--dns` when given, else
+/// the network's DNS server (`dns_server`, user networks), else the
+/// host's servers without loopback ones.
+pub fn resolv_text(req: &EndpointRequest, host: &str, dns_server: Option<Ipv4Addr>) -> String {
     let mut servers: Vec<String> = req.dns.clone();
+    if servers.is_empty() {
+        servers.extend(dns_server.map(|a| a.to_string()));
+    }
+    let from_host = servers.is_empty();
     let mut search: Vec<String> = req.dns_search.clone();
     let mut options: Vec<String> = req.dns_options.clone();
     if servers.is_empty() {
         for l in host.lines() {
             let mut w = l.split_whitespace();
             match (w.next(), w.next()) {
-                (Some("nameserver"), Some(a)) => {
+                (Some("nameserver"), Some(a)) if from_host => {
                     let lo = a
                         .parse::<std::net::IpAddr>()
                         .map(|ip| ip.is_loopback())
@@ -161,7 +168,10 @@ pub fn write_files(
         &hosts_text(c, own, gw, &peers_of(store, rec, &c.id)),
     )?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    rewrite(&resolv, &resolv_text(&c.endpoint, &host_resolv))?;
+    let dns = rec
+        .filter(|r| crate::network::dns::serves(r))
+        .map(|r| r.gateway);
+    rewrite(&resolv, &resolv_text(&c.endpoint, &host_resolv, dns))?;
     Ok(vec![("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)])
 }
 

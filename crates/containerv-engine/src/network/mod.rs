@@ -17,12 +17,15 @@
 //! - [`bridge`]: the bridge of a network: made on first use, kept (as
 //!   docker0) until the network is removed or the engine reset.
 //! - [`nft`]: published ports, egress and isolation in one nftables table.
+//! - [`dns`]: the DNS server that resolves names on user networks.
 //! - [`attach`]: a container joins (lease + veth config) and leaves.
 //! - [`ops`]: `network create/ls/inspect/rm/prune`.
 
 pub mod attach;
 pub mod bridge;
 pub mod connect;
+pub mod dns;
+pub mod dns_wire;
 pub mod etcfiles;
 pub mod ipam;
 pub mod nft;

@@ -193,6 +193,7 @@ pub fn remove(engine_root: &Path, reference: &str) -> Result<String> {
     bridge::remove(&rec);
     ns.delete(&rec.name, &g)?;
     ipam::unclaim(rec.subnet, rec.prefix_len);
+    crate::network::dns::nudge(engine_root);
     Ok(rec.name)
 }
 
@@ -254,6 +255,7 @@ pub fn reset(engine_root: &Path) -> Result<Vec<String>> {
         }
         out.push(rec.name);
     }
+    crate::network::dns::nudge(engine_root);
     Ok(out)
 }
 

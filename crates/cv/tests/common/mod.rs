@@ -51,6 +51,9 @@ impl Cv {
             // The monitor from this very `cv` (a `cv-monitor` beside it
             // may be from an older build).
             .env("CV_MONITOR_BUILTIN", "1")
+            // The engine's DNS server forwards nothing: a name no
+            // container has never reaches a real resolver.
+            .env("CONTAINERV_DNS_UPSTREAM", "none")
             .stdin(Stdio::null());
         c
     }
