@@ -152,7 +152,7 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         rec.leases.remove(&ip);
         return Err(e);
     }
-    ns.save(&rec, &g)?;
+    ns.save_leases(&rec, &g)?;
     let veth = Veth {
         host_ifname: lease.host_ifname,
         container_ifname: "eth0".into(),
@@ -255,7 +255,7 @@ pub fn release(engine_root: &Path, id: &str) {
         if !had && !changed {
             continue;
         }
-        let _ = ns.save(&rec, &g);
+        let _ = ns.save_leases(&rec, &g);
         if let Some(s) = &store {
             etcfiles::refresh(s, &rec);
         }

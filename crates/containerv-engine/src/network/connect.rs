@@ -71,7 +71,7 @@ pub fn connect(
         };
         rec.leases.insert(addr, lease.clone());
         bridge::ensure(&rec)?;
-        ns.save(&rec, &g)?;
+        ns.save_leases(&rec, &g)?;
         (rec, addr, lease)
     };
     let veth = containerv::Veth {
@@ -147,7 +147,7 @@ fn drop_lease(e: &Engine, network: &str, id: &str) {
         }
         rec.leases.remove(&addr);
     }
-    let _ = ns.save(&rec, &g);
+    let _ = ns.save_leases(&rec, &g);
     drop(g);
     crate::network::dns::nudge(e.store.root());
 }

@@ -116,6 +116,15 @@ impl NetworkStore {
         write_json(&self.path(&rec.name), rec)
     }
 
+    /// Writes the record after a lease change only (hold the lock): no
+    /// `fdatasync` (two per `cv run`, ~5 ms each here, more under load).
+    /// Leases need not survive a power loss: every container dies with
+    /// the host and leases of dead containers are dropped at the next
+    /// use; the network itself was written durably by [`Self::save`].
+    pub fn save_leases(&self, rec: &NetworkRecord, _lock: &LockGuard) -> Result<()> {
+        crate::store::write_json_volatile(&self.path(&rec.name), rec)
+    }
+
     pub fn delete(&self, name: &str, _lock: &LockGuard) -> Result<()> {
         let p = self.path(name);
         std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))

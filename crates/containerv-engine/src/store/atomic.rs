@@ -12,6 +12,18 @@ use crate::error::{Error, Result};
 
 /// Writes `value` as JSON to `path` atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_json_with(path, value, true)
+}
+
+/// [`write_json`] without the `fdatasync`: still atomic for readers and
+/// for a crash of the process, not durable across a power loss. For
+/// records whose content a power loss makes meaningless anyway (leases
+/// of containers that all die with the host).
+pub fn write_json_volatile<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_json_with(path, value, false)
+}
+
+fn write_json_with<T: Serialize>(path: &Path, value: &T, sync: bool) -> Result<()> {
     let data = serde_json::to_vec_pretty(value).map_err(|e| Error::Corrupt {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -19,7 +31,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
     f.write_all(&data)
-        .and_then(|_| f.sync_data())
+        .and_then(|_| if sync { f.sync_data() } else { Ok(()) })
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Error::io("write", &tmp, e)

@@ -23,7 +23,7 @@ mod rename;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub(crate) use atomic::{read_json, write_json};
+pub(crate) use atomic::{read_json, write_json, write_json_volatile};
 pub(crate) use lock::lock_exclusive;
 pub use lock::{try_lock, try_lock_existing, LockGuard};
 pub use names::random_name;
