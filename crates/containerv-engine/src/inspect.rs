@@ -4,7 +4,6 @@
 
 use serde_json::{json, Value};
 
-use crate::logs::{log_file_name, LogDriver};
 use crate::store::{Entry, Store};
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -16,15 +15,30 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 pub fn inspect(store: &Store, e: &Entry) -> Value {
     let c = &e.config;
     let s = e.state.observed();
-    let log_path = if c.log_config.driver == LogDriver::None {
-        String::new()
-    } else {
-        store
-            .dir(&c.id)
-            .join(log_file_name(c.log_config.driver, &c.id))
-            .display()
-            .to_string()
-    };
+    let log_path = c
+        .log_config
+        .file(&c.id)
+        .map(|f| store.dir(&c.id).join(f.name).display().to_string())
+        .unwrap_or_default();
+    // docker's `LogConfig.Config`: the options as given (with the file's
+    // rotation for the file drivers).
+    let mut log_opts = serde_json::Map::new();
+    if matches!(
+        c.log_config.driver,
+        crate::logs::LogDriver::JsonFile | crate::logs::LogDriver::Local
+    ) {
+        log_opts.insert(
+            "max-size".into(),
+            json!(c.log_config.max_size.map(|n| n.to_string())),
+        );
+        log_opts.insert("max-file".into(), json!(c.log_config.max_file.to_string()));
+        log_opts.insert("compress".into(), json!(c.log_config.compress.to_string()));
+    }
+    for (k, v) in &c.log_config.opts {
+        if !matches!(k.as_str(), "max-size" | "max-file" | "compress") {
+            log_opts.insert(k.clone(), json!(v));
+        }
+    }
     let health = s
         .health
         .as_ref()
@@ -65,11 +79,7 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
             "AutoRemove": c.auto_remove,
             "LogConfig": {
                 "Type": c.log_config.driver.as_str(),
-                "Config": {
-                    "max-size": c.log_config.max_size.map(|n| n.to_string()),
-                    "max-file": c.log_config.max_file.to_string(),
-                    "compress": c.log_config.compress.to_string(),
-                },
+                "Config": log_opts,
             },
             "Memory": memory_bytes(c.resources.memory.as_deref()),
             "MemorySwap": match c.resources.memory_swap.as_deref().map(str::trim) {

@@ -35,6 +35,7 @@ pub mod signal;
 pub mod spec;
 pub mod stop;
 pub mod store;
+pub mod template;
 pub mod tty;
 pub mod volumes;
 

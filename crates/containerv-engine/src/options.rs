@@ -563,7 +563,7 @@ mod tests {
             ),
             (
                 RunOptions {
-                    log_driver: Some("syslog".into()),
+                    log_driver: Some("gelf".into()),
                     ..Default::default()
                 },
                 "--log-driver",

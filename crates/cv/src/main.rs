@@ -11,7 +11,7 @@ mod commands;
 mod diag;
 mod exit;
 mod output;
-mod template;
+use containerv_engine::template;
 
 use std::path::PathBuf;
 

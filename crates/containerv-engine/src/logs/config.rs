@@ -1,5 +1,7 @@
 //! `--log-driver` and `--log-opt`, validated before a container exists.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -17,6 +19,15 @@ pub enum LogDriver {
     /// Output is discarded (`cv logs` says so).
     #[serde(rename = "none")]
     None,
+    /// Forwarded to a syslog server (RFC 3164 / 5424 over udp, tcp, unix).
+    #[serde(rename = "syslog")]
+    Syslog,
+    /// Forwarded to a fluentd (forward protocol, msgpack).
+    #[serde(rename = "fluentd")]
+    Fluentd,
+    /// Forwarded to systemd-journald (its native datagram protocol).
+    #[serde(rename = "journald")]
+    Journald,
 }
 
 impl LogDriver {
@@ -25,10 +36,13 @@ impl LogDriver {
             "json-file" => Ok(LogDriver::JsonFile),
             "local" => Ok(LogDriver::Local),
             "none" => Ok(LogDriver::None),
+            "syslog" => Ok(LogDriver::Syslog),
+            "fluentd" => Ok(LogDriver::Fluentd),
+            "journald" => Ok(LogDriver::Journald),
             _ => Err(Error::option(
                 "--log-driver",
                 s,
-                "unknown driver (use json-file, local or none)",
+                "unknown log driver (use json-file, local, none, syslog, fluentd or journald)",
             )),
         }
     }
@@ -38,11 +52,79 @@ impl LogDriver {
             LogDriver::JsonFile => "json-file",
             LogDriver::Local => "local",
             LogDriver::None => "none",
+            LogDriver::Syslog => "syslog",
+            LogDriver::Fluentd => "fluentd",
+            LogDriver::Journald => "journald",
+        }
+    }
+
+    /// Lines go to a destination outside the container's directory.
+    pub fn forwards(&self) -> bool {
+        matches!(
+            self,
+            LogDriver::Syslog | LogDriver::Fluentd | LogDriver::Journald
+        )
+    }
+
+    /// The options docker's driver of this name accepts.
+    fn accepts(&self, k: &str) -> bool {
+        const STRUCTURED: &[&str] = &["tag", "labels", "labels-regex", "env", "env-regex"];
+        const ANY: &[&str] = &["mode", "max-buffer-size"];
+        const CACHE: &[&str] = &[
+            "cache-disabled",
+            "cache-max-size",
+            "cache-max-file",
+            "cache-compress",
+        ];
+        const SYSLOG: &[&str] = &[
+            "syslog-address",
+            "syslog-facility",
+            "syslog-format",
+            "syslog-tls-ca-cert",
+            "syslog-tls-cert",
+            "syslog-tls-key",
+            "syslog-tls-skip-verify",
+        ];
+        const FLUENTD: &[&str] = &[
+            "fluentd-address",
+            "fluentd-async",
+            "fluentd-async-connect",
+            "fluentd-buffer-limit",
+            "fluentd-retry-wait",
+            "fluentd-max-retries",
+            "fluentd-sub-second-precision",
+            "fluentd-request-ack",
+            "fluentd-write-timeout",
+        ];
+        let rotation = ["max-size", "max-file", "compress"].contains(&k);
+        match self {
+            LogDriver::None => false,
+            LogDriver::Local => rotation || ANY.contains(&k),
+            LogDriver::JsonFile => rotation || ANY.contains(&k) || STRUCTURED.contains(&k),
+            LogDriver::Syslog => {
+                SYSLOG.contains(&k)
+                    || STRUCTURED.contains(&k)
+                    || ANY.contains(&k)
+                    || CACHE.contains(&k)
+            }
+            LogDriver::Fluentd => {
+                FLUENTD.contains(&k)
+                    || STRUCTURED.contains(&k)
+                    || ANY.contains(&k)
+                    || CACHE.contains(&k)
+            }
+            LogDriver::Journald => {
+                STRUCTURED.contains(&k) || ANY.contains(&k) || CACHE.contains(&k)
+            }
         }
     }
 }
 
-/// The driver and its rotation settings (`HostConfig.LogConfig`).
+/// The driver, its options as given and the rotation of the local file
+/// (`HostConfig.LogConfig`). For the forwarding drivers the local file is
+/// docker 20.10's "dual logging" cache (`container-cached.log`, in the
+/// `local` format, `cache-max-size` 20m × `cache-max-file` 5, compressed),
+/// so `cv logs` works for every driver unless `cache-disabled=true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogConfig {
     pub driver: LogDriver,
@@ -52,6 +134,10 @@ pub struct LogConfig {
     pub max_file: u32,
     /// Gzip rotated files (all but the newest rotated one, `.1`).
     pub compress: bool,
+    /// Every `--log-opt` as given (docker's `LogConfig.Config`): the
+    /// forwarding, tag and attribute options are read from here.
+    #[serde(default)]
+    pub opts: BTreeMap<String, String>,
 }
 
 impl Default for LogConfig {
@@ -61,25 +147,39 @@ impl Default for LogConfig {
             max_size: None,
             max_file: 1,
             compress: false,
+            opts: BTreeMap::new(),
         }
     }
 }
 
+/// The local file of a container's log: its encoding and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// `JsonFile` or `Local`: how records are encoded.
+    pub format: LogDriver,
+    pub name: String,
+}
+
 impl LogConfig {
     /// From `--log-driver` (None: json-file) and `--log-opt k=v` entries,
-    /// with docker's defaults per driver (local: 20m, 5 files, compressed).
+    /// with docker's defaults per driver (local and the dual-logging
+    /// cache: 20m, 5 files, compressed). Every option is checked here, so
+    /// a bad one fails `create` before anything exists.
     pub fn from_flags(driver: Option<&str>, opts: &[String]) -> Result<Self> {
         let driver = match driver {
             Some(d) => LogDriver::parse(d)?,
             None => LogDriver::JsonFile,
         };
         let mut c = match driver {
-            LogDriver::Local => LogConfig {
-                driver,
-                max_size: Some(20 * 1024 * 1024),
-                max_file: 5,
-                compress: true,
-            },
+            LogDriver::Local | LogDriver::Syslog | LogDriver::Fluentd | LogDriver::Journald => {
+                LogConfig {
+                    driver,
+                    max_size: Some(20 * 1024 * 1024),
+                    max_file: 5,
+                    compress: true,
+                    opts: BTreeMap::new(),
+                }
+            }
             _ => LogConfig {
                 driver,
                 ..Default::default()
@@ -97,16 +197,29 @@ impl LogConfig {
                     "the none driver takes no options",
                 ));
             }
-            match k {
+            if !driver.accepts(k) {
+                return Err(Error::option(
+                    "--log-opt",
+                    o.as_str(),
+                    format!(
+                        "unknown log opt {k:?} for the {} log driver",
+                        driver.as_str()
+                    ),
+                ));
+            }
+            let flag = format!("--log-opt {k}");
+            // Rotation of the file: its own options for json-file and
+            // local, the cache's for the forwarding drivers.
+            match k.strip_prefix("cache-").unwrap_or(k) {
                 "max-size" => {
                     let n = parse_size(v).ok_or_else(|| {
-                        Error::option("--log-opt max-size", v, "not a size (e.g. 10m, 512k, 1g)")
+                        Error::option(&flag, v, "not a size (e.g. 10m, 512k, 1g)")
                     })?;
                     // docker: "max-size must be a positive number" (0 is
                     // not "unlimited": leave the option out for that).
                     if n == 0 {
                         return Err(Error::option(
-                            "--log-opt max-size",
+                            &flag,
                             v,
                             "max-size must be a positive number",
                         ));
@@ -114,25 +227,24 @@ impl LogConfig {
                     c.max_size = Some(n);
                 }
                 "max-file" => {
-                    let n: u32 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                        Error::option("--log-opt max-file", v, "must be a number >= 1")
-                    })?;
+                    let n: u32 = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| Error::option(&flag, v, "must be a number >= 1"))?;
                     c.max_file = n;
                     max_file_set = true;
                 }
-                "compress" => {
-                    c.compress = v.parse().map_err(|_| {
-                        Error::option("--log-opt compress", v, "must be true or false")
-                    })?;
+                "compress" | "disabled" => {
+                    v.parse::<bool>()
+                        .map_err(|_| Error::option(&flag, v, "must be true or false"))?;
+                    if k.ends_with("compress") {
+                        c.compress = v == "true";
+                    }
                 }
-                _ => {
-                    return Err(Error::option(
-                        "--log-opt",
-                        o.as_str(),
-                        format!("unknown option {k:?} for the {} driver", driver.as_str()),
-                    ))
-                }
+                _ => {}
             }
+            c.opts.insert(k.to_string(), v.to_string());
         }
         if driver == LogDriver::JsonFile && c.max_size.is_none() && max_file_set && c.max_file > 1 {
             return Err(Error::option(
@@ -141,7 +253,31 @@ impl LogConfig {
                 "needs max-size",
             ));
         }
+        // Tag, attributes, buffer and the destination's own options.
+        super::tag::validate(&c.opts)?;
+        super::attrs::validate(&c.opts)?;
+        super::forward::Settings::parse(&c)?;
         Ok(c)
+    }
+
+    /// The local file, if the driver keeps one.
+    pub fn file(&self, id: &str) -> Option<LogFile> {
+        match self.driver {
+            LogDriver::JsonFile => Some(LogFile {
+                format: LogDriver::JsonFile,
+                name: format!("{id}-json.log"),
+            }),
+            LogDriver::Local => Some(LogFile {
+                format: LogDriver::Local,
+                name: "container.log".into(),
+            }),
+            LogDriver::None => None,
+            _ if self.opts.get("cache-disabled").map(String::as_str) == Some("true") => None,
+            _ => Some(LogFile {
+                format: LogDriver::Local,
+                name: "container-cached.log".into(),
+            }),
+        }
     }
 }
 
@@ -188,7 +324,35 @@ mod tests {
     #[test]
     fn bad_options_name_what_is_wrong() {
         let cases: &[(Option<&str>, &[&str], &str)] = &[
-            (Some("syslog"), &[], "--log-driver"),
+            (Some("gelf"), &[], "--log-driver"),
+            (
+                Some("syslog"),
+                &["syslog-address=ftp://x"],
+                "syslog-address",
+            ),
+            (Some("syslog"), &["max-size=1m"], "unknown log opt"),
+            (Some("local"), &["tag=x"], "unknown log opt"),
+            (
+                Some("syslog"),
+                &["syslog-facility=kitchen"],
+                "syslog-facility",
+            ),
+            (Some("syslog"), &["syslog-format=rfc9999"], "syslog-format"),
+            (
+                Some("fluentd"),
+                &["fluentd-address=ftp://x"],
+                "fluentd-address",
+            ),
+            (Some("fluentd"), &["fluentd-async=perhaps"], "fluentd-async"),
+            (
+                Some("fluentd"),
+                &["fluentd-retry-wait=soon"],
+                "fluentd-retry-wait",
+            ),
+            (Some("journald"), &["tag={{.Nope}}"], "tag"),
+            (Some("journald"), &["tag={{.Name"], "tag"),
+            (None, &["env-regex=("], "env-regex"),
+            (Some("syslog"), &["cache-max-size=x"], "cache-max-size"),
             (None, &["max-size=lots"], "max-size"),
             (None, &["max-size=0"], "positive"),
             (None, &["max-file=0"], "max-file"),

@@ -9,6 +9,8 @@
 //! Decoding is incremental: only complete records are consumed, so a
 //! reader racing the writer never sees half a line.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,9 @@ pub struct Entry {
 struct JsonOut<'a> {
     log: &'a str,
     stream: Stream,
+    /// `--log-opt labels/env/tag` (docker writes them before the time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attrs: Option<&'a BTreeMap<String, String>>,
     time: &'a str,
 }
 
@@ -64,33 +69,47 @@ pub fn rfc3339_nano(t: &DateTime<Utc>) -> String {
 }
 
 /// Appends the encoding of `e` for `driver` to `out`.
+#[cfg(test)]
 pub fn encode(driver: LogDriver, e: &Entry, out: &mut Vec<u8>) {
+    encode_with(driver, e, None, out)
+}
+
+/// [`encode`] with json-file's `attrs` (ignored by `local`).
+pub fn encode_with(
+    driver: LogDriver,
+    e: &Entry,
+    attrs: Option<&BTreeMap<String, String>>,
+    out: &mut Vec<u8>,
+) {
     match driver {
-        LogDriver::JsonFile | LogDriver::None => {
+        LogDriver::Local => encode_local(e, out),
+        _ => {
             let text = String::from_utf8_lossy(&e.line);
             let time = rfc3339_nano(&e.time);
             let rec = JsonOut {
                 log: &text,
                 stream: e.stream,
+                attrs: attrs.filter(|a| !a.is_empty()),
                 time: &time,
             };
             // Serializing plain strings into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *out, &rec);
             out.push(b'\n');
         }
-        LogDriver::Local => {
-            let len = (1 + 8 + e.line.len()) as u32;
-            out.extend_from_slice(&len.to_be_bytes());
-            out.push(match e.stream {
-                Stream::Stdout => 1,
-                Stream::Stderr => 2,
-            });
-            let ns = e.time.timestamp_nanos_opt().unwrap_or(0);
-            out.extend_from_slice(&ns.to_be_bytes());
-            out.extend_from_slice(&e.line);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
     }
+}
+
+fn encode_local(e: &Entry, out: &mut Vec<u8>) {
+    let len = (1 + 8 + e.line.len()) as u32;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.push(match e.stream {
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    });
+    let ns = e.time.timestamp_nanos_opt().unwrap_or(0);
+    out.extend_from_slice(&ns.to_be_bytes());
+    out.extend_from_slice(&e.line);
+    out.extend_from_slice(&len.to_be_bytes());
 }
 
 /// Decodes the complete records at the start of `buf`, returning them and
@@ -99,7 +118,11 @@ pub fn encode(driver: LogDriver, e: &Entry, out: &mut Vec<u8>) {
 pub fn decode(driver: LogDriver, buf: &[u8], out: &mut Vec<Entry>) -> usize {
     let mut pos = 0;
     match driver {
-        LogDriver::JsonFile | LogDriver::None => {
+        LogDriver::JsonFile
+        | LogDriver::None
+        | LogDriver::Syslog
+        | LogDriver::Fluentd
+        | LogDriver::Journald => {
             while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
                 let line = &buf[pos..pos + nl];
                 pos += nl + 1;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::format::{decode, rfc3339_nano, Entry};
-use super::{log_file_name, LogDriver};
+use super::{LogConfig, LogDriver};
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 
@@ -99,19 +99,24 @@ fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
 pub fn read_logs(
     dir: &Path,
     id: &str,
-    driver: LogDriver,
+    config: &LogConfig,
     opts: &ReadOptions,
     running: &dyn Fn() -> bool,
     sink: &mut dyn FnMut(&Entry) -> io::Result<()>,
 ) -> Result<()> {
-    if driver == LogDriver::None {
-        return Err(Error::option(
-            "logs",
-            id,
-            "the container uses the none log driver: there are no logs to read",
-        ));
-    }
-    let current = dir.join(log_file_name(driver, id));
+    let Some(file) = config.file(id) else {
+        let why = if config.driver == LogDriver::None {
+            "the container uses the none log driver: there are no logs to read".to_string()
+        } else {
+            format!(
+                "the container's {} log driver keeps no local copy (cache-disabled=true): there are no logs to read",
+                config.driver.as_str()
+            )
+        };
+        return Err(Error::option("logs", id, why));
+    };
+    let driver = file.format;
+    let current = dir.join(&file.name);
     let selected = |e: &Entry| {
         opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time <= u)
     };
@@ -378,7 +383,11 @@ mod tests {
         running: &dyn Fn() -> bool,
     ) -> Vec<String> {
         let mut out = Vec::new();
-        read_logs(dir, "c", driver, opts, running, &mut |e| {
+        let config = LogConfig {
+            driver,
+            ..Default::default()
+        };
+        read_logs(dir, "c", &config, opts, running, &mut |e| {
             out.push(String::from_utf8_lossy(&e.line).into_owned());
             Ok(())
         })
@@ -430,6 +439,7 @@ mod tests {
                 max_size: Some(2000),
                 max_file: 4,
                 compress: true,
+                opts: Default::default(),
             };
             write_lines(dir.path(), &cfg, 0, 100);
             let got = collect(dir.path(), driver, &ReadOptions::default());
@@ -495,6 +505,7 @@ mod tests {
             max_size: Some(600),
             max_file: 3,
             compress: true,
+            opts: Default::default(),
         };
         write_lines(dir.path(), &cfg, 0, 2);
         let got = follow_while_writing(dir.path(), &cfg, Duration::from_millis(2), |w| {
@@ -518,6 +529,7 @@ mod tests {
             max_size: Some(300),
             max_file: 20,
             compress: true,
+            opts: Default::default(),
         };
         write_lines(dir.path(), &cfg, 0, 1);
         let got = follow_while_writing(dir.path(), &cfg, Duration::from_millis(100), |w| {
@@ -540,7 +552,10 @@ mod tests {
         let e = read_logs(
             dir.path(),
             "c",
-            LogDriver::None,
+            &LogConfig {
+                driver: LogDriver::None,
+                ..Default::default()
+            },
             &ReadOptions::default(),
             &|| false,
             &mut |_| Ok(()),

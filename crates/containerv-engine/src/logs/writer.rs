@@ -1,17 +1,22 @@
 //! The log writer the monitor feeds: splits output into lines, encodes
-//! them for the driver, rotates by size (`.1`, then `.2.gz`, ... when
-//! compressing) and never fails the container: a write error (a full disk)
-//! drops the line, counts it, and cuts the file back to its last whole
-//! record.
+//! them for the local file (json-file with its `attrs`, local, or the
+//! forwarding drivers' cache), hands them to the forwarder if the driver
+//! forwards, rotates by size (`.1`, then `.2.gz`, ... when compressing)
+//! and never fails the container: a write error (a full disk) drops the
+//! line, counts it, and cuts the file back to its last whole record.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::Utc;
 
-use super::format::{encode, Entry, Stream};
-use super::{log_file_name, LogConfig, LogDriver};
+use super::format::{encode_with, Entry, Stream};
+use super::forward::{self, Forwarder, Line, Settings};
+use super::tag::Info;
+use super::{LogConfig, LogDriver};
 
 /// Longest line kept whole; longer output is split (docker: 16 KiB).
 pub const MAX_LINE: usize = 16 * 1024;
@@ -20,11 +25,16 @@ pub const MAX_LINE: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct LogWriter {
     config: LogConfig,
+    /// Encoding of the local file; `None`: no file.
+    format: LogDriver,
     path: PathBuf,
     file: Option<File>,
     size: u64,
-    /// Lines dropped because they could not be written.
-    pub dropped: u64,
+    /// Lines dropped because they could not be written to the file.
+    file_dropped: u64,
+    /// json-file's `attrs` (labels, env, tag).
+    attrs: BTreeMap<String, String>,
+    forwarder: Option<Forwarder>,
     /// Partial lines per stream (stdout, stderr).
     pending: [Vec<u8>; 2],
     scratch: Vec<u8>,
@@ -34,20 +44,81 @@ impl LogWriter {
     /// Opens (appending) the log of container `id` in `dir`. With the
     /// `none` driver nothing is opened.
     pub fn open(dir: &Path, id: &str, config: &LogConfig) -> io::Result<Self> {
-        let path = dir.join(log_file_name(config.driver, id));
+        let info = Info {
+            id: id.to_string(),
+            ..Default::default()
+        };
+        Self::open_for(dir, &info, config)
+    }
+
+    /// Opens the log of the container `info` describes (its name, image,
+    /// labels and env feed the tag and the attributes), starting the
+    /// forwarder of a forwarding driver.
+    pub fn open_for(dir: &Path, info: &Info, config: &LogConfig) -> io::Result<Self> {
+        let file = config.file(&info.id);
+        let mut attrs = BTreeMap::new();
+        if config.driver == LogDriver::JsonFile {
+            attrs = super::attrs::extra(&config.opts, &info.labels, &info.env, &|k| k.to_string());
+            // json-file has no default tag: only one the user asked for.
+            let tag = super::tag::render(&config.opts, info, "");
+            if !tag.is_empty() {
+                attrs.insert("tag".into(), tag);
+            }
+        }
+        let forwarder = match Settings::parse(config) {
+            Ok(Some(s)) => Some(Forwarder::start(
+                &s,
+                config.driver.as_str(),
+                forward::sink(&s, config, info),
+            )),
+            Ok(None) => None,
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+        };
         let mut w = LogWriter {
             config: config.clone(),
-            path,
+            format: file.as_ref().map_or(LogDriver::None, |f| f.format),
+            path: dir.join(file.as_ref().map_or("", |f| f.name.as_str())),
             file: None,
             size: 0,
-            dropped: 0,
+            file_dropped: 0,
+            attrs,
+            forwarder,
             pending: [Vec::new(), Vec::new()],
             scratch: Vec::new(),
         };
-        if config.driver != LogDriver::None {
+        if w.format != LogDriver::None {
             w.reopen()?;
         }
         Ok(w)
+    }
+
+    /// Lines lost so far: not written to the file (full disk) plus not
+    /// forwarded (buffer full while the destination was away).
+    pub fn dropped(&self) -> u64 {
+        self.file_dropped + self.forwarder.as_ref().map_or(0, |f| f.dropped())
+    }
+
+    /// Lines handed to the destination so far (forwarding drivers).
+    pub fn forwarded(&self) -> u64 {
+        self.forwarder.as_ref().map_or(0, |f| f.sent())
+    }
+
+    /// True if lines leave through a forwarder.
+    pub fn forwards(&self) -> bool {
+        self.forwarder.is_some()
+    }
+
+    /// Waits (at most `grace`) for the forwarder to send what it holds.
+    pub fn drain(&self, grace: Duration) -> bool {
+        self.forwarder.as_ref().is_none_or(|f| f.drain(grace))
+    }
+
+    /// Sends what the forwarder holds (for up to `grace`), then ends it;
+    /// what is still queued then is dropped and counted.
+    pub fn close_forwarder(&mut self, grace: Duration) {
+        if let Some(f) = self.forwarder.as_mut() {
+            f.close(grace);
+        }
     }
 
     /// Path of the current log file.
@@ -84,7 +155,7 @@ impl LogWriter {
                     while self.pending[i].len() >= MAX_LINE {
                         let rest = self.pending[i].split_off(MAX_LINE);
                         let piece = std::mem::replace(&mut self.pending[i], rest);
-                        self.write_chunks(stream, piece);
+                        self.write_piece(stream, piece, true);
                     }
                 }
             }
@@ -101,30 +172,47 @@ impl LogWriter {
 
     fn write_chunks(&mut self, stream: Stream, line: Vec<u8>) {
         if line.len() <= MAX_LINE {
-            self.write_entry(&Entry {
-                stream,
-                time: Utc::now(),
-                line,
-            });
+            self.write_piece(stream, line, false);
             return;
         }
-        for chunk in line.chunks(MAX_LINE) {
-            self.write_entry(&Entry {
-                stream,
-                time: Utc::now(),
-                line: chunk.to_vec(),
-            });
+        let n = line.len().div_ceil(MAX_LINE);
+        for (i, chunk) in line.chunks(MAX_LINE).enumerate() {
+            self.write_piece(stream, chunk.to_vec(), i + 1 < n);
         }
     }
 
-    /// Writes one record (rotating first if it would overflow max-size).
+    /// One record to the file and the forwarder; `partial`: a piece of a
+    /// line longer than 16 KiB (not its last).
+    fn write_piece(&mut self, stream: Stream, line: Vec<u8>, partial: bool) {
+        let e = Entry {
+            stream,
+            time: Utc::now(),
+            line,
+        };
+        if let Some(f) = &self.forwarder {
+            let mut text = e.line.clone();
+            if text.last() == Some(&b'\n') {
+                text.pop();
+            }
+            f.push(Line {
+                stream,
+                time: e.time,
+                text,
+                partial,
+            });
+        }
+        self.write_entry(&e);
+    }
+
+    /// Writes one record to the local file (rotating first if it would
+    /// overflow max-size).
     pub fn write_entry(&mut self, e: &Entry) {
-        if self.config.driver == LogDriver::None {
+        if self.format == LogDriver::None {
             return;
         }
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        encode(self.config.driver, e, &mut buf);
+        encode_with(self.format, e, Some(&self.attrs), &mut buf);
         if let Some(max) = self.config.max_size {
             if self.size > 0 && self.size + buf.len() as u64 > max {
                 if let Err(err) = self.rotate() {
@@ -133,7 +221,7 @@ impl LogWriter {
             }
         }
         if self.file.is_none() && self.reopen().is_err() {
-            self.dropped += 1;
+            self.file_dropped += 1;
             self.scratch = buf;
             return;
         }
@@ -141,7 +229,7 @@ impl LogWriter {
         match file.write_all(&buf) {
             Ok(()) => self.size += buf.len() as u64,
             Err(_) => {
-                self.dropped += 1;
+                self.file_dropped += 1;
                 // Cut a partly written record so readers see whole ones.
                 let _ = file.set_len(self.size);
             }
@@ -215,6 +303,7 @@ mod tests {
             max_size: Some(max_size),
             max_file,
             compress,
+            opts: Default::default(),
         }
     }
 
@@ -276,7 +365,7 @@ mod tests {
         let mut text = String::new();
         io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
         assert!(text.lines().all(|l| l.contains("line 0")));
-        assert_eq!(w.dropped, 0);
+        assert_eq!(w.dropped(), 0);
     }
 
     #[test]

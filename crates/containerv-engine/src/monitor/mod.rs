@@ -177,7 +177,8 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         }
         None => StdinSource::Null,
     };
-    let mut logs = LogWriter::open(&dir, &a.id, &config.log_config)
+    let info = crate::logs::tag::Info::of(&config);
+    let mut logs = LogWriter::open_for(&dir, &info, &config.log_config)
         .map_err(|e| Error::io("open the log of", &dir, e))?;
     let me = std::process::id() as i32;
     let me_start = crate::proc::start_time(me).unwrap_or(0);
@@ -233,17 +234,30 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             }
         }
     }
+    // fluentd without fluentd-async: the start fails when fluentd cannot
+    // be reached (docker's "failed to initialize logging driver").
+    let log_check = if first {
+        logging_reachable(&config, &info)
+    } else {
+        Ok(())
+    };
     loop {
         let config = store.load_config(&a.id)?;
-        let run = match start_container(&rt, &config, &store, &stdin) {
+        let started_run = match &log_check {
+            Err(msg) if first => Err(msg.clone()),
+            _ => start_container(&rt, &config, &store, &stdin).map_err(|e| e.to_string()),
+        };
+        let run = match started_run {
             Ok(r) => r,
             Err(e) => {
-                let code = if e.to_string().contains("No such file") {
+                let code = if log_check.is_err() {
+                    125
+                } else if e.contains("No such file") {
                     127
                 } else {
                     126
                 };
-                let msg = e.to_string();
+                let msg = e;
                 let _ = store.update_state(&a.id, |s| {
                     s.status = Status::Exited;
                     s.pid = 0;
@@ -314,7 +328,10 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 ("execDuration", ran_for.as_secs().to_string()),
             ],
         );
-        let dropped = logs.dropped;
+        // What the forwarder still holds goes out before the exit is
+        // recorded (a destination that is away: 2 s at most).
+        logs.drain(Duration::from_secs(2));
+        let dropped = logs.dropped();
         // `cv update --restart` may have changed the policy meanwhile.
         if let Ok(c) = store.load_config(&config.id) {
             restarts.set_policy(c.restart_policy);
@@ -353,6 +370,16 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         };
         match delay {
             None => {
+                // The end: what the forwarder could not send is dropped
+                // and counted.
+                logs.close_forwarder(Duration::ZERO);
+                let now = logs.dropped();
+                if now != dropped {
+                    let _ = store.update_state(&config.id, |s| {
+                        s.log_lines_dropped = now;
+                        Ok(())
+                    });
+                }
                 finish(&store, &config, report, code);
                 return Ok(());
             }
@@ -368,6 +395,31 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
 
 /// Sleeps `d` before a restart; false if the container was stopped or
 /// removed meanwhile (then it is recorded as exited).
+/// With `fluentd` and no `fluentd-async`: one connection attempt, as
+/// docker makes when it creates the logger.
+fn logging_reachable(
+    config: &ContainerConfig,
+    info: &crate::logs::tag::Info,
+) -> std::result::Result<(), String> {
+    use crate::logs::forward::{self, Kind, Settings};
+    let Ok(Some(s)) = Settings::parse(&config.log_config) else {
+        return Ok(());
+    };
+    let Kind::Fluentd(f) = &s.kind else {
+        return Ok(());
+    };
+    if !forward::fluentd::connect_first(f) {
+        return Ok(());
+    }
+    let mut sink = forward::sink(&s, &config.log_config, info);
+    sink.connect().map_err(|e| {
+        format!(
+            "failed to initialize logging driver: {}: {e} (set --log-opt fluentd-async=true to start anyway)",
+            sink.describe()
+        )
+    })
+}
+
 fn sleep_unless_stopped(store: &Store, id: &str, d: Duration) -> bool {
     let end = Instant::now() + d;
     loop {
@@ -689,6 +741,8 @@ fn supervise(
         .then(|| store.dir(&config.id).join(TTY_SIZE_FILE));
     let mut term_size = size_file.as_deref().and_then(read_size_file);
     let mut sampler = sampler::Sampler::open(store, config);
+    let mut reported_drops = logs.dropped();
+    let mut next_drop_report = Instant::now();
     loop {
         // When to wake up without any descriptor being ready.
         let now = Instant::now();
@@ -710,6 +764,21 @@ fn supervise(
         if size_file.is_some() {
             let soon = now + Duration::from_millis(200);
             wake = Some(wake.map_or(soon, |w| w.min(soon)));
+        }
+        if logs.forwards() {
+            // Lines dropped while a destination is away are recorded as
+            // they happen (`State.LogLinesDropped`), once a second.
+            let soon = now + Duration::from_secs(1);
+            wake = Some(wake.map_or(soon, |w| w.min(soon)));
+            let d = logs.dropped();
+            if d != reported_drops && now >= next_drop_report {
+                reported_drops = d;
+                next_drop_report = now + Duration::from_secs(1);
+                let _ = store.update_state(&config.id, |s| {
+                    s.log_lines_dropped = d;
+                    Ok(())
+                });
+            }
         }
         let mut timeout = wake.map_or(-1, |w| {
             w.saturating_duration_since(now).as_millis().min(60_000) as i32

@@ -101,7 +101,7 @@ fn unescape(s: &str) -> String {
 /// an unknown field is an error naming it, docker's "can't evaluate
 /// field").
 pub fn render(t: &str, v: &Value) -> anyhow::Result<String> {
-    crate::template::render(t, v)
+    Ok(crate::template::render(t, v)?)
 }
 
 /// The header line of a `table` template: each `{{.Field}}` as FIELD.

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use containerv_engine::logs::{read_logs, LogDriver, ReadOptions, Stream};
+use containerv_engine::logs::{read_logs, ReadOptions, Stream};
 use containerv_engine::monitor::launch::Launched;
 use containerv_engine::Engine;
 
@@ -82,28 +82,32 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
     let config = e.store.load_config(id)?;
     let dir = e.store.dir(id);
     let done = Arc::new(AtomicBool::new(false));
-    let printer =
-        (config.log_config.driver != LogDriver::None).then(|| {
-            let done = done.clone();
-            let id = id.to_string();
-            let driver = config.log_config.driver;
-            std::thread::spawn(move || {
-                let opts = ReadOptions {
-                    follow: true,
-                    poll: Some(std::time::Duration::from_millis(10)),
-                    ..Default::default()
-                };
-                let running = || !done.load(Ordering::Acquire);
-                let mut out = std::io::stdout();
-                let mut err = std::io::stderr();
-                let _ = read_logs(&dir, &id, driver, &opts, &running, &mut |entry| match entry
-                    .stream
-                {
+    let printer = config.log_config.file(id).is_some().then(|| {
+        let done = done.clone();
+        let id = id.to_string();
+        let log_config = config.log_config.clone();
+        std::thread::spawn(move || {
+            let opts = ReadOptions {
+                follow: true,
+                poll: Some(std::time::Duration::from_millis(10)),
+                ..Default::default()
+            };
+            let running = || !done.load(Ordering::Acquire);
+            let mut out = std::io::stdout();
+            let mut err = std::io::stderr();
+            let _ = read_logs(
+                &dir,
+                &id,
+                &log_config,
+                &opts,
+                &running,
+                &mut |entry| match entry.stream {
                     Stream::Stdout => out.write_all(&entry.line).and_then(|_| out.flush()),
                     Stream::Stderr => err.write_all(&entry.line),
-                });
-            })
-        });
+                },
+            );
+        })
+    });
     let code = launched.wait_exit();
     done.store(true, Ordering::Release);
     if let Some(p) = printer {

@@ -24,8 +24,16 @@ pub fn attach(ctx: &Context, reference: &str, sig_proxy: bool) -> anyhow::Result
     if st.status.as_str() == "paused" {
         bail!("you cannot attach to a paused container, unpause it first");
     }
-    if config.log_config.driver == LogDriver::None {
-        bail!("attach: the container logs nothing (--log-driver none): no output to follow");
+    if config.log_config.file(&id).is_none() {
+        bail!(
+            "attach: the container keeps no local log (--log-driver {}{}): no output to follow",
+            config.log_config.driver.as_str(),
+            if config.log_config.driver == LogDriver::None {
+                ""
+            } else {
+                " with cache-disabled=true"
+            }
+        );
     }
     if sig_proxy && !config.tty {
         super::sigproxy::block();
@@ -49,7 +57,7 @@ pub fn attach(ctx: &Context, reference: &str, sig_proxy: bool) -> anyhow::Result
     read_logs(
         &e.store.dir(&id),
         &id,
-        config.log_config.driver,
+        &config.log_config,
         &opts,
         &running,
         &mut |entry| match entry.stream {

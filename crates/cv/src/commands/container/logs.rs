@@ -70,7 +70,7 @@ pub fn logs(ctx: &Context, a: LogsArgs) -> anyhow::Result<()> {
     read_logs(
         &e.store.dir(&id),
         &id,
-        config.log_config.driver,
+        &config.log_config,
         &opts,
         &running,
         &mut |entry| {

@@ -71,7 +71,7 @@ pub fn print_rows(
 
 /// `t` applied to `v` (the one engine: [`crate::template`]).
 pub fn template(t: &str, v: &Value) -> anyhow::Result<String> {
-    crate::template::render(t, v)
+    Ok(crate::template::render(t, v)?)
 }
 
 #[cfg(test)]

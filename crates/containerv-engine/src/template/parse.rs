@@ -2,7 +2,7 @@
 //! if`/`else`, `range` (with `$k, $v :=`), `with`, variable declarations,
 //! comments and the `{{-`/`-}}` trim markers.
 
-use anyhow::{bail, Result};
+use super::Result;
 
 /// A parsed template body.
 pub type List = Vec<Node>;
@@ -425,7 +425,7 @@ fn word(w: &str) -> Result<Arg> {
     } else if w == "nil" {
         Arg::Nil
     } else if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
-        let n: f64 = w.parse().map_err(|_| anyhow::anyhow!("bad number {w:?}"))?;
+        let n: f64 = w.parse().map_err(|_| terr!("bad number {w:?}"))?;
         Arg::Num(n, !w.contains(['.', 'e', 'E']))
     } else if w.chars().all(|c| c.is_alphanumeric() || c == '_') {
         Arg::Ident(w.to_string())

@@ -4,7 +4,7 @@
 //! `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`), and how values print (Go's
 //! `%v` of the JSON docker's Go values become).
 
-use anyhow::{anyhow, bail, Result};
+use super::Result;
 use serde_json::Value;
 
 /// A value as `{{.X}}` prints it.
@@ -80,7 +80,7 @@ fn int(name: &str, v: &Value) -> Result<i64> {
     v.as_i64()
         .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        .ok_or_else(|| anyhow!("{name}: {} is not an integer", print(v)))
+        .ok_or_else(|| terr!("{name}: {} is not an integer", print(v)))
 }
 
 /// Calls function `name`.
@@ -168,9 +168,9 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value> {
                 cur = match (&cur, k) {
                     (Value::Array(a), k) => {
                         let i = int(name, k)?;
-                        a.get(usize::try_from(i).map_err(|_| anyhow!("index {i} out of range"))?)
+                        a.get(usize::try_from(i).map_err(|_| terr!("index {i} out of range"))?)
                             .cloned()
-                            .ok_or_else(|| anyhow!("index {i} out of range"))?
+                            .ok_or_else(|| terr!("index {i} out of range"))?
                     }
                     (Value::Object(o), k) => o.get(&print(k)).cloned().unwrap_or(Value::Null),
                     (Value::Null, _) => Value::Null,
@@ -244,7 +244,7 @@ fn order(a: &Value, b: &Value) -> Result<std::cmp::Ordering> {
             .as_f64()
             .zip(b.as_f64())
             .and_then(|(x, y)| x.partial_cmp(&y))
-            .ok_or_else(|| anyhow!("incomparable numbers")),
+            .ok_or_else(|| terr!("incomparable numbers")),
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
         _ => bail!(
             "incompatible types for comparison: {} and {}",
@@ -319,7 +319,7 @@ pub fn printf(f: &str, args: &[Value]) -> Result<String> {
             'f' | 'F' | 'e' | 'g' => {
                 let n = a
                     .as_f64()
-                    .ok_or_else(|| anyhow!("printf %{verb}: {} is not a number", print(a)))?;
+                    .ok_or_else(|| terr!("printf %{verb}: {} is not a number", print(a)))?;
                 match verb {
                     'e' => format!("{n:.*e}", prec.unwrap_or(6)),
                     'g' => n.to_string(),

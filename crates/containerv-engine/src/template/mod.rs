@@ -7,10 +7,33 @@
 //! and Go's (`printf`, `println`, `index`, `len`, `eq`...). Written here
 //! rather than taken from a crate: the data is `serde_json::Value`, and
 //! docker's printing rules (`<no value>`, `[a b]`, `map[k:v]`) are a few
-//! lines. `\t` and `\n` written as two characters are a tab and a newline,
+//! lines. It lives in the engine (not in `cv`) because the monitor renders
+//! `--log-opt tag={{.Name}}/{{.ID}}` with it too. `\t` and `\n` written as two characters are a tab and a newline,
 //! as docker's CLI takes them. A field an object lacks is an error naming
 //! it (docker's "can't evaluate field"); `index` of a missing map key, or a
 //! field of null, is `<no value>`.
+
+/// A template that does not parse or cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+impl From<serde_json::Error> for TemplateError {
+    fn from(e: serde_json::Error) -> Self {
+        TemplateError(e.to_string())
+    }
+}
+
+/// The template engine's result.
+pub type Result<T> = std::result::Result<T, TemplateError>;
+
+macro_rules! terr {
+    ($($t:tt)*) => { $crate::template::TemplateError(format!($($t)*)) };
+}
+macro_rules! bail {
+    ($($t:tt)*) => { return Err($crate::template::terr!($($t)*)) };
+}
+pub(crate) use terr;
 
 mod exec;
 mod funcs;
@@ -18,21 +41,27 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-use anyhow::Result;
 use serde_json::Value;
 
 /// A parsed `--format` template.
 pub struct Template {
+    option: String,
     src: String,
     list: parse::List,
 }
 
 impl Template {
-    /// Parses `src`; errors name the template.
+    /// Parses a `--format` `src`; errors name the template.
     pub fn parse(src: &str) -> Result<Template> {
+        Self::parse_for("--format", src)
+    }
+
+    /// Parses `src` given to `option` (errors name both).
+    pub fn parse_for(option: &str, src: &str) -> Result<Template> {
         let text = src.replace("\\t", "\t").replace("\\n", "\n");
-        let list = parse::parse(&text).map_err(|e| anyhow::anyhow!("--format {src:?}: {e}"))?;
+        let list = parse::parse(&text).map_err(|e| terr!("{option} {src:?}: {e}"))?;
         Ok(Template {
+            option: option.to_string(),
             src: src.to_string(),
             list,
         })
@@ -43,7 +72,7 @@ impl Template {
         let mut out = String::new();
         exec::State::new(v)
             .list(&self.list, v, &mut out)
-            .map_err(|e| anyhow::anyhow!("--format {:?}: {e}", self.src))?;
+            .map_err(|e| terr!("{} {:?}: {e}", self.option, self.src))?;
         Ok(out)
     }
 }

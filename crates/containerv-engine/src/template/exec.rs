@@ -2,7 +2,7 @@
 //! (docker's keys and values, see the callers), dot and `$` as Go's
 //! `text/template` has them, variables scoped to their block.
 
-use anyhow::{anyhow, bail, Result};
+use super::Result;
 use serde_json::Value;
 
 use super::funcs;
@@ -138,7 +138,7 @@ impl State {
                     .rev()
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| v.clone())
-                    .ok_or_else(|| anyhow!("undefined variable: {name}"))?;
+                    .ok_or_else(|| terr!("undefined variable: {name}"))?;
                 walk(&v, chain)?
             }
             Arg::Str(s) => Value::from(s.clone()),
@@ -166,7 +166,7 @@ fn walk(v: &Value, chain: &[String]) -> Result<Value> {
             Value::Object(o) => o.get(f).ok_or_else(|| {
                 let mut have: Vec<&str> = o.keys().map(String::as_str).collect();
                 have.sort_unstable();
-                anyhow!("can't evaluate field {f} (have: {})", have.join(", "))
+                terr!("can't evaluate field {f} (have: {})", have.join(", "))
             })?,
             Value::Null => return Ok(Value::Null),
             other => bail!(
