@@ -33,7 +33,7 @@ fn bad_values_are_refused_by_name_and_leave_nothing() {
             &["--health-cmd", "true", "--health-retries", "-1"],
             "--health-retries",
         ),
-        (&["--log-driver", "syslog"], "--log-driver"),
+        (&["--log-driver", "gelf"], "--log-driver"),
         (&["--log-opt", "max-size=big"], "max-size"),
         (&["--log-opt", "max-file=3"], "max-file"),
         (&["--stop-signal", "SIGNOPE"], "--stop-signal"),

@@ -3,8 +3,8 @@
 //! stream socket), `unixgram:///path`, or none (the local `/dev/log`);
 //! `syslog-facility` (a name or 0–23, default `daemon`); `syslog-format`
 //! unset (docker's "unix" format: `<PRI>Mmm dd hh:mm:ss TAG[PID]: MSG`),
-//! `rfc3164` (with the hostname), `rfc5424` (`<PRI>1 TIME HOST TAG PID TAG
-//! - MSG`, seconds) or `rfc5424micro` (microseconds). The tag is `{{.ID}}`
+//! `rfc3164` (with the hostname), `rfc5424` (`<PRI>1 TIME HOST TAG PID
+//! TAG - MSG`, seconds) or `rfc5424micro` (microseconds). The tag is `{{.ID}}`
 //! unless `tag` says otherwise; stdout is severity info, stderr err. Every
 //! message ends with a newline (srslog's framing; rsyslog takes it as the
 //! end of a message on tcp and unix streams). TLS is not supported.
@@ -16,7 +16,7 @@ use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Local};
 
 use super::{Line, Sink};
 use crate::error::{Error, Result};
@@ -189,7 +189,7 @@ pub fn format(
         Stream::Stderr => 3,
     };
     let pri = facility as u32 * 8 + severity;
-    let t: DateTime<Local> = DateTime::<Utc>::from(line.time).with_timezone(&Local);
+    let t: DateTime<Local> = line.time.with_timezone(&Local);
     let head = match f {
         Format::Unix => format!("<{pri}>{} {tag}[{pid}]: ", t.format("%b %e %H:%M:%S")),
         Format::Rfc3164 => format!(
@@ -387,7 +387,7 @@ impl Sink for SyslogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     #[test]
     fn addresses_as_docker_reads_them() {
