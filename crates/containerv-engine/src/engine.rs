@@ -139,6 +139,17 @@ impl Engine {
     /// `cv create`: validates every flag, builds the spec once (so a bad
     /// limit fails now), records the container. Nothing runs yet.
     pub fn create(&self, opts: &RunOptions) -> Result<String> {
+        // The engine file's `[log]` defaults, merged as dockerd does.
+        let (log_driver, log_opts) = self
+            .config
+            .log
+            .apply(opts.log_driver.as_deref(), &opts.log_opts);
+        let merged = RunOptions {
+            log_driver,
+            log_opts,
+            ..opts.clone()
+        };
+        let opts = &merged;
         let image = self.image_info(opts.image.as_deref())?;
         let digest = image.digest.clone();
         // An unnamed container gets a random name; on a clash, another.

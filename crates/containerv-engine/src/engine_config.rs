@@ -31,9 +31,12 @@
 //! default-opts = { size = "10g" }
 //!
 //! [log]
-//! # Default log driver and options for new containers (`--log-driver`,
-//! # `--log-opt` win): see the `log` section of the file's reference in
-//! # docs/ARCHITECTURE.md.
+//! # Default log driver and options for new containers (dockerd's
+//! # `log-driver` and `log-opts`): `--log-driver` wins; the options apply
+//! # when the container's driver is this one, for the keys its own
+//! # `--log-opt`s leave out. Checked as `--log-opt`s are.
+//! driver = "syslog"
+//! opts = { syslog-address = "udp://127.0.0.1:514", tag = "{{.Name}}" }
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,8 +62,9 @@ pub struct EngineConfig {
     /// `[volumes]`: defaults for new volumes.
     #[serde(default)]
     pub volumes: VolumeDefaults,
-    // `[log]` (default log driver and options) goes here: a `log` field
-    // of its own type with `#[serde(default)]`, checked in `validate`.
+    /// `[log]`: the default log driver and options.
+    #[serde(default)]
+    pub log: LogDefaults,
     /// The file this was read from (`None`: no file, all defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -83,6 +87,45 @@ pub struct VolumeDefaults {
     /// Options a new local volume gets for the keys its `--opt`s leave out.
     #[serde(default)]
     pub default_opts: BTreeMap<String, String>,
+}
+
+/// `[log]` (dockerd's `log-driver`, `log-opts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LogDefaults {
+    /// The driver of a container started without `--log-driver`
+    /// (default `json-file`).
+    pub driver: Option<String>,
+    /// Options for containers whose driver is the default one.
+    #[serde(default)]
+    pub opts: BTreeMap<String, String>,
+}
+
+impl LogDefaults {
+    /// The default driver's name.
+    pub fn driver(&self) -> &str {
+        self.driver.as_deref().unwrap_or("json-file")
+    }
+
+    /// A container's `--log-driver` and `--log-opt`s with the defaults
+    /// applied as dockerd merges them: the default driver when none is
+    /// given; the default options, for keys not given, only when the
+    /// container's driver is the default one.
+    pub fn apply(&self, driver: Option<&str>, opts: &[String]) -> (Option<String>, Vec<String>) {
+        let driver = driver.unwrap_or(self.driver()).to_string();
+        let mut out = opts.to_vec();
+        if driver == self.driver() {
+            for (k, v) in &self.opts {
+                let given = opts
+                    .iter()
+                    .any(|o| o.split_once('=').is_some_and(|(ok, _)| ok == k));
+                if !given {
+                    out.push(format!("{k}={v}"));
+                }
+            }
+        }
+        (Some(driver), out)
+    }
 }
 
 impl EngineConfig {
@@ -142,6 +185,9 @@ impl EngineConfig {
         }
         crate::volumes::options::VolumeOptions::parse(&self.volumes.default_opts)
             .map_err(|e| format!("volumes.default-opts: {e}"))?;
+        let (driver, opts) = self.log.apply(None, &[]);
+        crate::logs::LogConfig::from_flags(driver.as_deref(), &opts)
+            .map_err(|e| format!("log: {e}"))?;
         Ok(())
     }
 }
@@ -182,10 +228,31 @@ mod tests {
                 "\"colour\"",
             ),
             ("[storage\n", "line 1"),
+            ("[log]\ndriver = \"gelf\"\n", "log: "),
+            (
+                "[log]\ndriver = \"syslog\"\nopts = { syslog-address = \"ftp://x\" }\n",
+                "syslog-address",
+            ),
+            ("[log]\nopts = { colour = \"red\" }\n", "colour"),
+            ("[log]\ndrivr = \"local\"\n", "drivr"),
         ] {
             let e = EngineConfig::parse(text).unwrap_err();
             assert!(e.contains(want), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn log_defaults_merge_as_dockerd() {
+        let c = EngineConfig::parse(
+            "[log]\ndriver = \"syslog\"\nopts = { tag = \"{{.Name}}\", syslog-format = \"rfc5424\" }\n",
+        )
+        .unwrap();
+        let (d, o) = c.log.apply(None, &["tag=mine".to_string()]);
+        assert_eq!(d.as_deref(), Some("syslog"));
+        assert_eq!(o, ["tag=mine", "syslog-format=rfc5424"]);
+        // Another driver: the defaults' options do not apply.
+        let (d, o) = c.log.apply(Some("json-file"), &[]);
+        assert_eq!((d.as_deref(), o.len()), (Some("json-file"), 0));
     }
 
     #[test]

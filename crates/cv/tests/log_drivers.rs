@@ -759,3 +759,93 @@ fn bad_log_options_exit_125_and_create_nothing() {
         assert!(cv.ids().is_empty(), "{flags:?} left a container");
     }
 }
+
+#[test]
+fn engine_file_log_defaults_apply_as_dockerd_merges_them() {
+    let cv = Cv::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = free_port();
+    let rs = Rsyslog::start(dir.path(), None, tcp);
+    let conf = dir.path().join("engine.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[log]\ndriver = \"syslog\"\nopts = {{ syslog-address = \"tcp://127.0.0.1:{tcp}\", tag = \"dflt-{{{{.Name}}}}\", syslog-facility = \"local2\" }}\n"
+        ),
+    )
+    .unwrap();
+    let c = conf.to_str().unwrap();
+    let with = |args: &[&str]| {
+        let mut a = vec!["--config-file", c];
+        a.extend_from_slice(args);
+        cv.ok(&a)
+    };
+    assert_eq!(
+        with(&["info", "--format", "{{.LoggingDriver}}"]).trim(),
+        "syslog"
+    );
+    let opts = with(&["info", "--format", "{{json .DefaultLogOptions}}"]);
+    assert!(opts.contains("\"tag\":\"dflt-{{.Name}}\""), "{opts}");
+    // No --log-driver: the file's driver and options (its own tag wins).
+    with(&[
+        "run",
+        "--name",
+        "d1",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &seq_script(20, "d1"),
+    ]);
+    with(&[
+        "run",
+        "--name",
+        "d2",
+        "--log-opt",
+        "tag=own",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &seq_script(20, "d2"),
+    ]);
+    // Another driver: the file's options are not applied.
+    with(&[
+        "run",
+        "--name",
+        "d3",
+        "--log-driver",
+        "json-file",
+        "containerv/busybox",
+        "true",
+    ]);
+    let d1 = rs.wait_lines("imtcp", "d1", 21);
+    assert_sequence(
+        &d1.iter().map(|f| f[9].clone()).collect::<Vec<_>>(),
+        "d1",
+        20,
+        "defaults",
+    );
+    assert!(d1[0][3].starts_with("dflt-d1["), "{:?}", d1[0]);
+    assert_eq!(d1[0][1], "local2");
+    let d2 = rs.wait_lines("imtcp", "d2", 21);
+    assert!(d2[0][3].starts_with("own["), "{:?}", d2[0]);
+    assert_eq!(cv.inspect("d1", "{{.HostConfig.LogConfig.Type}}"), "syslog");
+    assert_eq!(
+        cv.inspect("d3", "{{.HostConfig.LogConfig.Type}}"),
+        "json-file"
+    );
+    assert!(!cv
+        .inspect("d3", "{{json .HostConfig.LogConfig.Config}}")
+        .contains("syslog"));
+    // A bad [log] stops engine commands, naming the key.
+    std::fs::write(
+        &conf,
+        "[log]\ndriver = \"syslog\"\nopts = { syslog-address = \"ftp://x\" }\n",
+    )
+    .unwrap();
+    let o = cv.run(&["--config-file", c, "info"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("syslog-address"));
+    for n in ["d1", "d2", "d3"] {
+        cv.ok(&["rm", n]);
+    }
+}

@@ -154,6 +154,13 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
             .collect();
         kv.join(",")
     };
+    let log = &e.config.log;
+    let log_opts_text = if log.opts.is_empty() {
+        "none".to_string()
+    } else {
+        let kv: Vec<String> = log.opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        kv.join(",")
+    };
     let doc = json!({
         "Containers": entries.len(),
         "ContainersRunning": running,
@@ -161,7 +168,8 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         "ContainersStopped": stopped,
         "Images": images,
         "Driver": "overlay",
-        "LoggingDriver": "json-file",
+        "LoggingDriver": log.driver(),
+        "DefaultLogOptions": log.opts,
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": cgroup_version,
         "KernelVersion": kernel(),
@@ -183,7 +191,7 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         format!(
             "Client: containerv\n Version:    {v}\n\nServer:\n Containers: {n}\n  Running: {running}\n  \
              Paused: {paused}\n  Stopped: {stopped}\n Images: {images}\n Server Version: {v}\n \
-             Storage Driver: overlay\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n \
+             Storage Driver: overlay\n Logging Driver: {log_driver}\n Default Log Options: {log_opts_text}\n Cgroup Driver: cgroupfs\n \
              Cgroup Version: {cgroup_version}\n Security Options:\n  seccomp\n   Profile: builtin\n \
              Kernel Version: {}\n Operating System: {os}\n OSType: linux\n Architecture: {}\n \
              CPUs: {ncpu}\n Total Memory: {}\n Name: {name}\n Docker Root Dir: {root}\n \
@@ -193,6 +201,7 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
             crate::output::human_size(mem_total),
             v = env!("CARGO_PKG_VERSION"),
             n = entries.len(),
+            log_driver = log.driver(),
         )
     })
 }
