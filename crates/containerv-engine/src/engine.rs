@@ -53,6 +53,11 @@ impl Engine {
         self
     }
 
+    /// The image store's directory.
+    pub fn image_root(&self) -> &Path {
+        &self.image_root
+    }
+
     pub fn images(&self) -> Result<ImageStore> {
         ImageStore::open(&self.image_root).map_err(image_err)
     }
@@ -327,8 +332,10 @@ impl Engine {
                 }
             }
         }
-        // Its lease (a killed monitor's container) goes with it.
+        // Its lease (a killed monitor's container) goes with it, and the
+        // volumes only it kept mounted.
         crate::network::release(self.store.root(), id);
+        crate::volumes::driver::release(&self.store, id);
     }
 
     /// [`Engine::cleanup_core`] for a caller that holds the container's
@@ -341,8 +348,10 @@ impl Engine {
             }
             Err(_) => crate::check::remove_stale_core(&self.runtime_root, id),
         }
-        // Its lease (a killed monitor's container) goes with it.
+        // Its lease (a killed monitor's container) goes with it, and the
+        // volumes only it kept mounted.
         crate::network::release(self.store.root(), id);
+        crate::volumes::driver::release(&self.store, id);
     }
 }
 

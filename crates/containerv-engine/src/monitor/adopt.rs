@@ -79,6 +79,7 @@ pub(super) fn watch(
         let _ = c.destroy();
     }
     crate::network::release(store.root(), id);
+    crate::volumes::driver::release(store, id);
     let ran = st
         .started_at
         .and_then(|t| (Utc::now() - t).to_std().ok())

@@ -243,13 +243,19 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
     };
     loop {
         let config = store.load_config(&a.id)?;
+        // Held until the container is recorded running: a user that ends
+        // meanwhile must not unmount the volumes it mounted.
+        let mut volumes_lock = None;
         let started_run = match &log_check {
             Err(msg) if first => Err(msg.clone()),
-            _ => start_container(&rt, &config, &store, &stdin).map_err(|e| e.to_string()),
+            _ => start_container(&rt, &config, &store, &stdin, &mut volumes_lock)
+                .map_err(|e| e.to_string()),
         };
         let run = match started_run {
             Ok(r) => r,
             Err(e) => {
+                drop(volumes_lock.take());
+                crate::volumes::driver::release(&store, &config.id);
                 let code = if log_check.is_err() {
                     125
                 } else if e.contains("No such file") {
@@ -294,6 +300,8 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             s.health = config.healthcheck.as_ref().map(|_| Health::default());
             Ok(s.manually_stopped)
         });
+        // Recorded running (or not to be): another user's end may unmount.
+        drop(volumes_lock.take());
         match recorded {
             Ok((_, true)) => {
                 // Stopped (or removed) while restarting: end at once.
@@ -304,6 +312,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 // Removed while we started: take the container down.
                 let _ = run.container.destroy();
                 crate::network::release(store.root(), &config.id);
+                crate::volumes::driver::release(&store, &config.id);
                 return Ok(());
             }
         }
@@ -312,8 +321,10 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
             first = false;
         }
         let (status, oom, oom_told) = supervise(run, &config, &store, &mut logs, started);
-        // The core container is gone: give its address back.
+        // The core container is gone: give its address back, unmount the
+        // volumes only it used.
         crate::network::release(store.root(), &config.id);
+        crate::volumes::driver::release(&store, &config.id);
         let code = status.code();
         let ran_for = started.elapsed();
         if oom && !oom_told {
@@ -481,11 +492,14 @@ fn start_container(
     config: &ContainerConfig,
     store: &Store,
     stdin: &StdinSource,
+    volumes_lock: &mut Option<crate::store::LockGuard>,
 ) -> Result<Running> {
     // A core container left by a killed monitor.
     if let Ok(old) = rt.open(&config.id) {
         let _ = old.destroy();
     }
+    // Volumes with mount options: mounted for their first user.
+    *volumes_lock = crate::volumes::driver::acquire(store, config)?;
     let (mut spec, mut create) = crate::spec::build(config, &store.dir(&config.id))?;
     // A lease and the veth the core makes while the init waits (given
     // back if the container cannot be made), /etc/hosts and resolv.conf.
@@ -513,6 +527,10 @@ fn start_container(
     let r = create_built(rt, config, spec, create, stdin);
     if r.is_err() && joined.is_some() {
         crate::network::release(store.root(), &config.id);
+    }
+    if r.is_err() {
+        drop(volumes_lock.take());
+        crate::volumes::driver::release(store, &config.id);
     }
     r
 }

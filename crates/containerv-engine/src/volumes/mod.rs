@@ -13,10 +13,12 @@
 //!
 //! - [`mounts`]: `-v` / `--mount` parsing and the record a container keeps.
 //! - [`copyup`]: docker's copy-up of the image's content into a new volume.
+//! - [`driver`]: mounting a volume's type/device/o options, and their checks.
 //! - [`ops`]: the engine operations that need the container store too.
 //! - [`options`]: the local driver's `--opt`s (type, device, o, size).
 
 pub mod copyup;
+pub mod driver;
 pub mod mounts;
 mod ops;
 pub mod options;
@@ -50,6 +52,13 @@ pub struct Volume {
     /// Made for `-v /path` (removed with the container by `rm -v`/`--rm`).
     #[serde(default)]
     pub anonymous: bool,
+}
+
+impl Volume {
+    /// Whether its options mount something on `_data` (type/device/o).
+    pub fn mounts(&self) -> bool {
+        self.options.contains_key("type")
+    }
 }
 
 /// The volumes directory of an engine root.
@@ -248,7 +257,24 @@ impl VolumeStore {
         if !dir.join("meta.json").exists() {
             return Err(Error::NoSuchVolume(name.to_string()));
         }
-        let size = disk_usage(&dir.join("_data"));
+        // Never delete through a mount (a bind's host directory, a device):
+        // unmount first, and stop if it stays.
+        let data = dir.join("_data");
+        if driver::is_mounted(&data) {
+            driver::unmount(&data);
+            if driver::is_mounted(&data) {
+                return Err(Error::io(
+                    "remove volume (still mounted)",
+                    &data,
+                    std::io::Error::from_raw_os_error(libc::EBUSY),
+                ));
+            }
+        }
+        let size = if Volume::mounts(&self.inspect(name)?) {
+            0
+        } else {
+            disk_usage(&data)
+        };
         // The limit goes with the volume (its data is deleted below).
         if let Err(e) = containerv::linux::quota::release(&dir.join("_data")) {
             tracing::warn!("volume {name}: releasing its quota: {e}");

@@ -117,13 +117,8 @@ impl Engine {
         let mut o = self.config.volumes.default_opts.clone();
         o.extend(opts);
         let parsed = super::options::VolumeOptions::parse(&o)?;
-        if parsed.fs_type.is_some() {
-            let kv: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            return Err(Error::option(
-                "--opt",
-                kv.join(","),
-                "the local driver takes no type/device/o options here yet",
-            ));
+        if let Some(plan) = super::driver::plan(&parsed)? {
+            super::driver::check(&plan, &[self.store.root(), self.image_root()])?;
         }
         if parsed.size.is_some() {
             let vols = self.volumes()?;
@@ -212,6 +207,11 @@ impl Engine {
                     p.created.push(v.name.clone());
                 }
                 v.source = vols.data_dir(&v.name);
+                // A volume with mount options is mounted at start: its
+                // content is the device's (no copy-up into what it hides).
+                if vols.get(&v.name)?.is_some_and(|x| x.mounts()) {
+                    continue;
+                }
                 let empty = std::fs::read_dir(&v.source)
                     .map_err(|e| Error::io("read", &v.source, e))?
                     .next()

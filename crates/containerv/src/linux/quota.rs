@@ -1,8 +1,7 @@
 //! Size limits the kernel enforces on a directory tree: project quotas
 //! (xfs `pquota`, ext4 with the `project` feature mounted `prjquota`).
 //! The engine puts them on a volume's `_data` directory (`volume create
-//! --opt size=`) and a container's writable layer (`run --storage-opt
-//! size=`).
+//! --opt size=`).
 //!
 //! Why project quotas and not polling or a loop-mounted image per volume:
 //! the kernel refuses the write that would pass the bound (ENOSPC on xfs,
