@@ -251,6 +251,61 @@ fn privileged_sees_host_devices_and_a_writable_sys() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// `--device HOST:CTR:PERMS` gives what PERMS says: with `r` the node
+/// opens for reading and opening it for writing is refused by the device
+/// cgroup (EPERM), with `rw` both work. /dev/net/tun: not one of the
+/// devices every container may use, and opening it does nothing.
+#[test]
+fn device_permissions_are_the_ones_asked_for() {
+    let cv = Cv::new();
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        println!("SKIP device_permissions_are_the_ones_asked_for: no /dev/net/tun on this host");
+        return;
+    }
+    let probe = "true < /dev/tun0 && echo read-ok; (true > /dev/tun0) 2>&1 && echo write-ok; true";
+    let (code, out) = sh(&cv, &["--device", "/dev/net/tun:/dev/tun0:r"], probe);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("read-ok"), "read refused with r: {out}");
+    assert!(!out.contains("write-ok"), "write allowed with r: {out}");
+    assert!(out.contains("Operation not permitted"), "{out}");
+    let (code, out) = sh(&cv, &["--device", "/dev/net/tun:/dev/tun0:rw"], probe);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("read-ok") && out.contains("write-ok"), "{out}");
+    // Without permissions: docker's rwm.
+    let (_, out) = sh(&cv, &["--device", "/dev/net/tun:/dev/tun0"], probe);
+    assert!(out.contains("read-ok") && out.contains("write-ok"), "{out}");
+    assert!(cv.ids().is_empty(), "--rm left {:?}", cv.ids());
+}
+
+/// `--ipc host` shares the host's POSIX shared memory too: docker binds
+/// the host's /dev/shm, so a segment the host made is there inside, and
+/// one made inside is the host's.
+#[test]
+fn ipc_host_shares_the_hosts_dev_shm() {
+    let cv = Cv::new();
+    let name = format!("cv-ipc-host-test-{}", std::process::id());
+    let host_file = std::path::Path::new("/dev/shm").join(&name);
+    std::fs::write(&host_file, "from the host").unwrap();
+    let back = format!("{name}-back");
+    let (code, out) = sh(
+        &cv,
+        &["--ipc", "host"],
+        &format!("cat /dev/shm/{name}; echo; echo inside > /dev/shm/{back}"),
+    );
+    let seen_back = std::fs::read_to_string(std::path::Path::new("/dev/shm").join(&back));
+    let _ = std::fs::remove_file(&host_file);
+    let _ = std::fs::remove_file(std::path::Path::new("/dev/shm").join(&back));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("from the host"), "{out}");
+    assert_eq!(seen_back.unwrap_or_default(), "inside\n");
+    // The default: a private /dev/shm.
+    std::fs::write(&host_file, "x").unwrap();
+    let (code, out) = sh(&cv, &[], &format!("ls /dev/shm/{name}"));
+    let _ = std::fs::remove_file(&host_file);
+    assert_ne!(code, 0, "the host's /dev/shm is visible by default: {out}");
+    assert!(cv.ids().is_empty(), "--rm left {:?}", cv.ids());
+}
+
 #[test]
 fn namespaces_ulimits_sysctls_shm_groups() {
     let cv = Cv::new();

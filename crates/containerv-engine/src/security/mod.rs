@@ -326,11 +326,22 @@ pub fn apply(
     blkio::apply(spec, &sec.blkio)?;
     let shm = sec.shm_size.unwrap_or(64 << 20);
     let privileged = sec.privileged;
+    let host_ipc = sec.ipc == NsMode::Host;
     if let Some(mounts) = spec.mounts_mut().as_mut() {
         for m in mounts.iter_mut() {
             let dest = m.destination().to_string_lossy().into_owned();
             let mut opts = m.options().clone().unwrap_or_default();
             match dest.as_str() {
+                "/dev/shm" if host_ipc => {
+                    // The host's IPC namespace has the host's POSIX shared
+                    // memory: docker binds the host's /dev/shm for
+                    // `--ipc host` (a private tmpfs would split the two).
+                    m.set_typ(Some("bind".into()));
+                    m.set_source(Some("/dev/shm".into()));
+                    opts = ["rbind", "nosuid", "noexec", "nodev"]
+                        .map(String::from)
+                        .to_vec();
+                }
                 "/dev/shm" => {
                     opts.retain(|o| !o.starts_with("size="));
                     opts.push(format!("size={}k", shm.div_ceil(1024)));

@@ -1,6 +1,9 @@
 //! `--pid`, `--ipc`, `--uts`, `--userns`: a private namespace (the
 //! default) or the host's. `--ipc shareable|private|none` keep a private
 //! IPC namespace (`none`: docker mounts no /dev/shm; cv keeps its tmpfs).
+//! `--ipc host` also binds the host's /dev/shm over the container's (as
+//! docker does: POSIX shared memory lives there, so the host's IPC
+//! namespace without it would be half shared; see `super::apply`).
 //! `--uts host` also drops the container hostname: the runtime must not
 //! call sethostname in the host's namespace. `--pid container:NAME` and
 //! `--ipc container:NAME` join another container's namespace (the core's

@@ -111,7 +111,10 @@ fn standard() -> Vec<Rule> {
 
 /// The rules a container's cgroup gets: deny all unless the spec starts
 /// with its own "all devices" rule, the spec's rules, the standard devices,
-/// then an allow rule for each of the spec's `linux.devices`.
+/// then an allow rule for each of the spec's `linux.devices` that no spec
+/// rule names by its exact type and numbers: where one does (docker's
+/// `--device /dev/x:/dev/x:r` is a node plus a "c M:N r" rule), the spec
+/// has said what access it gets, and an "rwm" after it would widen it.
 pub(crate) fn container_rules(
     spec_rules: &[LinuxDeviceCgroup],
     devices: &[LinuxDevice],
@@ -127,7 +130,7 @@ pub(crate) fn container_rules(
             access: ACC_MKNOD | ACC_READ | ACC_WRITE,
         });
     }
-    out.extend(checked);
+    out.extend(checked.iter().copied());
     out.extend(standard());
     for d in devices {
         let typ = match d.typ() {
@@ -136,6 +139,13 @@ pub(crate) fn container_rules(
             _ => 'c',
         };
         let n = |v: i64| u32::try_from(v).ok();
+        let (major, minor) = (n(d.major()), n(d.minor()));
+        if checked
+            .iter()
+            .any(|r| r.typ == typ && r.major.is_some() && r.major == major && r.minor == minor)
+        {
+            continue;
+        }
         out.push(allow(
             typ,
             n(d.major()),
@@ -217,6 +227,37 @@ mod tests {
         assert!(lines.contains(&"c 1:3 rwm".to_string()), "{lines:?}");
         assert!(lines.contains(&"c 136:* rwm".to_string()), "{lines:?}");
         assert!(lines.contains(&"b *:* m".to_string()), "{lines:?}");
+    }
+
+    #[test]
+    fn a_spec_rule_for_a_device_is_not_widened() {
+        use oci_spec::runtime::LinuxDeviceBuilder;
+        let tun = LinuxDeviceBuilder::default()
+            .path("/dev/tun0")
+            .typ(LinuxDeviceType::C)
+            .major(10)
+            .minor(200)
+            .build()
+            .unwrap();
+        let read_only = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::C)
+            .major(10)
+            .minor(200)
+            .access("r")
+            .build()
+            .unwrap();
+        let lines = |spec: &[LinuxDeviceCgroup]| -> Vec<String> {
+            rules(&container_rules(spec, std::slice::from_ref(&tun)).unwrap())
+                .unwrap()
+                .iter()
+                .filter(|r| r.major == Some(10))
+                .map(v1_line)
+                .collect()
+        };
+        assert_eq!(lines(&[read_only]), ["c 10:200 r"]);
+        // A node with no rule of its own: usable, as before.
+        assert_eq!(lines(&[]), ["c 10:200 rwm"]);
     }
 
     #[test]
