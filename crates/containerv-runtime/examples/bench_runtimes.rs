@@ -8,8 +8,8 @@
 //! - 50 `run -d` of sleep started at once (wall time until all returned),
 //!   then their teardown;
 //! - `containerv-ro`: the same binary on a read-only mount, which needs no
-//!   re-exec from a sealed copy: its difference to `containerv` is the
-//!   cost of the CVE-2019-5736 protection;
+//!   re-exec from a sealed copy: its difference to `containerv-hidden`
+//!   is the cost of the CVE-2019-5736 protection;
 //! - scale check: 500 sleeping containers running at the same time (8
 //!   starters in parallel), counted with `list -q`, torn down with
 //!   `delete -f`, then checked: no state, cgroup or process left.
@@ -20,10 +20,19 @@
 //! namespace with an empty file bound over it (and the read-only bind). The benchmark is the subreaper of every container
 //! (as conmon and containerd's shim are) and reaps them between phases.
 //!
+//! - `containerv-hidden`: the `containerv` binary spawned like
+//!   `containerv-ro` and crun (below), so `containerv-hidden` minus
+//!   `containerv-ro` is the protection's cost like for like (with the v2
+//!   controllers file hidden the runtime skips the hybrid host's unified
+//!   hierarchy, which makes `containerv-ro` alone look cheaper than the
+//!   re-exec is);
+//! - `containerv-base` (with `--baseline PATH`): another containerv
+//!   binary, e.g. the one before a change, in the same run.
+//!
 //! ```text
 //! scripts/build-runtime        # the installed (static) binary; optional
 //! cargo build --release -p containerv-runtime --bins --examples
-//! sudo target/release/examples/bench_runtimes [--iterations 100] [--scale 500] [--only containerv,crun,runc]
+//! sudo target/release/examples/bench_runtimes [--iterations 100] [--scale 500] [--only containerv,crun,runc] [--baseline OLD-BINARY]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -240,6 +249,9 @@ fn main() {
     let mut iterations = 100usize;
     let mut scale = 500usize;
     let mut only: Option<Vec<String>> = None;
+    // Another containerv binary (e.g. before a change) as its own row,
+    // `containerv-base`, in the same run.
+    let mut baseline: Option<PathBuf> = None;
     // target/release/examples/bench_runtimes: the static build of
     // scripts/build-runtime (what is installed) when there is one, else
     // the default dynamic build beside this example.
@@ -263,6 +275,7 @@ fn main() {
             "--scale" => scale = args.next().unwrap().parse().unwrap(),
             "--only" => only = Some(args.next().unwrap().split(',').map(String::from).collect()),
             "--containerv" => containerv = PathBuf::from(args.next().unwrap()),
+            "--baseline" => baseline = Some(PathBuf::from(args.next().unwrap())),
             _ => panic!("unknown argument {a}"),
         }
     }
@@ -318,12 +331,16 @@ fn main() {
     let ro_dir = work.join("ro");
     std::fs::create_dir_all(&ro_dir).unwrap();
     std::fs::copy(&containerv, ro_dir.join("containerv")).unwrap();
-    let all = [
+    let mut all = vec![
         ("containerv", containerv.clone(), false),
         ("containerv-ro", ro_dir.join("containerv"), true),
+        ("containerv-hidden", containerv.clone(), true),
         ("crun", PathBuf::from("/usr/bin/crun"), true),
         ("runc", PathBuf::from("/usr/sbin/runc"), false),
     ];
+    if let Some(b) = baseline {
+        all.insert(1, ("containerv-base", b.canonicalize().unwrap(), false));
+    }
     let spawner = hidden_spawner(empty.clone(), ro_dir.clone());
     let runtimes: Vec<Runtime> = all
         .into_iter()

@@ -121,3 +121,65 @@ fn run_detached_ok(args: &[&str], root: &Path) {
     let st = containerv_testutil::cli::run_detached(bin(), root, args);
     assert!(st.success(), "{args:?}");
 }
+
+/// The detached read-only mount the runtime re-executes from is held
+/// through the re-exec (its descriptor number in an environment variable,
+/// see `containerv::linux::exeseal`): neither the descriptor (an O_PATH
+/// handle on the host directory of the binary) nor the variable reaches
+/// the container's init or an exec'd process, and the mount does not
+/// outlive the runtime in any mount table.
+#[test]
+fn the_sealing_mounts_descriptor_never_reaches_the_container() {
+    let b = Bundle::new(&["sh", "-c", "ls -l /proc/self/fd/; env; echo init-done"]);
+    let mounts_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = std::path::Path::new(bin())
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let id = id("seal-fd");
+    let out = b.ok(&["run", &id]);
+    assert!(out.contains("init-done"), "{out}");
+    let check = |who: &str, out: &str| {
+        assert!(!out.contains("_CONTAINERV_SEALED_TREE"), "{who}: {out}");
+        assert!(
+            !out.contains(&dir),
+            "{who} holds the binary's directory: {out}"
+        );
+        // stdio and ls's own /proc/self/fd only.
+        let fds: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" -> "))
+            .filter_map(|l| l.split(" -> ").next()?.split_whitespace().last())
+            .collect();
+        assert!(fds.len() <= 4, "{who}: descriptors {fds:?} in {out}");
+    };
+    check("init", &out);
+    assert_no_leftovers(b.root.path(), &id);
+
+    b.edit(|c| c["process"]["args"] = serde_json::json!(["sleep", "60"]));
+    let id = containerv_testutil::unique_id("seal-fd-exec");
+    b.create(&id);
+    let init = b.state(&id)["pid"].as_i64().unwrap() as i32;
+    b.ok(&["start", &id]);
+    let out = b.ok(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "ls -l /proc/self/fd/; env; echo exec-done",
+    ]);
+    assert!(out.contains("exec-done"), "{out}");
+    check("exec", &out);
+    run_detached_ok(&["delete", "--force", &id], b.root.path());
+    reap(init);
+    assert_no_leftovers(b.root.path(), &id);
+    let mounts_after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let count = |m: &str| m.lines().filter(|l| l.contains(&dir)).count();
+    assert_eq!(
+        count(&mounts_after),
+        count(&mounts_before),
+        "{mounts_after}"
+    );
+}

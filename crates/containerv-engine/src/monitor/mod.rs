@@ -61,7 +61,9 @@ pub fn main(args: MonitorArgs) -> ! {
     // The container's init is a clone of this process: run from a binary
     // no container process can write through (CVE-2019-5736), before
     // anything else (this starts the process again, descriptors kept).
-    if let Err(e) = containerv::linux::exeseal::ensure_sealed() {
+    // The detached mount stays held until after the fork below, so the
+    // intermediate's exit does not wait for its unmount.
+    if let Err(e) = containerv::linux::exeseal::ensure_sealed_keep_tree() {
         eprintln!("cv monitor {}: {e}", args.id);
         if let Some(fd) = args.ready_fd {
             // SAFETY: the ready fd was passed to us and is used once.
@@ -80,6 +82,7 @@ pub fn main(args: MonitorArgs) -> ! {
         // SAFETY: the parent leaves at once, running no destructors.
         _ => unsafe { libc::_exit(0) },
     }
+    containerv::linux::exeseal::release_tree();
     let mut report = Reporter {
         // SAFETY: the ready fd was passed to us; we own it from now on.
         pipe: args.ready_fd.map(|fd| unsafe { File::from_raw_fd(fd) }),

@@ -84,7 +84,9 @@ fn require_alive(c: &Container) -> Result<Status> {
 fn seal() -> Result<()> {
     if !containerv::linux::exeseal::is_sealed() {
         crate::log::debug(|| "re-executing from a sealed copy".into());
-        containerv::linux::exeseal::reexec_sealed()?;
     }
+    // Re-executes, or in the re-executed image lets go of the detached
+    // mount off the critical path.
+    containerv::linux::exeseal::ensure_sealed()?;
     Ok(())
 }

@@ -18,10 +18,23 @@
 //! `mount_setattr(MOUNT_ATTR_RDONLY)`: no copy, never attached to any
 //! mount table, gone with the last process using it; a write through
 //! `/proc/<pid>/exe` gets EROFS), or, where the kernel lacks those calls,
-//! a sealed memfd copy (`F_SEAL_WRITE|GROW|SHRINK|SEAL`). Measured here:
-//! the read-only mount costs ~1.6 ms a `run`, the memfd copy of the 5 MB
-//! static binary ~12 ms (sendfile alone 5 ms). A binary already on a
-//! read-only mount needs neither.
+//! a sealed memfd copy (`F_SEAL_WRITE|GROW|SHRINK|SEAL`). A binary already
+//! on a read-only mount needs neither.
+//!
+//! What it costs, and why the detached mount's descriptor outlives the
+//! re-exec: closing the last descriptor of a detached mount unmounts it,
+//! and every unmount waits for an RCU grace period
+//! (`synchronize_rcu_expedited` in the kernel's `namespace_unlock`):
+//! 0.06 ms on an idle machine, 4–12 ms on this 2-core VM under load,
+//! which was most of the protection's cost when the descriptor was closed
+//! before the `execveat` (strace: `close` 7.9 ms, `execveat` 0.25 ms). So
+//! the descriptor is passed through the re-exec (its number in
+//! [`TREE_ENV`]), and the new image closes it on a short-lived thread
+//! ([`release_tree`]) while the main thread goes on making the container:
+//! the grace period overlaps the work instead of preceding it. The
+//! memfd copy is no alternative here: copying the 5.8 MB static binary
+//! took 20–50 ms under the same load (page allocation), and runc 1.2 left
+//! it for a private overlayfs mount for the same reason.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -63,12 +76,97 @@ pub fn is_sealed() -> bool {
 /// from one (see the module docs); returns when it does. Call it first
 /// thing in a process that will make or enter a container, before any
 /// thread exists: the process starts again with the same arguments,
-/// environment and descriptors (those without `O_CLOEXEC`).
+/// environment and descriptors (those without `O_CLOEXEC`). In the
+/// re-executed image, the detached mount's descriptor is closed on a
+/// short-lived thread ([`release_tree`]).
 pub fn ensure_sealed() -> Result<()> {
+    ensure_sealed_keep_tree()?;
+    release_tree();
+    Ok(())
+}
+
+/// [`ensure_sealed`], but the detached mount's descriptor stays held (with
+/// `O_CLOEXEC`) until [`release_tree`]: for a process that forks first
+/// and lets the parent leave (the engine's monitor), so the parent's exit
+/// does not wait for the unmount.
+pub fn ensure_sealed_keep_tree() -> Result<()> {
     if is_sealed() {
+        adopt_tree();
         return Ok(());
     }
     reexec_sealed()
+}
+
+/// The environment variable that carries the detached mount's descriptor
+/// number through the re-exec (removed from the environment at once).
+pub const TREE_ENV: &str = "_CONTAINERV_SEALED_TREE";
+
+/// The detached mount's descriptor, adopted from [`TREE_ENV`].
+static TREE: std::sync::Mutex<Option<OwnedFd>> = std::sync::Mutex::new(None);
+
+/// In the re-executed image: take the detached mount's descriptor passed
+/// in [`TREE_ENV`], `O_CLOEXEC`, until [`release_tree`]. Only a
+/// descriptor on the very mount our binary runs from is taken (a stray
+/// variable from a caller cannot make us close one of its descriptors).
+pub fn adopt_tree() {
+    let Some(v) = std::env::var_os(TREE_ENV) else {
+        return;
+    };
+    std::env::remove_var(TREE_ENV);
+    let Some(fd) = v.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        return;
+    };
+    if fd < 3 || mount_id(fd).is_none() {
+        return;
+    }
+    let Ok(exe) = File::open("/proc/self/exe") else {
+        return;
+    };
+    if mount_id(fd) != mount_id(exe.as_raw_fd()) {
+        return;
+    }
+    // SAFETY: the descriptor was checked to be open and on our own
+    // detached mount: nobody else owns it.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fcntl on the descriptor we now own.
+    unsafe { libc::fcntl(tree.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    if let Ok(mut t) = TREE.lock() {
+        *t = Some(tree);
+    }
+}
+
+/// Close the adopted descriptor of the detached mount (if any) on a
+/// short-lived thread, so the unmount's RCU grace period (see the module
+/// docs) overlaps the caller's work. Call it before any container
+/// process is cloned: a clone made before the thread's `close` holds the
+/// last reference and would pay the wait itself (the init closes
+/// inherited descriptors first thing; that costs time, not safety).
+pub fn release_tree() {
+    let Some(tree) = TREE.lock().ok().and_then(|mut t| t.take()) else {
+        return;
+    };
+    // Where no thread can be made, the closure (and the descriptor) is
+    // dropped here: the wait, but no leak.
+    let _ = std::thread::Builder::new()
+        .name("exeseal-close".into())
+        .stack_size(64 << 10)
+        .spawn(move || drop(tree));
+}
+
+/// The id of the mount `fd` lies on (`statx` `STATX_MNT_ID`).
+fn mount_id(fd: i32) -> Option<u64> {
+    // SAFETY: statx of an open descriptor into a zeroed struct.
+    unsafe {
+        let mut st: libc::statx = std::mem::zeroed();
+        let r = libc::statx(
+            fd,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_MNT_ID,
+            &mut st,
+        );
+        (r == 0 && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
+    }
 }
 
 fn os_err(what: &'static str) -> Error {
@@ -88,10 +186,18 @@ fn os_err(what: &'static str) -> Error {
 pub fn reexec_sealed() -> Result<()> {
     let exe = File::open("/proc/self/exe")
         .map_err(|e| Error::io("open", std::path::Path::new("/proc/self/exe"), e))?;
-    let (args, env) = args_and_env();
-    if let Some(ro) = open_read_only(&exe) {
+    let (args, mut env) = args_and_env();
+    if let Some((tree, ro)) = open_read_only(&exe) {
+        // The tree's descriptor goes through the exec (see the module
+        // docs: closing it here would wait for an RCU grace period).
+        // SAFETY: fcntl on our own descriptor.
+        unsafe { libc::fcntl(tree.as_raw_fd(), libc::F_SETFD, 0) };
+        let var = format!("{TREE_ENV}={}", tree.as_raw_fd());
+        env.retain(|e| !e.as_bytes().starts_with(format!("{TREE_ENV}=").as_bytes()));
+        env.extend(CString::new(var).ok());
         execveat(ro.as_raw_fd(), &args, &env);
         // Not executable that way: fall back to the copy.
+        env.retain(|e| !e.as_bytes().starts_with(format!("{TREE_ENV}=").as_bytes()));
     }
     reexec_memfd(&exe, &args, &env)
 }
@@ -139,10 +245,10 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// `exe` opened (`O_PATH`) through a detached read-only bind mount of its
-/// directory, checked to be the same file; `None` where the kernel or
-/// the file's place does not allow it.
-fn open_read_only(exe: &File) -> Option<OwnedFd> {
+/// The detached read-only bind mount of `exe`'s directory and `exe`
+/// opened (`O_PATH`) through it, checked to be the same file; `None`
+/// where the kernel or the file's place does not allow it.
+fn open_read_only(exe: &File) -> Option<(OwnedFd, OwnedFd)> {
     use std::os::unix::fs::MetadataExt;
     let path = std::fs::read_link("/proc/self/exe").ok()?;
     let (dir, name) = (path.parent()?, path.file_name()?);
@@ -202,7 +308,7 @@ fn open_read_only(exe: &File) -> Option<OwnedFd> {
     // The binary may have been replaced since we started: same file only.
     let ours = exe.metadata().ok()?;
     let theirs = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
-    (ours.dev() == theirs.dev() && ours.ino() == theirs.ino()).then_some(fd)
+    (ours.dev() == theirs.dev() && ours.ino() == theirs.ino()).then_some((tree, fd))
 }
 
 /// The fallback: copy into a memfd, seal it, execute it.
