@@ -91,15 +91,23 @@ fn cpu_quota_holds_a_busy_loop_near_20_percent() {
     std::thread::sleep(Duration::from_secs(3));
     let after = cg.stats();
     let used = (after.cpu_time_ns - before.cpu_time_ns) as f64 / 3e9 * 100.0;
-    assert!((15.0..=25.0).contains(&used), "used {used:.1}% of a CPU");
+    // The quota holds whatever the load; the percent is what was used.
+    assert!(used <= 25.0, "used {used:.1}% of a CPU");
     assert!(
-        (15.0..=25.0).contains(&after.cpu_percent),
-        "cpu_percent {}",
+        (after.cpu_percent - used).abs() <= 2.0,
+        "cpu_percent {} vs used {used:.1}",
         after.cpu_percent
     );
     assert!(after.cpu_periods > 20, "{after:?}");
-    assert!(after.cpu_throttled_periods > 10, "{after:?}");
-    assert!(after.cpu_throttled_ns > 0, "{after:?}");
+    if used >= 15.0 {
+        // The loop reached its quota: throttled, as counted.
+        assert!(after.cpu_throttled_periods > 10, "{after:?}");
+        assert!(after.cpu_throttled_ns > 0, "{after:?}");
+    } else {
+        // A loaded machine (a parallel test run) gave the loop less than
+        // its quota: nothing to throttle, and nothing to assert about it.
+        eprintln!("loop got {used:.1}% < its 20% quota: throttling not checked");
+    }
     cg.finish(vec![child]);
 }
 
@@ -116,9 +124,12 @@ fn pause_stops_progress_and_resume_restarts_it() {
     assert!(b - a < 5_000_000, "frozen loop ran {} ns", b - a);
     cg.mgr.thaw().unwrap();
     assert!(!cg.mgr.is_frozen().unwrap());
-    std::thread::sleep(Duration::from_millis(300));
-    let c = cg.stats().cpu_time_ns;
-    assert!(c - b > 50_000_000, "thawed loop ran only {} ns", c - b);
+    // Runs again (as fast as the machine's load lets it).
+    assert!(
+        eventually(Duration::from_secs(5), || cg.stats().cpu_time_ns - b
+            > 50_000_000),
+        "thawed loop did not run on"
+    );
     // kill_all of a frozen cgroup works too.
     cg.mgr.freeze().unwrap();
     cg.finish(vec![child]);
@@ -169,11 +180,27 @@ fn stats_and_processes_describe_the_processes() {
     assert!(s.total_processes >= 2, "{s:?}");
     assert!(s.memory_usage > 0 && s.cpu_time_ns > 0, "{s:?}");
     assert!(s.timestamp_ns > 1_600_000_000_000_000_000, "{s:?}");
+    let busy_ticks = || -> u64 {
+        // utime + stime (fields 14, 15) of the loop, in clock ticks.
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", busy.id())).unwrap();
+        let f: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let (t0, k0) = (std::time::Instant::now(), busy_ticks());
     let first = cg.samples.processes(&*cg.mgr).unwrap();
     assert_eq!(first.len(), 2);
     assert!(first.iter().all(|p| p.cpu_percent == 0.0));
     std::thread::sleep(Duration::from_millis(500));
     let procs = cg.samples.processes(&*cg.mgr).unwrap();
+    let (k1, t1) = (busy_ticks(), t0.elapsed());
+    // SAFETY: sysconf with a valid name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let counted = (k1 - k0) as f64 / hz / t1.as_secs_f64() * 100.0;
     let s = procs.iter().find(|p| p.pid == sleeper.id() as i32).unwrap();
     // comm is the executable's name: these are busybox applets.
     assert_eq!(s.name, "busybox");
@@ -181,7 +208,14 @@ fn stats_and_processes_describe_the_processes() {
     assert!(s.cpu_percent < 5.0, "{s:?}");
     let b = procs.iter().find(|p| p.pid == busy.id() as i32).unwrap();
     assert_eq!(b.name, "busybox");
-    assert!(b.cpu_percent > 30.0, "{b:?}");
+    // What the kernel counted for the loop over (a little more than) the
+    // same interval, give or take a few ticks: the loop gets what the
+    // machine's load leaves it (~100 % idle, far less in a parallel run).
+    assert!(b.cpu_percent > 2.0, "{b:?}");
+    assert!(
+        (b.cpu_percent - counted).abs() <= 6.0 + counted * 0.25,
+        "kernel counted {counted:.1} %: {b:?}"
+    );
     cg.finish(vec![sleeper, busy]);
 }
 

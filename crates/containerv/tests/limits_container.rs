@@ -51,15 +51,26 @@ fn container_limits_stats_pause_update() {
     let busy = c
         .spawn(quiet(&["sh", "-c", "while :; do :; done"]))
         .unwrap();
-    c.stats().unwrap();
+    let s0 = c.stats().unwrap();
     c.processes().unwrap();
     std::thread::sleep(Duration::from_secs(1));
     let s = c.stats().unwrap();
-    assert!((35.0..=60.0).contains(&s.cpu_percent), "{s:?}");
+    // The percent is the CPU time the kernel counted over the wall time
+    // between the samples (what the loop got depends on the machine's
+    // load: on an idle host ~50 %, under a parallel test run far less),
+    // and the 0.5-CPU quota holds whatever the load.
+    let counted =
+        (s.cpu_time_ns - s0.cpu_time_ns) as f64 / (s.timestamp_ns - s0.timestamp_ns) as f64 * 100.0;
+    assert!(
+        (s.cpu_percent - counted).abs() <= 3.0 + counted * 0.1,
+        "{counted} vs {s:?}"
+    );
+    assert!(s.cpu_percent > 2.0 && s.cpu_percent <= 60.0, "{s:?}");
     assert!(s.active_processes >= 2, "init + loop: {s:?}");
     let procs = c.processes().unwrap();
     let b = procs.iter().find(|p| p.pid == busy.pid()).unwrap();
-    assert!(b.cpu_percent > 30.0, "{b:?}");
+    // The loop is most of what the container used.
+    assert!(b.cpu_percent > s.cpu_percent * 0.5, "{b:?} of {s:?}");
     c.pause().unwrap();
     let a = c.stats().unwrap().cpu_time_ns;
     std::thread::sleep(Duration::from_millis(400));
