@@ -1,0 +1,155 @@
+#!/bin/bash
+# logs-vs-podman.sh - a chatty container (`yes | head -c SIZE`: SIZE/2
+# lines of "y") through each of cv's log drivers and through podman's
+# k8s-file driver (conmon), one run, same image, same host:
+#   - the container's throughput (MB/s of output: SIZE over the time from
+#     `run -d` until the monitor / conmon has exited, start-up included),
+#     as a ratio to `--log-driver none`;
+#   - the CPU the monitor (cv-monitor, all its threads) or conmon spent,
+#     per MB logged (utime+stime from /proc/PID/stat, sampled every 20 ms
+#     until it exits);
+#   - lines dropped (cv's State.LogLinesDropped).
+# Destinations: syslog over udp and tcp and fluentd over tcp to small
+# discard servers on 127.0.0.1 (python3: they read and throw away, so the
+# figure is the sender's cost), journald to a real systemd-journald in this
+# script's private mount namespace (its rate limit drops most lines: the
+# sender's cost again). json-file and podman's k8s-file rotate at 20 MB so
+# the disk holds a 200 MB run.
+#
+# usage: sudo crates/cv/benches/logs-vs-podman.sh [SIZE] [DRIVER...]
+#   SIZE    bytes of output, head -c syntax (default 200M)
+#   DRIVER  none json-file local syslog-udp syslog-tcp fluentd journald
+#           podman-k8s-file (default: all)
+# Needs: podman, conmon, runc, python3, systemd (scripts/install-deps).
+set -euo pipefail
+SIZE=${1:-200M}
+shift || true
+DRIVERS=("$@")
+[ ${#DRIVERS[@]} -gt 0 ] || DRIVERS=(none json-file local syslog-udp syslog-tcp fluentd journald podman-k8s-file)
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+if [ -z "${CV_BENCH_IN_NS:-}" ]; then
+  export CV_BENCH_IN_NS=1
+  exec unshare -m --propagation private "$0" "$SIZE" "${DRIVERS[@]}"
+fi
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd /run/log
+
+# CV_BIN: another cv (e.g. a debug build, to try the script quickly).
+if [ -n "${CV_BIN:-}" ]; then
+  cvbin=$CV_BIN
+else
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+  cargo build -q --release --locked -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
+  cvbin=$CARGO_TARGET_DIR/release/cv
+fi
+
+work=$(mktemp -d /var/tmp/cv-logbench.XXXXXX)
+CV="$cvbin --root $work/cv --image-root $work/images"
+cat > "$work/containers.conf" <<CONF
+[containers]
+default_ulimits = []
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+CONF
+export CONTAINERS_CONF=$work/containers.conf
+PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime runc"
+pids=()
+cleanup() {
+  set +e
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
+  $PODMAN rm -fa -t 0 >/dev/null 2>&1
+  $PODMAN system reset -f >/dev/null 2>&1
+  grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Discard servers: udp and tcp (each connection read to its end).
+read -r UDP TCP < <(python3 -c 'import socket
+a=socket.socket(); a.bind(("127.0.0.1",0)); b=socket.socket(); b.bind(("127.0.0.1",0))
+print(a.getsockname()[1], b.getsockname()[1])')
+python3 - "$UDP" "$TCP" <<'PY' &
+import socket, sys, threading
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+u.bind(("127.0.0.1", int(sys.argv[1])))
+def udp():
+    while True:
+        u.recv(65536)
+threading.Thread(target=udp, daemon=True).start()
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", int(sys.argv[2]))); t.listen(16)
+def drain(c):
+    while c.recv(1 << 20):
+        pass
+while True:
+    c, _ = t.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+/lib/systemd/systemd-journald >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+
+$CV run --rm containerv/busybox true
+$CV save -o "$work/busybox.tar" containerv/busybox
+$PODMAN load -q -i "$work/busybox.tar" >/dev/null
+img=$($PODMAN images --format '{{.Repository}}:{{.Tag}}' | head -1)
+bytes=$(python3 -c "import sys; s=sys.argv[1]; m={'K':1<<10,'M':1<<20,'G':1<<30}; print(int(s[:-1])*m[s[-1]] if s[-1] in m else int(s))" "$SIZE")
+mb=$(python3 -c "print($bytes/1e6)")
+tck=$(getconf CLK_TCK)
+echo "host: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(podman --version), conmon $(conmon --version | head -1 | awk '{print $3}')"
+echo "workload: sh -c 'yes | head -c $SIZE' ($bytes bytes, $((bytes / 2)) lines)"
+
+# "STATE UTIME+STIME" of a pid (a zombie reads 0 ticks: it has ended).
+cpu_of() { awk '{print $3, $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+# watch PID: prints "SECONDS_SINCE_T0 CPU_TICKS" once PID has ended
+# (gone, or a zombie: this sandbox's pid 1 reaps late).
+watch_pid() {
+  local pid=$1 last=0 st c
+  while read -r st c < <(cpu_of "$pid") && [ -n "${st:-}" ] && [ "$st" != Z ]; do
+    last=$c
+    sleep 0.02
+  done
+  echo "$(python3 -c "import time; print(time.time() - $t0)") $last"
+}
+
+printf '\n%-16s %9s %9s %12s %12s %9s\n' driver seconds "MB/s" "vs none" "CPU ms/MB" dropped
+base=""
+for d in "${DRIVERS[@]}"; do
+  opts=()
+  case $d in
+    none) opts=(--log-driver none) ;;
+    json-file) opts=(--log-driver json-file --log-opt max-size=20m --log-opt max-file=2) ;;
+    local) opts=(--log-driver local) ;;
+    syslog-udp) opts=(--log-driver syslog --log-opt "syslog-address=udp://127.0.0.1:$UDP") ;;
+    syslog-tcp) opts=(--log-driver syslog --log-opt "syslog-address=tcp://127.0.0.1:$TCP") ;;
+    fluentd) opts=(--log-driver fluentd --log-opt "fluentd-address=127.0.0.1:$TCP") ;;
+    journald) opts=(--log-driver journald) ;;
+    podman-k8s-file) ;;
+    *) echo "unknown driver $d" >&2; exit 2 ;;
+  esac
+  t0=$(python3 -c 'import time; print(time.time())')
+  if [ "$d" = podman-k8s-file ]; then
+    id=$($PODMAN run -d --network none --log-driver k8s-file --log-opt max-size=20mb "$img" sh -c "yes | head -c $bytes")
+    mon=$($PODMAN inspect -f '{{.State.ConmonPid}}' "$id")
+    read -r secs ticks < <(watch_pid "$mon")
+    dropped=-
+    $PODMAN rm -f "$id" >/dev/null
+  else
+    id=$($CV run -d --network none "${opts[@]}" containerv/busybox sh -c "yes | head -c $bytes")
+    mon=$($CV inspect -f '{{.State.MonitorPid}}' "$id")
+    read -r secs ticks < <(watch_pid "$mon")
+    dropped=$($CV inspect -f '{{.State.LogLinesDropped}}' "$id")
+    $CV rm -f "$id" >/dev/null
+  fi
+  rate=$(python3 -c "print(f'{$mb/$secs:.1f}')")
+  [ -n "$base" ] || base=$rate
+  ratio=$(python3 -c "print(f'{$rate/$base:.3f}x')")
+  cpu=$(python3 -c "print(f'{$ticks*1000/$tck/$mb:.1f}')")
+  printf '%-16s %9.2f %9s %12s %12s %9s\n' "$d" "$secs" "$rate" "$ratio" "$cpu" "$dropped"
+done
