@@ -6,8 +6,7 @@
 # containerv/busybox, `cv save`d and `podman load`ed), one run, as ratios.
 #
 # usage: sudo crates/cv/benches/network-vs-podman.sh [RUNS]
-# Needs: podman, conmon, runc, netavark, hyperfine (scripts/install-deps
-# installs all but netavark: apt-get install netavark aardvark-dns).
+# Needs: podman, conmon, runc, netavark, hyperfine (scripts/install-deps).
 # Runs in a private mount namespace with a private /run (podman and
 # netavark write there). podman's netavark adds its own iptables chains
 # while its containers run and removes them afterwards; cv's nftables
