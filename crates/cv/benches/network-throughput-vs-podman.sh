@@ -65,7 +65,10 @@ img=$($PODMAN images --format '{{.Repository}}:{{.Tag}}' | head -1)
 echo "host: $(nproc) cores, $(uname -r), $(podman --version), netavark $(/usr/lib/podman/netavark --version | awk '{print $2}'), $(iperf3 --version | head -1 | cut -d' ' -f1-2), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 $CV network create cvbench >/dev/null
 $PODMAN network create cvbench >/dev/null
-IPERF=(-v /usr:/usr:ro -v /lib64:/lib64:ro)
+IPERF=(-v /usr:/usr:ro)
+# Through the host's loader, so no /lib or /lib64 of the host is needed.
+ld=/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+IPERF3=("$ld" --library-path /usr/lib/x86_64-linux-gnu /usr/bin/iperf3)
 
 # iperf3 -J → bits per second received.
 bps() { python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])'; }
@@ -73,25 +76,29 @@ bps() { python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_rece
 # 1. container -> container on one network.
 c2c() { # tool-cmd
   local T="$1"
-  $T run -d --name srv --network cvbench "${IPERF[@]}" "$2" /usr/bin/iperf3 -s -1 >/dev/null
+  $T run -d --name srv --network cvbench "${IPERF[@]}" "$2" "${IPERF3[@]}" -s -1 >/dev/null
   local ip
   ip=$($T inspect -f '{{(index .NetworkSettings.Networks "cvbench").IPAddress}}' srv)
   sleep 1
-  $T run --rm --network cvbench "${IPERF[@]}" "$2" /usr/bin/iperf3 -J -t "$SECS" -c "$ip" | bps
-  $T rm -f srv >/dev/null
+  $T run --rm --network cvbench "${IPERF[@]}" "$2" "${IPERF3[@]}" -J -t "$SECS" -c "$ip" | bps
+  $T rm -f "${RMOPT[@]}" srv >/dev/null
 }
 # 2. host -> published port.
 h2p() {
   local T="$1"
-  $T run -d --name srv -p 127.0.0.1::5201 --network cvbench "${IPERF[@]}" "$2" /usr/bin/iperf3 -s -1 >/dev/null
+  $T run -d --name srv -p 127.0.0.1::5201 --network cvbench "${IPERF[@]}" "$2" "${IPERF3[@]}" -s -1 >/dev/null
   local hp
   hp=$($T port srv 5201/tcp | head -1 | awk -F: '{print $NF}')
   sleep 1
   iperf3 -J -t "$SECS" -c 127.0.0.1 -p "$hp" | bps
-  $T rm -f srv >/dev/null
+  $T rm -f "${RMOPT[@]}" srv >/dev/null
 }
-cv_c2c=$(c2c "$CV" containerv/busybox); pm_c2c=$(c2c "$PODMAN" "$img")
-cv_h2p=$(h2p "$CV" containerv/busybox); pm_h2p=$(h2p "$PODMAN" "$img")
+RMOPT=()
+cv_c2c=$(c2c "$CV" containerv/busybox)
+cv_h2p=$(h2p "$CV" containerv/busybox)
+RMOPT=(-t 0)
+pm_c2c=$(c2c "$PODMAN" "$img")
+pm_h2p=$(h2p "$PODMAN" "$img")
 
 # 3. N containers on one network.
 many() { # tool image supervisor-name
@@ -112,13 +119,18 @@ for l in sys.stdin:
     l = l.strip()
     for k in sorted(u, key=len, reverse=True):
         if l.endswith(k):
-            t += float(l[: -len(k)]) * u[k]
+            try:
+                t += float(l[: -len(k)]) * u[k]
+            except ValueError:
+                pass
             break
 print(t)')
   echo "$(python3 -c "print($end - $start)") $rss $mem"
-  $T rm -f $($T ps -aq) >/dev/null
+  $T rm -f "${RMOPT[@]}" $($T ps -aq) >/dev/null
 }
+RMOPT=()
 read -r cv_t cv_rss cv_mem < <(many "$CV" containerv/busybox "(__monitor|cv-monitor) $work/cv ")
+RMOPT=(-t 0)
 read -r pm_t pm_rss pm_mem < <(many "$PODMAN" "$img" "conmon .*$work/podman")
 
 python3 - "$cv_c2c" "$pm_c2c" "$cv_h2p" "$pm_h2p" "$N" "$cv_t" "$pm_t" "$cv_rss" "$pm_rss" "$cv_mem" "$pm_mem" <<'PY'
