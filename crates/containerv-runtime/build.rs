@@ -17,7 +17,10 @@ fn main() {
     // process started once per container operation. Linux x86_64 only.
     // The static build (scripts/build-runtime: crt-static with the static
     // relocation model) is non-PIE already; -no-pie on top of it would
-    // produce a broken binary.
+    // produce a broken binary. So would it on musl, whose default is a
+    // static-pie (crt-static is on there without being in the target
+    // features): `_start_c` crashed in every run (the systemd VM's tests
+    // run a musl build).
     let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
         .unwrap_or_default()
         .split(',')
@@ -25,6 +28,7 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
         && std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64")
         && !crt_static
+        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() != Ok("musl")
     {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }

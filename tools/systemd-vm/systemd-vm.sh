@@ -143,6 +143,19 @@ if [ ! -s "$IMAGE" ]; then
            systemd-user-sessions.service; do
     ln -sf /dev/null "$r/etc/systemd/system/$u"
   done
+  # The initramfs root cannot be pivot_root'ed away from (EINVAL), and
+  # container runtimes pivot_root: /init moves the userland onto a tmpfs
+  # and starts systemd there (a few seconds of copying under TCG).
+  mkdir -p "$r/newroot"
+  cat > "$r/init" <<'EOS'
+#!/bin/busybox sh
+/bin/busybox mount -t tmpfs -o mode=0755,size=90% tmpfs /newroot
+for d in /*; do
+  [ "$d" = /newroot ] || [ "$d" = /init ] || /bin/busybox cp -a "$d" /newroot/
+done
+exec /bin/busybox switch_root /newroot /lib/systemd/systemd "$@"
+EOS
+  chmod 0755 "$r/init"
   install -m 0644 "$here/cv-test.service" "$r/etc/systemd/system/cv-test.service"
   install -m 0755 "$here/guest-run" "$r/usr/local/sbin/cv-test-run"
   mkdir -p "$r/etc/systemd/system/multi-user.target.wants" "$r/test" "$r/out"
@@ -181,7 +194,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi 
   -nodefaults -no-user-config -display none -no-reboot -monitor none \
   -serial "file:$work/console.log" -serial stdio \
   -kernel "$KERNEL" -initrd "$work/initrd" \
-  -append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 loglevel=4 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=false systemd.unit=multi-user.target ${KERNEL_APPEND:-}" \
+  -append "console=ttyS0 rdinit=/init panic=-1 loglevel=4 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=false systemd.unit=multi-user.target ${KERNEL_APPEND:-}" \
   < /dev/null >> "$work/test.log" 2>"$work/qemu.err" &
 qpid=$!
 skip=0

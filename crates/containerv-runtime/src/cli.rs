@@ -29,7 +29,7 @@ pub struct Cli {
     /// Log debug lines too.
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Place containers with systemd (not available here: a clear error at create).
+    /// Place containers in systemd scopes (cgroupsPath "slice:prefix:name"), made over D-Bus.
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto.

@@ -45,6 +45,17 @@ pub struct OverlayConfig {
     pub keep_upper: bool,
 }
 
+/// Who makes a container's cgroup (Linux).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// containerv writes the cgroup tree itself.
+    #[default]
+    Cgroupfs,
+    /// systemd makes a transient scope for it over D-Bus (runc's and the
+    /// OCI CLI's `--systemd-cgroup`); `cgroupsPath` is `slice:prefix:name`.
+    Systemd,
+}
+
 /// Everything `create` takes besides the spec.
 #[derive(Debug, Default)]
 pub struct CreateConfig {
@@ -85,4 +96,6 @@ pub struct CreateConfig {
     /// not add mounts its spec did not ask for, so the default is off
     /// (Linux).
     pub etc_files: bool,
+    /// Who makes the cgroup (Linux; the engine keeps the default).
+    pub cgroup_driver: CgroupDriver,
 }

@@ -41,7 +41,7 @@ pub mod linux;
 #[cfg(windows)]
 pub mod windows;
 
-pub use config::{CreateConfig, InitKind, OverlayConfig, StartMode};
+pub use config::{CgroupDriver, CreateConfig, InitKind, OverlayConfig, StartMode};
 pub use error::{Error, Result};
 pub use limits::ResourceLimits;
 pub use network::Veth;

@@ -54,7 +54,7 @@ pub fn features() -> Result<i32> {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": CAPS,
-            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
+            "cgroup": { "v1": true, "v2": true, "systemd": true, "systemdUser": false },
             "seccomp": containerv::linux::seccomp::features(),
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false }

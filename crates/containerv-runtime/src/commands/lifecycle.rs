@@ -4,7 +4,7 @@
 
 use containerv::linux::relay::{self, PendingRelay};
 use containerv::linux::HookKind;
-use containerv::{Container, CreateConfig, InitKind, StartMode, Status, Stdio};
+use containerv::{CgroupDriver, Container, CreateConfig, InitKind, StartMode, Status, Stdio};
 
 use super::{open, require_alive, runtime, seal, status};
 use crate::cli::{Cli, CreateArgs, RunArgs};
@@ -26,12 +26,6 @@ struct Made {
 /// with `run_now` already running when that changes nothing observable
 /// (the spec has no hooks: no poststart or startContainer to order).
 fn make(cli: &Cli, a: &CreateArgs, run_now: bool, detach: bool) -> Result<Made> {
-    if cli.systemd_cgroup {
-        return fail(
-            "--systemd-cgroup: the systemd cgroup driver is not supported by containerv \
-             (no systemd here); use the cgroupfs driver",
-        );
-    }
     seal()?;
     let dir = bundle::dir(a.bundle.as_deref())?;
     let mut spec = bundle::load_spec(&dir)?;
@@ -72,6 +66,11 @@ fn make(cli: &Cli, a: &CreateArgs, run_now: bool, detach: bool) -> Result<Made> 
         preserve_fds: a.preserve_fds,
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
+        cgroup_driver: if cli.systemd_cgroup {
+            CgroupDriver::Systemd
+        } else {
+            CgroupDriver::Cgroupfs
+        },
         ..Default::default()
     };
     let c = runtime(cli)?.create_from_spec(&a.id, spec, config)?;

@@ -111,10 +111,11 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     let lock = Lock::acquire(&dir)?;
 
     let linux = spec.linux().as_ref();
-    let cgroup = cgroups::create(
+    let cgroup = cgroups::create_with(
         id,
         linux.and_then(|l| l.cgroups_path().as_deref()),
         Some(&resources),
+        config.cgroup_driver,
     )?;
     let cgroup_fds = cgroup.procs_fds()?;
     let cgroup_state = cgroup.state();
@@ -426,6 +427,8 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     undo.veth = veth_made.borrow_mut().take();
     let pid = started?;
     undo.pid = Some(pid);
+    // The init is in its cgroup now.
+    cg.settled();
     drop(tty);
 
     let pid_start = state::proc_stat(pid).map(|s| s.start).ok_or_else(|| {

@@ -9,6 +9,8 @@
 //! - `placement`: where the cgroup goes and making its directories.
 //! - `v1`: the legacy/hybrid manager; `v2`: the unified manager.
 //! - `validate`: checks of `linux.resources` before anything is created.
+//! - `systemd`: the systemd driver (a transient scope made over D-Bus; its
+//!   files handled by the v2 code).
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::CgroupDriver;
 use crate::error::Result;
 
 pub(crate) mod devices;
@@ -23,6 +26,7 @@ mod devices_bpf;
 mod fs;
 pub mod mode;
 mod placement;
+mod systemd;
 mod v1;
 mod v2;
 mod validate;
@@ -51,6 +55,10 @@ pub struct CgroupState {
     /// Directories this library created, in creation order (removed in
     /// reverse; pre-existing ancestors are never removed).
     pub created: Vec<PathBuf>,
+    /// The systemd scope holding the cgroup (systemd driver): systemd made
+    /// the directories and removes them when the unit stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
 }
 
 impl CgroupState {
@@ -91,6 +99,9 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     fn state(&self) -> CgroupState;
     /// Set (or update) limits. Validated first: a bad value changes nothing.
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
+    /// The container's init has joined the cgroup (the systemd driver
+    /// then lets go of the placeholder that kept its new scope alive).
+    fn settled(&self) {}
     /// Every `cgroup.procs` of this cgroup, opened for writing, so a child
     /// between clone and exec can join with `write(fd, "0")` and no allocation.
     fn procs_fds(&self) -> Result<Vec<OwnedFd>>;
@@ -116,13 +127,36 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
 /// `cgroupsPath`, absolute or relative to the caller's own cgroup) or, by
 /// default, `containerv-<id>` under the caller's own cgroup; then apply
 /// `resources`. Values are checked before anything is made; on any error
-/// nothing is left behind.
+/// nothing is left behind. The cgroupfs driver; see [`create_with`].
 pub fn create(
     id: &str,
     cgroups_path: Option<&Path>,
     resources: Option<&LinuxResources>,
 ) -> Result<Box<dyn CgroupManager>> {
+    create_with(id, cgroups_path, resources, CgroupDriver::Cgroupfs)
+}
+
+/// [`create`] with a choice of driver: with [`CgroupDriver::Systemd`] the
+/// cgroup is a systemd scope and `cgroups_path` has the form
+/// `slice:prefix:name`.
+pub fn create_with(
+    id: &str,
+    cgroups_path: Option<&Path>,
+    resources: Option<&LinuxResources>,
+    driver: CgroupDriver,
+) -> Result<Box<dyn CgroupManager>> {
     crate::id::validate_id(id)?;
+    if driver == CgroupDriver::Systemd {
+        if let Some(r) = resources {
+            validate::validate(r)?;
+        }
+        let path = cgroups_path.map(|p| p.to_string_lossy());
+        return Ok(Box::new(systemd::Systemd::create(
+            id,
+            path.as_deref(),
+            resources,
+        )?));
+    }
     if let Some(p) = cgroups_path {
         placement::validate_cgroups_path(p)?;
     }
@@ -138,6 +172,9 @@ pub fn create(
 
 /// The manager of a cgroup made earlier (perhaps by another process).
 pub fn open(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
+    if state.systemd_unit.is_some() {
+        return Ok(Box::new(systemd::Systemd::open(state)));
+    }
     Ok(match state.mode {
         Some(Mode::Unified) => Box::new(v2::V2::open(state)),
         Some(Mode::Legacy | Mode::Hybrid) => Box::new(v1::V1::open(state)),

@@ -115,7 +115,7 @@ pub(crate) fn validate_cgroups_path(p: &Path) -> Result<()> {
         return bad("empty");
     }
     if s.contains(':') && !p.is_absolute() {
-        return bad("systemd-style \"slice:prefix:name\" paths need the systemd cgroup driver, which containerv does not have; give a cgroupfs path");
+        return bad("a systemd-style \"slice:prefix:name\" path needs the systemd cgroup driver (--systemd-cgroup); without it give a cgroupfs path");
     }
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return bad("must not contain \"..\"");

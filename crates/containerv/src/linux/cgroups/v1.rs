@@ -86,6 +86,7 @@ impl V1 {
             }
             let mgr = V1 {
                 state: CgroupState {
+                    systemd_unit: None,
                     mode: Some(mode),
                     hierarchies: hierarchies.clone(),
                     created: created.0.clone(),

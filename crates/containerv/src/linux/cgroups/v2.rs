@@ -157,6 +157,7 @@ impl V2 {
             make_dir(&mut created, &dir, &needed)?;
             let mgr = V2 {
                 state: CgroupState {
+                    systemd_unit: None,
                     mode: Some(Mode::Unified),
                     hierarchies: vec![Placed {
                         controllers: Vec::new(),
