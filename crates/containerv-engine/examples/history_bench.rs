@@ -8,8 +8,8 @@
 //! Starts N (default 100) `containerv/busybox sleep 3600` containers at
 //! the default `--stats-interval 1s` in a private engine root, lets them
 //! settle, then for SECONDS (default 60) measures:
-//! 1. the CPU time of all N monitor processes (utime + stime from
-//!    /proc; the monitors do nothing else while their containers sleep
+//! 1. the CPU time of all N monitor processes (the scheduler's sum from
+//!    /proc/PID/schedstat; the monitors do nothing else while their containers sleep
 //!    quietly): share of one core, and per sample;
 //! 2. each monitor's resident memory (VmRSS and the private part, from
 //!    /proc/PID/smaps_rollup) at the start and the end: what keeping
@@ -37,19 +37,14 @@ mod imp {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    /// utime + stime of `pid`, in clock ticks (100 per second here).
-    fn cpu_ticks(pid: i32) -> u64 {
-        let t = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let rest: Vec<&str> = t
-            .rsplit_once(')')
-            .map(|(_, r)| r.split_whitespace().collect())
-            .unwrap_or_default();
-        let f = |n: usize| {
-            rest.get(n - 3)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        f(14) + f(15)
+    /// CPU time `pid` has run, ns (the scheduler's exact sum from
+    /// /proc/PID/schedstat; utime/stime tick sampling is too coarse for
+    /// processes that run a few microseconds a second).
+    fn cpu_ns(pid: i32) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     /// (VmRSS, private resident) of `pid`, kB.
@@ -133,7 +128,7 @@ mod imp {
         assert_eq!(monitors.len(), n, "one monitor per container");
         std::thread::sleep(Duration::from_secs(3));
 
-        let ticks0: u64 = monitors.iter().map(|&p| cpu_ticks(p)).sum();
+        let ns0: u64 = monitors.iter().map(|&p| cpu_ns(p)).sum();
         let mem0: Vec<(u64, u64)> = monitors.iter().map(|&p| mem_kb(p)).collect();
         let samples0: usize = entries
             .iter()
@@ -144,7 +139,7 @@ mod imp {
             .sum();
         let wall = Instant::now();
         std::thread::sleep(Duration::from_secs(secs));
-        let ticks1: u64 = monitors.iter().map(|&p| cpu_ticks(p)).sum();
+        let ns1: u64 = monitors.iter().map(|&p| cpu_ns(p)).sum();
         let elapsed = wall.elapsed().as_secs_f64();
         let mem1: Vec<(u64, u64)> = monitors.iter().map(|&p| mem_kb(p)).collect();
         let samples1: usize = entries
@@ -154,7 +149,7 @@ mod imp {
                     .map_or(0, |h| h.len())
             })
             .sum();
-        let cpu_s = (ticks1 - ticks0) as f64 / 100.0;
+        let cpu_s = (ns1 - ns0) as f64 / 1e9;
         let taken = samples1.saturating_sub(samples0);
         println!(
             "{n} monitors over {elapsed:.1} s: {cpu_s:.2} s CPU = {:.2} % of one core; {taken} samples = {:.0} us CPU each",
