@@ -199,6 +199,24 @@ fn ensure_table() -> Result<()> {
     std::fs::write(marker(), format!("{VERSION}\n")).map_err(|e| Error::io("write", marker(), e))
 }
 
+/// Runs `script` against the table. If the table is gone although the
+/// marker says it was made (`nft flush ruleset`, a firewall reload, an
+/// admin's `nft delete table`), the marker is dropped, the table made
+/// again with every bridge enrolled, and `script` retried once: without
+/// this every container start failed until the next reboot. (Ports
+/// published before the table vanished are not put back.)
+fn nft_in_table(script: &str) -> std::result::Result<(), String> {
+    match nft(script) {
+        Err(e) if e.contains("No such file or directory") => {
+            tracing::warn!("nftables table ip containerv vanished; making it again");
+            let _ = std::fs::remove_file(marker());
+            ensure_table().map_err(|e| e.to_string())?;
+            nft(script)
+        }
+        r => r,
+    }
+}
+
 /// A new bridge joins the table (made if missing): isolation from other
 /// bridges, and egress unless its network is internal.
 pub fn bridge_added(bridge: &str, internal: bool) -> Result<()> {
@@ -207,7 +225,7 @@ pub fn bridge_added(bridge: &str, internal: bool) -> Result<()> {
         bridge_sysctls(bridge);
         ip_forward_on();
     }
-    nft(&bridge_elements("add", bridge, !internal)).map_err(|e| {
+    nft_in_table(&bridge_elements("add", bridge, !internal)).map_err(|e| {
         Error::sys(
             format!("add bridge {bridge} to nftables table ip containerv"),
             std::io::Error::other(e),
@@ -263,7 +281,7 @@ pub fn publish(
     }
     ensure_table()?;
     bridge_sysctls(bridge);
-    nft(&elements(ports, container, "create")).map_err(|e| {
+    nft_in_table(&elements(ports, container, "create")).map_err(|e| {
         let taken = e.contains("File exists");
         Error::option(
             "-p",
