@@ -103,13 +103,13 @@ fn human_bin(n: u64) -> String {
     }
 }
 
-pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
-    let e = ctx.engine()?;
-    if let Some(window) = a.history {
-        return super::stats_history::print(&e, &a, window);
-    }
-    let mut targets: Vec<Target> = Vec::new();
-    let ids: Vec<String> = if a.containers.is_empty() {
+/// The containers `stats` reports on: those named, else the running ones
+/// (every one with `-a`). Shared by the live table and `--history`.
+pub(super) fn target_ids(
+    e: &containerv_engine::Engine,
+    a: &StatsArgs,
+) -> anyhow::Result<Vec<String>> {
+    Ok(if a.containers.is_empty() {
         e.store
             .list()?
             .into_iter()
@@ -121,7 +121,16 @@ pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
             .iter()
             .map(|n| e.store.resolve(n))
             .collect::<Result<_, _>>()?
-    };
+    })
+}
+
+pub fn stats(ctx: &Context, a: StatsArgs) -> anyhow::Result<()> {
+    let e = ctx.engine()?;
+    if let Some(window) = a.history {
+        return super::stats_history::print(&e, &a, window);
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    let ids = target_ids(&e, &a)?;
     for id in ids {
         let name = e.store.load_config(&id)?.name;
         let core = e.core(&id).ok();

@@ -12,7 +12,7 @@ use containerv_engine::Engine;
 use serde_json::Value;
 
 use super::rows::print_rows;
-use super::stats::{sample_row, StatsArgs};
+use super::stats::{sample_row, target_ids, StatsArgs};
 
 /// `--history`'s value: a Go duration, more than 0.
 pub(super) fn parse_window(s: &str) -> Result<Duration, String> {
@@ -24,19 +24,7 @@ pub(super) fn parse_window(s: &str) -> Result<Duration, String> {
 }
 
 pub(super) fn print(e: &Engine, a: &StatsArgs, window: Duration) -> anyhow::Result<()> {
-    let ids: Vec<String> = if a.containers.is_empty() {
-        e.store
-            .list()?
-            .into_iter()
-            .filter(|x| a.all || x.state.observed().status.is_active())
-            .map(|x| x.config.id)
-            .collect()
-    } else {
-        a.containers
-            .iter()
-            .map(|n| e.store.resolve(n))
-            .collect::<Result<_, _>>()?
-    };
+    let ids = target_ids(e, a)?;
     let since = SystemTime::now().checked_sub(window).unwrap_or(UNIX_EPOCH);
     let mut rows: Vec<Value> = Vec::new();
     for id in ids {
