@@ -205,5 +205,7 @@ mod imp {
         let o = cv(&exe, &root, &images, &args).output().expect("cv rm");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         println!("removed in {:.1} s", t.elapsed().as_secs_f64());
+        // The engine keeps its default bridge as docker keeps docker0.
+        let _ = cv(&exe, &root, &images, &["system", "reset", "-f"]).output();
     }
 }

@@ -43,6 +43,8 @@ PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver o
 cleanup() {
   set +e
   for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
+  # The engine keeps its default bridge as docker keeps docker0.
+  $CV system reset -f >/dev/null 2>&1
   $PODMAN rm -fa -t 0 >/dev/null 2>&1
   $PODMAN rmi -af >/dev/null 2>&1
   $PODMAN system reset -f >/dev/null 2>&1

@@ -16,8 +16,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 cargo build -q --release -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
 cvbin=$CARGO_TARGET_DIR/release/cv
 work=$(mktemp -d /var/tmp/cv-seccomp-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 CV="$cvbin --root $work/cv --image-root $work/images"
+# The engine keeps its default bridge as docker keeps docker0: reset it.
+trap '$CV system reset -f >/dev/null 2>&1; rm -rf "$work"' EXIT
 $CV run --rm containerv/busybox true # makes the built-in image
 uptime
 hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$work/r.md" \
