@@ -117,7 +117,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         Some(&resources),
         config.cgroup_driver,
     )?;
-    let cgroup_fds = cgroup.procs_fds()?;
+    let cgroup_join = cgroup.child_join()?;
     let cgroup_state = cgroup.state();
     undo.cgroup = Some(cgroup);
 
@@ -236,11 +236,18 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     } = stdio;
 
     let (report_rx, report_tx) = pipe()?;
-    let mut steps: Vec<Step> = cgroup_fds
+    let cgroups::ChildJoin { write_zero, into } = cgroup_join;
+    let (into_cgroup, into_procs) = match into {
+        Some(i) => (Some(i.dir), Some(i.procs)),
+        None => (None, None),
+    };
+    let mut steps: Vec<Step> = write_zero
         .into_iter()
-        .map(|fd| Step {
+        .map(|fd| (fd, false))
+        .chain(into_procs.map(|fd| (fd, true)))
+        .map(|(fd, unless_placed)| Step {
             desc: "join the container's cgroup".into(),
-            op: Op::JoinCgroup { fd },
+            op: Op::JoinCgroup { fd, unless_placed },
         })
         .collect();
     let mut maps = None;
@@ -379,6 +386,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             _ => None,
         },
         keep: Vec::new(),
+        into_cgroup,
     };
     let empty = Vec::new();
     let user_maps = maps.map(|sync| UserMaps {

@@ -14,7 +14,7 @@
 //! [`report`] records (a [`ChildError`]: a [`Step`] and an errno); EOF
 //! with no error means the program is running.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -158,7 +158,9 @@ pub(crate) fn join_caller(init_pid: i32, cgroup: &dyn CgroupManager) -> Result<(
 /// Everything the intermediate and the grandchild use, as raw values.
 struct ChildPlan<'a> {
     prepared: &'a PreparedProcess,
-    cgroup_procs: &'a [OwnedFd],
+    /// Files to write `0` into, each with `unless_placed` (the cgroup2
+    /// fallback when clone3 did not start the intermediate there).
+    cgroup_procs: &'a [(OwnedFd, bool)],
     namespaces: &'a [(RawFd, OwnedFd)],
     stdio: [RawFd; 3],
     report: RawFd,
@@ -208,7 +210,16 @@ pub(crate) fn exec_with(
         None
     };
     let namespaces = namespace_fds(init_pid)?;
-    let cgroup_procs = cgroup.procs_fds()?;
+    let super::cgroups::ChildJoin { write_zero, into } = cgroup.child_join()?;
+    let (into_dir, into_procs) = match into {
+        Some(i) => (Some(i.dir), Some(i.procs)),
+        None => (None, None),
+    };
+    let cgroup_procs: Vec<(OwnedFd, bool)> = write_zero
+        .into_iter()
+        .map(|fd| (fd, false))
+        .chain(into_procs.map(|fd| (fd, true)))
+        .collect();
     let mut stdio = StdioSet::open([io.stdin, io.stdout, io.stderr])?;
     let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::sys("pipe", e.into()))?;
@@ -223,26 +234,19 @@ pub(crate) fn exec_with(
         tty: tty.as_ref().map(|t| t.child(prepared.ids())),
     };
     // SAFETY: a fork-like clone (no new stack; the child continues on a
-    // copy of ours). The child only runs `intermediate`, which makes system
-    // calls on data prepared above and never returns.
-    let mid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::SIGCHLD as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if mid == 0 {
+    // copy of ours), born in the container's cgroup2 directory when the
+    // kernel can (before the intermediate enters the container's cgroup
+    // namespace, outside of which it could not move). The child only runs
+    // `intermediate`, which makes system calls on data prepared above and
+    // never returns.
+    let forked = unsafe { super::fork::fork(0, into_dir.as_ref().map(|f| f.as_fd())) };
+    let mid = match forked {
         // SAFETY: we are the freshly forked intermediate.
-        unsafe { intermediate(&plan) }
-    }
-    if mid < 0 {
-        return Err(Error::sys("clone", std::io::Error::last_os_error()));
-    }
-    let mid = mid as i32;
+        Ok(super::fork::Forked::Child { placed }) => unsafe { intermediate(&plan, placed) },
+        Ok(super::fork::Forked::Parent(pid)) => pid,
+        Err(e) => return Err(Error::sys("clone", e)),
+    };
+    drop(into_dir);
     drop(report_w);
     // Our copies of the child's ends must go so pipes see EOF later.
     stdio.child = Default::default();
@@ -320,14 +324,18 @@ fn fail(fd: RawFd, e: ChildError) -> ! {
 ///
 /// # Safety
 /// Only in the freshly forked intermediate child.
-unsafe fn intermediate(plan: &ChildPlan<'_>) -> ! {
+unsafe fn intermediate(plan: &ChildPlan<'_>, placed: bool) -> ! {
     // Non-dumpable before entering the container (inherited by the
     // grandchild until its execve): no /proc/<pid>/exe for the container
     // to reopen (CVE-2019-5736).
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    for fd in plan.cgroup_procs {
-        // SAFETY: write "0" (this process) to an open cgroup.procs file.
+    for (fd, unless_placed) in plan.cgroup_procs {
+        if *unless_placed && placed {
+            continue;
+        }
+        // SAFETY: write "0" (this single-threaded process) to an open v1
+        // `tasks` or `cgroup.procs` file.
         if unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) } < 0 {
             fail(plan.report, Step::JoinCgroup.failed(errno()));
         }

@@ -22,6 +22,7 @@ pub mod console;
 mod create;
 mod exec;
 pub mod exeseal;
+mod fork;
 mod fs_copy;
 mod hooks;
 mod init;

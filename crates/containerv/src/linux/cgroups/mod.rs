@@ -24,6 +24,7 @@ use crate::error::Result;
 pub(crate) mod devices;
 mod devices_bpf;
 mod fs;
+mod join;
 pub mod mode;
 mod placement;
 mod systemd;
@@ -32,6 +33,7 @@ mod v2;
 mod validate;
 
 pub(crate) use fs::read_seq;
+pub use join::{ChildJoin, IntoCgroup};
 pub use mode::{detect as detect_mode, Mode};
 pub use v2::{blkio_to_io_weight, shares_to_weight};
 
@@ -105,6 +107,15 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     /// Every `cgroup.procs` of this cgroup, opened for writing, so a child
     /// between clone and exec can join with `write(fd, "0")` and no allocation.
     fn procs_fds(&self) -> Result<Vec<OwnedFd>>;
+    /// How a new single-threaded child joins without the kernel's global
+    /// migration lock (see `join`): v1 `tasks` files and a cgroup2
+    /// directory to be cloned into. By default the `cgroup.procs` files.
+    fn child_join(&self) -> Result<ChildJoin> {
+        Ok(ChildJoin {
+            write_zero: self.procs_fds()?,
+            into: None,
+        })
+    }
     /// Move a process into the cgroup.
     fn add_pid(&self, pid: i32) -> Result<()>;
     /// Processes in the cgroup (host pids).

@@ -431,6 +431,18 @@ impl CgroupManager for V1 {
             .collect()
     }
 
+    fn child_join(&self) -> Result<super::ChildJoin> {
+        let mut j = super::ChildJoin::default();
+        for h in &self.state.hierarchies {
+            if h.controllers.is_empty() {
+                j.set_v2(&h.dir)?;
+            } else {
+                j.add_v1(&h.dir)?;
+            }
+        }
+        Ok(j)
+    }
+
     fn add_pid(&self, pid: i32) -> Result<()> {
         let v = pid.to_string();
         for h in &self.state.hierarchies {

@@ -428,6 +428,12 @@ impl CgroupManager for V2 {
         Ok(vec![super::open_procs(self.dir())?])
     }
 
+    fn child_join(&self) -> Result<super::ChildJoin> {
+        let mut j = super::ChildJoin::default();
+        j.set_v2(self.dir())?;
+        Ok(j)
+    }
+
     fn add_pid(&self, pid: i32) -> Result<()> {
         fs::write(self.dir(), "cgroup.procs", &pid.to_string())
     }

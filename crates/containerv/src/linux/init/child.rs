@@ -28,7 +28,7 @@ const KEEP_FLAGS: libc::c_ulong = libc::MS_NOSUID
 ///
 /// # Safety
 /// Call only in the freshly cloned child; it exits on every path.
-pub(crate) unsafe fn run(plan: &Plan) -> ! {
+pub(crate) unsafe fn run(plan: &Plan, placed: bool) -> ! {
     sys::close_all_except(&plan.keep);
     let report_fd = plan.report.as_raw_fd();
     // SAFETY: plain syscalls on this child's own state. Non-dumpable first:
@@ -56,7 +56,7 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
             }
             continue;
         }
-        if let Err(e) = exec_op(&step.op, &mut root) {
+        if let Err(e) = exec_op(&step.op, &mut root, placed) {
             report::send_plan_failed(report_fd, i as u32, e);
             // SAFETY: leaving the child without running the parent's destructors.
             unsafe { libc::_exit(1) };
@@ -167,7 +167,7 @@ fn wait_for_start(fifo: i32) -> Result<(), i32> {
     r
 }
 
-fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
+fn exec_op(op: &Op, root: &mut i32, placed: bool) -> Result<(), i32> {
     match op {
         Op::WaitForMaps { fd } => {
             sys::read_byte(fd.as_raw_fd())?;
@@ -189,8 +189,10 @@ fn exec_op(op: &Op, root: &mut i32) -> Result<(), i32> {
             Ok(())
         }
         Op::SyncHooks { .. } => Ok(()),
-        Op::JoinCgroup { fd } => {
-            sys::write_all(fd.as_raw_fd(), b"0")?;
+        Op::JoinCgroup { fd, unless_placed } => {
+            if !(*unless_placed && placed) {
+                sys::write_all(fd.as_raw_fd(), b"0")?;
+            }
             sys::close(fd.as_raw_fd());
             Ok(())
         }

@@ -13,7 +13,7 @@ pub(crate) mod reaper;
 pub(crate) mod sys;
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::LinuxIdMapping;
 
@@ -58,30 +58,18 @@ pub(crate) fn start(
         None => None,
     };
     // SAFETY: a fork-like clone (no new stack: the child continues on a
-    // copy of ours). The child only runs `child::run`, which makes system
+    // copy of ours), born in the container's cgroup2 directory when the
+    // kernel can. The child only runs `child::run`, which makes system
     // calls on data prepared here and never returns.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if ret == 0 {
+    let forked =
+        unsafe { crate::linux::fork::fork(flags, plan.into_cgroup.as_ref().map(|f| f.as_fd())) };
+    let pid = match forked {
         // SAFETY: we are the new child.
-        unsafe { child::run(&plan) }
-    }
-    if ret < 0 {
-        return Err(Error::sys(
-            "clone the container's init",
-            std::io::Error::last_os_error(),
-        ));
-    }
+        Ok(crate::linux::fork::Forked::Child { placed }) => unsafe { child::run(&plan, placed) },
+        Ok(crate::linux::fork::Forked::Parent(pid)) => pid,
+        Err(e) => return Err(Error::sys("clone the container's init", e)),
+    };
     drop(_back);
-    let pid = ret as i32;
     let descs: Vec<String> = plan.steps.iter().map(|s| s.desc.clone()).collect();
     // Close our copies of the child's fds so its exec closes the report pipe.
     drop(plan);

@@ -36,9 +36,12 @@ pub(crate) enum Op {
     SyncHooks {
         fd: OwnedFd,
     },
-    /// Join the container's cgroup: `write(fd, "0")` on its `cgroup.procs`.
+    /// Join the container's cgroup: `write(fd, "0")` on a v1 `tasks` or a
+    /// `cgroup.procs` file (see `cgroups::join`). `unless_placed`: the
+    /// cgroup2 fallback, skipped when clone3 started the child there.
     JoinCgroup {
         fd: OwnedFd,
+        unless_placed: bool,
     },
     /// `unshare(CLONE_NEWCGROUP)`, so the container's cgroup is its root.
     UnshareCgroupNs,
@@ -174,6 +177,9 @@ pub(crate) struct Plan<'a> {
     pub tty: Option<crate::linux::tty::ChildTty>,
     /// Every fd the child keeps at its start (sorted); filled by [`Plan::seal`].
     pub keep: Vec<i32>,
+    /// A cgroup2 directory the init is cloned into (`CLONE_INTO_CGROUP`);
+    /// not kept by the child.
+    pub into_cgroup: Option<OwnedFd>,
 }
 
 impl Plan<'_> {
@@ -191,7 +197,7 @@ impl Plan<'_> {
             match &s.op {
                 Op::WaitForMaps { fd }
                 | Op::SetNs { fd, .. }
-                | Op::JoinCgroup { fd }
+                | Op::JoinCgroup { fd, .. }
                 | Op::SyncHooks { fd } => keep.push(fd.as_raw_fd()),
                 Op::ReceiveHostFds { sock, targets } => {
                     keep.push(sock.as_raw_fd());
