@@ -57,6 +57,8 @@ if [ "$BUILD_ONLY" = 0 ]; then
 fi
 
 log() { echo "systemd-vm: $*" >&2; }
+# shellcheck source=../lib/vm-run.sh
+. "$(dirname "$0")/../lib/vm-run.sh"
 cant() { log "cannot build the VM: $*"; exit 3; }
 t0=$(date +%s.%N)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -188,41 +190,7 @@ basename "$TEST" > "$work/add/test/.name"
 cat "$IMAGE" "$work/add.cpio.gz" > "$work/initrd"
 
 log "kernel=$KERNEL accel=tcg mem=${MEM}M cpus=$CPUS"
-t1=$(date +%s.%N)
-: > "$work/test.log"
-timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$CPUS" \
-  -nodefaults -no-user-config -display none -no-reboot -monitor none \
-  -serial "file:$work/console.log" -serial stdio \
-  -kernel "$KERNEL" -initrd "$work/initrd" \
-  -append "console=ttyS0 rdinit=/init panic=-1 loglevel=4 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=false systemd.unit=multi-user.target ${KERNEL_APPEND:-}" \
-  < /dev/null >> "$work/test.log" 2>"$work/qemu.err" &
-qpid=$!
-skip=0
-while IFS= read -r line; do
-  line=${line%$'\r'}
-  case $line in
-    "==== SYSTEMD-VM OUT-BEGIN"*) skip=1 ;;
-    "==== SYSTEMD-VM OUT-END"*) skip=0 ;;
-    "==== SYSTEMD-VM "*) echo "$line"
-      log "$(awk -v a="$t1" -v b="$(date +%s.%N)" -v m="${line:16:5}" 'BEGIN{printf "%s seen %.2fs after qemu start", m, b-a}')" ;;
-    *) [ $skip = 1 ] || echo "$line" ;;
-  esac
-done < <(tail -n +1 --pid="$qpid" -f "$work/test.log")
-qrc=0; wait "$qpid" || qrc=$?; qpid=
-t2=$(date +%s.%N)
-tr -d '\r' < "$work/test.log" > "$work/test.clean"
-if [ -n "$OUTDIR" ] && grep -q '^==== SYSTEMD-VM OUT-BEGIN' "$work/test.clean"; then
-  mkdir -p "$OUTDIR"
-  sed -n '/^==== SYSTEMD-VM OUT-BEGIN/,/^==== SYSTEMD-VM OUT-END/{/^====/d;p}' "$work/test.clean" \
-    | base64 -d | tar -xzf - -C "$OUTDIR"
-fi
-[ "$VERBOSE" = 1 ] && tr -d '\r' < "$work/console.log" >&2
-rc=$(sed -n 's/^==== SYSTEMD-VM EXIT rc=\([0-9]*\).*/\1/p' "$work/test.clean" | tail -n1)
-log "$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v r="$qrc" 'BEGIN{printf "qemu wall %.2fs (host setup %.2fs), qemu rc=%s", c-b, b-a, r}')"
-if [ -z "$rc" ]; then
-  log "no result marker (timeout or guest crash); qemu stderr / console tail:"
-  cat "$work/qemu.err" >&2
-  [ -f "$work/console.log" ] && tr -d '\r' < "$work/console.log" | tail -n 40 >&2
-  exit 125
-fi
-exit "$rc"
+INITRD=$work/initrd
+vm_run SYSTEMD-VM "$work/console.log" \
+  "console=ttyS0 rdinit=/init panic=-1 loglevel=4 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=false systemd.unit=multi-user.target ${KERNEL_APPEND:-}" \
+  -accel tcg,thread=multi -cpu max
