@@ -26,47 +26,15 @@ SIZE=${1:-200M}
 shift || true
 DRIVERS=("$@")
 [ ${#DRIVERS[@]} -gt 0 ] || DRIVERS=(none json-file local syslog-udp syslog-tcp fluentd journald podman-k8s-file)
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-if [ -z "${CV_BENCH_IN_NS:-}" ]; then
-  export CV_BENCH_IN_NS=1
-  exec unshare -m --propagation private "$0" "$SIZE" "${DRIVERS[@]}"
-fi
-mount -t tmpfs tmpfs /run
+# shellcheck source=lib/peers.sh
+. "$(dirname "$0")/lib/peers.sh"
+bench_enter_ns "$SIZE" "${DRIVERS[@]}"
 mkdir -p /run/systemd /run/log
-
 # CV_BIN: another cv (e.g. a debug build, to try the script quickly).
-if [ -n "${CV_BIN:-}" ]; then
-  cvbin=$CV_BIN
-else
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-  cargo build -q --release --locked -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
-  cvbin=$CARGO_TARGET_DIR/release/cv
-fi
-
-work=$(mktemp -d /var/tmp/cv-logbench.XXXXXX)
-CV="$cvbin --root $work/cv --image-root $work/images"
-cat > "$work/containers.conf" <<CONF
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-CONF
-export CONTAINERS_CONF=$work/containers.conf
-PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime runc"
+bench_cv
+bench_setup logbench
 pids=()
-cleanup() {
-  set +e
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
-  $PODMAN rm -fa -t 0 >/dev/null 2>&1
-  $PODMAN system reset -f >/dev/null 2>&1
-  grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_cleanup_extra() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
 
 # Discard servers: udp and tcp (each connection read to its end).
 read -r UDP TCP < <(python3 -c 'import socket
@@ -95,10 +63,7 @@ pids+=($!)
 pids+=($!)
 for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
 
-$CV run --rm containerv/busybox true
-$CV save -o "$work/busybox.tar" containerv/busybox
-$PODMAN load -q -i "$work/busybox.tar" >/dev/null
-img=$($PODMAN images --format '{{.Repository}}:{{.Tag}}' | head -1)
+bench_image --network none
 bytes=$(python3 -c "import sys; s=sys.argv[1]; m={'K':1<<10,'M':1<<20,'G':1<<30}; print(int(s[:-1])*m[s[-1]] if s[-1] in m else int(s))" "$SIZE")
 mb=$(python3 -c "print($bytes/1e6)")
 tck=$(getconf CLK_TCK)

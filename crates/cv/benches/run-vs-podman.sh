@@ -16,48 +16,14 @@
 set -euo pipefail
 RUNS=${1:-30}
 N=${2:-50}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-if [ -z "${CV_BENCH_IN_NS:-}" ]; then
-  export CV_BENCH_IN_NS=1
-  exec unshare -m --propagation private "$0" "$@"
-fi
-mount -t tmpfs tmpfs /run
-
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-cargo build -q --release -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
-cvbin=$CARGO_TARGET_DIR/release/cv
-
-work=$(mktemp -d /var/tmp/cv-bench.XXXXXX)
-CV="$cvbin --root $work/cv --image-root $work/images"
-cat > "$work/containers.conf" <<CONF
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-CONF
-export CONTAINERS_CONF=$work/containers.conf
-PODMAN="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --runtime runc"
-cleanup() {
-  set +e
-  for id in $($CV ps -aq 2>/dev/null); do $CV rm -f "$id" >/dev/null 2>&1; done
-  # The engine keeps its default bridge as docker keeps docker0.
-  $CV system reset -f >/dev/null 2>&1
-  $PODMAN rm -fa -t 0 >/dev/null 2>&1
-  $PODMAN rmi -af >/dev/null 2>&1
-  $PODMAN system reset -f >/dev/null 2>&1
-  grep " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib/peers.sh
+. "$(dirname "$0")/lib/peers.sh"
+bench_enter_ns "$@"
+bench_cv
+bench_setup bench
 
 # The same image in both.
-$CV run --rm containerv/busybox true
-$CV save -o "$work/busybox.tar" containerv/busybox
-$PODMAN load -q -i "$work/busybox.tar" >/dev/null
-img=$($PODMAN images --format '{{.Repository}}:{{.Tag}}' | head -1)
+bench_image
 echo "image: containerv/busybox ($(du -h "$work/busybox.tar" | cut -f1) oci-archive), in podman as $img"
 echo "host: $(nproc) cores, $(uname -r), $(podman --version), conmon $(conmon --version | head -1 | awk '{print $3}'), runc $(runc --version | head -1 | awk '{print $3}')"
 
