@@ -19,13 +19,17 @@
 # usage: sudo crates/cv/benches/logs-vs-podman.sh [SIZE] [DRIVER...]
 #   SIZE    bytes of output, head -c syntax (default 200M)
 #   DRIVER  none json-file local syslog-udp syslog-tcp fluentd journald
-#           podman-k8s-file (default: all)
+#           podman-none podman-k8s-file (default: all)
+# CV_BIN=PATH: the cv to measure (default: a release build of this tree).
+# CV_BIN_BEFORE=PATH: another cv (e.g. a build of an older revision, with
+#   its cv-monitor beside it); each cv driver then runs with it first
+#   ("before:DRIVER" rows), in the same run.
 # Needs: podman, conmon, runc, python3, systemd (scripts/install-deps).
 set -euo pipefail
 SIZE=${1:-200M}
 shift || true
 DRIVERS=("$@")
-[ ${#DRIVERS[@]} -gt 0 ] || DRIVERS=(none json-file local syslog-udp syslog-tcp fluentd journald podman-k8s-file)
+[ ${#DRIVERS[@]} -gt 0 ] || DRIVERS=(none json-file local syslog-udp syslog-tcp fluentd journald podman-none podman-k8s-file)
 # shellcheck source=lib/peers.sh
 . "$(dirname "$0")/lib/peers.sh"
 bench_enter_ns "$SIZE" "${DRIVERS[@]}"
@@ -33,8 +37,20 @@ mkdir -p /run/systemd /run/log
 # CV_BIN: another cv (e.g. a debug build, to try the script quickly).
 bench_cv
 bench_setup logbench
+CV_AFTER=$CV
+CV_BEFORE=${CV_BIN_BEFORE:+$CV_BIN_BEFORE --root $work/cv --image-root $work/images}
+if [ -n "$CV_BEFORE" ]; then
+  rows=()
+  for d in "${DRIVERS[@]}"; do
+    case $d in podman-*) ;; *) rows+=("before:$d") ;; esac
+    rows+=("$d")
+  done
+CV=$CV_AFTER
+  DRIVERS=("${rows[@]}")
+fi
 pids=()
-bench_cleanup_extra() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
+bench_cleanup_extra() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+CV=$CV_AFTER; }
 
 # Discard servers: udp and tcp (each connection read to its end).
 read -r UDP TCP < <(python3 -c 'import socket
@@ -62,6 +78,7 @@ pids+=($!)
 /lib/systemd/systemd-journald >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+CV=$CV_AFTER
 
 bench_image --network none
 bytes=$(python3 -c "import sys; s=sys.argv[1]; m={'K':1<<10,'M':1<<20,'G':1<<30}; print(int(s[:-1])*m[s[-1]] if s[-1] in m else int(s))" "$SIZE")
@@ -80,12 +97,17 @@ watch_pid() {
     last=$c
     sleep 0.02
   done
+CV=$CV_AFTER
   echo "$(python3 -c "import time; print(time.time() - $t0)") $last"
 }
 
 printf '\n%-16s %9s %9s %12s %12s %9s\n' driver seconds "MB/s" "vs none" "CPU ms/MB" dropped
-base=""
-for d in "${DRIVERS[@]}"; do
+# "vs none": against the none row of the same kind (before, cv, podman;
+# podman rows fall back to cv's none when podman-none did not run).
+declare -A base
+for row in "${DRIVERS[@]}"; do
+  d=${row#before:}
+  if [ "$d" != "$row" ]; then CV=$CV_BEFORE; else CV=$CV_AFTER; fi
   opts=()
   case $d in
     none) opts=(--log-driver none) ;;
@@ -95,12 +117,13 @@ for d in "${DRIVERS[@]}"; do
     syslog-tcp) opts=(--log-driver syslog --log-opt "syslog-address=tcp://127.0.0.1:$TCP") ;;
     fluentd) opts=(--log-driver fluentd --log-opt "fluentd-address=127.0.0.1:$TCP") ;;
     journald) opts=(--log-driver journald) ;;
-    podman-k8s-file) ;;
+    podman-none | podman-k8s-file) ;;
     *) echo "unknown driver $d" >&2; exit 2 ;;
   esac
   t0=$(python3 -c 'import time; print(time.time())')
-  if [ "$d" = podman-k8s-file ]; then
-    id=$($PODMAN run -d --network none --log-driver k8s-file --log-opt max-size=20mb "$img" sh -c "yes | head -c $bytes")
+  if [ "${d#podman-}" != "$d" ]; then
+    if [ "$d" = podman-none ]; then popts=(--log-driver none); else popts=(--log-driver k8s-file --log-opt max-size=20mb); fi
+    id=$($PODMAN run -d --network none "${popts[@]}" "$img" sh -c "yes | head -c $bytes")
     mon=$($PODMAN inspect -f '{{.State.ConmonPid}}' "$id")
     read -r secs ticks < <(watch_pid "$mon")
     dropped=-
@@ -113,8 +136,11 @@ for d in "${DRIVERS[@]}"; do
     $CV rm -f "$id" >/dev/null
   fi
   rate=$(python3 -c "print(f'{$mb/$secs:.1f}')")
-  [ -n "$base" ] || base=$rate
-  ratio=$(python3 -c "print(f'{$rate/$base:.3f}x')")
+  case $row in before:*) kind=before ;; podman-*) kind=podman ;; *) kind=cv ;; esac
+  if [ "$d" = none ] || [ "$d" = podman-none ]; then base[$kind]=$rate; fi
+  b=${base[$kind]:-${base[cv]:-$rate}}
+  ratio=$(python3 -c "print(f'{$rate/$b:.3f}x')")
   cpu=$(python3 -c "print(f'{$ticks*1000/$tck/$mb:.1f}')")
-  printf '%-16s %9.2f %9s %12s %12s %9s\n' "$d" "$secs" "$rate" "$ratio" "$cpu" "$dropped"
+  printf '%-16s %9.2f %9s %12s %12s %9s\n' "$row" "$secs" "$rate" "$ratio" "$cpu" "$dropped"
 done
+CV=$CV_AFTER

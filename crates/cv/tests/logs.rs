@@ -146,3 +146,117 @@ fn local_and_none_drivers() {
         ])
         .contains("--log-opt"));
 }
+
+/// The json-file records of container `id`'s log files, oldest file first
+/// (plain files only), each file's text with them.
+fn json_files(cv: &Cv, id: &str) -> Vec<(String, String)> {
+    let dir = cv.engine_root().join("containers").join(id);
+    let base = format!("{id}-json.log");
+    let mut rotated: Vec<(u32, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let k = n.strip_prefix(&format!("{base}."))?.parse().ok()?;
+            Some((k, n))
+        })
+        .collect();
+    rotated.sort();
+    rotated
+        .into_iter()
+        .rev()
+        .map(|(_, n)| n)
+        .chain([base])
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.join(&n)).unwrap();
+            (n, text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_fast_writer_rotates_at_exact_bounds_without_splitting_or_losing_a_line() {
+    let cv = Cv::new();
+    // `seq` writes as fast as the pipe takes it: each read of the monitor
+    // holds thousands of lines, written with one write(2) per read.
+    let n = 60_000;
+    let script = format!("seq 1 {n}");
+    let all = cv.run_d(&[
+        "--name",
+        "all",
+        "--log-opt",
+        "max-size=64k",
+        "--log-opt",
+        "max-file=100",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let tail = cv.run_d(&[
+        "--name",
+        "tail",
+        "--log-opt",
+        "max-size=64k",
+        "--log-opt",
+        "max-file=3",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    cv.ok(&["wait", "all"]);
+    cv.ok(&["wait", "tail"]);
+    let max = 64 * 1024;
+    let check = |id: &str| -> Vec<u64> {
+        let files = json_files(&cv, id);
+        let mut seq = Vec::new();
+        for (k, (name, text)) in files.iter().enumerate() {
+            assert!(text.len() <= max, "{name}: {} bytes > max-size", text.len());
+            assert!(text.ends_with('\n'), "{name}: ends in a partial record");
+            if let Some((_, next)) = files.get(k + 1) {
+                let first = next.lines().next().unwrap().len() + 1;
+                assert!(
+                    text.len() + first > max,
+                    "{name}: rotated at {} bytes, the next record ({first}) would have fit",
+                    text.len()
+                );
+            }
+            for r in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(r)
+                    .unwrap_or_else(|e| panic!("{name}: a record that is not whole: {r:?}: {e}"));
+                let line = v["log"].as_str().unwrap();
+                assert!(line.ends_with('\n'), "{name}: a split line {line:?}");
+                seq.push(line.trim_end().parse::<u64>().unwrap());
+            }
+        }
+        seq
+    };
+    let got = check(&all);
+    assert_eq!(
+        got,
+        (1..=n).collect::<Vec<u64>>(),
+        "every line once, in order"
+    );
+    let logs = cv.ok(&["logs", "all"]);
+    assert_eq!(logs.lines().count() as u64, n);
+    assert!(json_files(&cv, &all).len() > 50, "the test rotated often");
+
+    let files = json_files(&cv, &tail);
+    assert_eq!(
+        files.len(),
+        3,
+        "max-file=3: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    let got = check(&tail);
+    let first = got[0];
+    assert_eq!(
+        got,
+        (first..=n).collect::<Vec<u64>>(),
+        "the newest lines, none lost"
+    );
+    for c in ["all", "tail"] {
+        cv.ok(&["rm", c]);
+    }
+}

@@ -32,16 +32,6 @@ pub struct Entry {
     pub line: Vec<u8>,
 }
 
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    log: &'a str,
-    stream: Stream,
-    /// `--log-opt labels/env/tag` (docker writes them before the time).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attrs: Option<&'a BTreeMap<String, String>>,
-    time: &'a str,
-}
-
 #[derive(Deserialize)]
 struct JsonIn {
     log: String,
@@ -68,6 +58,54 @@ pub fn rfc3339_nano(t: &DateTime<Utc>) -> String {
     }
 }
 
+/// [`rfc3339_nano`] of many nearby times without an allocation each: the
+/// date and time of day are formatted once per second, the fraction per
+/// call.
+#[derive(Debug, Default)]
+pub struct TimeText {
+    /// The second `head` was made for.
+    secs: Option<i64>,
+    /// `2023-11-14T22:13:20`.
+    head: String,
+    buf: String,
+}
+
+impl TimeText {
+    /// The RFC3339Nano text of `ns` nanoseconds since the epoch.
+    pub fn of(&mut self, ns: i64) -> &str {
+        let (secs, frac) = (
+            ns.div_euclid(1_000_000_000),
+            ns.rem_euclid(1_000_000_000) as u32,
+        );
+        if self.secs != Some(secs) {
+            let t = Utc.timestamp_opt(secs, 0).single().unwrap_or_default();
+            let full = t.to_rfc3339_opts(SecondsFormat::Secs, true);
+            self.head = full.trim_end_matches('Z').to_string();
+            self.secs = Some(secs);
+        }
+        self.buf.clear();
+        self.buf.push_str(&self.head);
+        if frac != 0 {
+            let mut digits = [b'0'; 9];
+            let mut f = frac;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            let mut end = 9;
+            while digits[end - 1] == b'0' {
+                end -= 1;
+            }
+            self.buf.push('.');
+            // ASCII digits.
+            self.buf
+                .push_str(std::str::from_utf8(&digits[..end]).unwrap_or(""));
+        }
+        self.buf.push('Z');
+        &self.buf
+    }
+}
+
 /// Appends the encoding of `e` for `driver` to `out`.
 #[cfg(test)]
 pub fn encode(driver: LogDriver, e: &Entry, out: &mut Vec<u8>) {
@@ -75,6 +113,7 @@ pub fn encode(driver: LogDriver, e: &Entry, out: &mut Vec<u8>) {
 }
 
 /// [`encode`] with json-file's `attrs` (ignored by `local`).
+#[cfg(test)]
 pub fn encode_with(
     driver: LogDriver,
     e: &Entry,
@@ -82,33 +121,61 @@ pub fn encode_with(
     out: &mut Vec<u8>,
 ) {
     match driver {
-        LogDriver::Local => encode_local(e, out),
+        LogDriver::Local => encode_local(
+            e.stream,
+            e.time.timestamp_nanos_opt().unwrap_or(0),
+            &e.line,
+            out,
+        ),
         _ => {
-            let text = String::from_utf8_lossy(&e.line);
-            let time = rfc3339_nano(&e.time);
-            let rec = JsonOut {
-                log: &text,
-                stream: e.stream,
-                attrs: attrs.filter(|a| !a.is_empty()),
-                time: &time,
-            };
-            // Serializing plain strings into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &rec);
-            out.push(b'\n');
+            let attrs = json_attrs(attrs);
+            encode_json(e.stream, &rfc3339_nano(&e.time), &attrs, &e.line, out)
         }
     }
 }
 
-fn encode_local(e: &Entry, out: &mut Vec<u8>) {
-    let len = (1 + 8 + e.line.len()) as u32;
+/// json-file's `,"attrs":{…}` (empty when there are none), made once per
+/// container for [`encode_json`].
+pub fn json_attrs(attrs: Option<&BTreeMap<String, String>>) -> Vec<u8> {
+    match attrs.filter(|a| !a.is_empty()) {
+        Some(a) => {
+            let mut out = b",\"attrs\":".to_vec();
+            // Serializing plain strings into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, a);
+            out
+        }
+        None => Vec::new(),
+    }
+}
+
+/// One json-file record, `{"log":…,"stream":…[,"attrs":…],"time":…}\n`,
+/// from parts made once per pipe read (`time`, RFC3339Nano) or per
+/// container (`attrs`, from [`json_attrs`]): no allocation per line.
+pub fn encode_json(stream: Stream, time: &str, attrs: &[u8], line: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"log\":");
+    // Go's encoder (docker's) writes invalid UTF-8 as U+FFFD too.
+    let text = String::from_utf8_lossy(line);
+    let _ = serde_json::to_writer(&mut *out, &*text);
+    out.extend_from_slice(match stream {
+        Stream::Stdout => b",\"stream\":\"stdout\"",
+        Stream::Stderr => b",\"stream\":\"stderr\"",
+    });
+    out.extend_from_slice(attrs);
+    out.extend_from_slice(b",\"time\":\"");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"\"}\n");
+}
+
+/// One `local` record (time in nanoseconds since the epoch).
+pub fn encode_local(stream: Stream, ns: i64, line: &[u8], out: &mut Vec<u8>) {
+    let len = (1 + 8 + line.len()) as u32;
     out.extend_from_slice(&len.to_be_bytes());
-    out.push(match e.stream {
+    out.push(match stream {
         Stream::Stdout => 1,
         Stream::Stderr => 2,
     });
-    let ns = e.time.timestamp_nanos_opt().unwrap_or(0);
     out.extend_from_slice(&ns.to_be_bytes());
-    out.extend_from_slice(&e.line);
+    out.extend_from_slice(line);
     out.extend_from_slice(&len.to_be_bytes());
 }
 
@@ -196,6 +263,48 @@ mod tests {
             rfc3339_nano(&Utc.timestamp_nanos(1_700_000_000_000_000_000)),
             "2023-11-14T22:13:20Z"
         );
+    }
+
+    #[test]
+    fn time_text_is_rfc3339_nano() {
+        let mut tt = TimeText::default();
+        for ns in [
+            0i64,
+            1_700_000_000_000_000_000,
+            1_700_000_000_123_450_000,
+            1_700_000_000_000_000_001,
+            1_700_000_000_999_999_999,
+            1_700_000_001_100_000_000,
+            1_765_000_000_000_000_010,
+        ] {
+            assert_eq!(tt.of(ns), rfc3339_nano(&Utc.timestamp_nanos(ns)), "{ns}");
+        }
+    }
+
+    #[test]
+    fn attrs_come_between_stream_and_time_as_docker_writes_them() {
+        let mut a = BTreeMap::new();
+        a.insert("tag".to_string(), "web".to_string());
+        a.insert("env\"x".to_string(), "1".to_string());
+        let mut out = Vec::new();
+        encode_with(LogDriver::JsonFile, &entry("x\u{1}\n"), Some(&a), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"log\":\"x\\u0001\\n\",\"stream\":\"stderr\",\"attrs\":{\"env\\\"x\":\"1\",\"tag\":\"web\"},\"time\":\"2023-11-14T22:13:20.12345Z\"}\n"
+        );
+        let mut out = Vec::new();
+        encode_with(
+            LogDriver::JsonFile,
+            &Entry {
+                line: vec![b'a', 0xff, b'\n'],
+                ..entry("")
+            },
+            None,
+            &mut out,
+        );
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .starts_with("{\"log\":\"a\u{fffd}\\n\""));
     }
 
     #[test]

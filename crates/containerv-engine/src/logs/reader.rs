@@ -431,6 +431,31 @@ mod tests {
     }
 
     #[test]
+    fn identical_lines_of_one_read_all_come_back() {
+        // `yes`: thousands of equal lines per pipe read, written as one
+        // batch; none may pass for a re-read copy of the one before.
+        for driver in [LogDriver::JsonFile, LogDriver::Local] {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = LogConfig {
+                driver,
+                ..Default::default()
+            };
+            let mut w = LogWriter::open(dir.path(), "c", &cfg).unwrap();
+            w.feed(Stream::Stdout, "y\n".repeat(5000).as_bytes());
+            w.feed(Stream::Stdout, "y\n".repeat(5000).as_bytes());
+            let got = collect(dir.path(), driver, &ReadOptions::default());
+            assert_eq!(got.len(), 10_000, "{driver:?}");
+            if driver == LogDriver::JsonFile {
+                let followed =
+                    follow_while_writing(dir.path(), &cfg, Duration::from_millis(5), |w| {
+                        w.feed(Stream::Stdout, "n\n".repeat(3000).as_bytes());
+                    });
+                assert_eq!(followed.len(), 13_000);
+            }
+        }
+    }
+
+    #[test]
     fn reads_across_rotated_and_compressed_files_in_order() {
         for driver in [LogDriver::JsonFile, LogDriver::Local] {
             let dir = tempfile::tempdir().unwrap();

@@ -751,7 +751,8 @@ fn supervise(
     let hc = config.healthcheck.clone();
     let mut next_probe = hc.as_ref().map(|h| Instant::now() + first_delay(h));
     let mut probe: Option<Probe> = None;
-    let mut buf = vec![0u8; 16 * 1024];
+    // A whole pipe (64 KiB by default) per read: one log write per read.
+    let mut buf = vec![0u8; 64 * 1024];
     let mut out_open = true;
     let mut err_open = true;
     // `-t`: the attached caller writes its terminal's size to this file

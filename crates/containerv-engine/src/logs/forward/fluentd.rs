@@ -192,7 +192,7 @@ pub fn encode(
     name: &str,
     extra: &BTreeMap<String, String>,
     sub_second: bool,
-    batch: &[Line],
+    batch: &[Line<'_>],
     out: &mut Vec<u8>,
 ) {
     let _ = rmp::encode::write_array_len(out, 2);
@@ -223,7 +223,7 @@ pub fn encode(
             },
         );
         put_str(out, b"log");
-        put_str(out, &l.text);
+        put_str(out, l.text);
         if l.partial {
             put_str(out, b"partial_message");
             put_str(out, b"true");
@@ -272,7 +272,7 @@ impl Sink for FluentdSink {
         Ok(())
     }
 
-    fn send(&mut self, batch: &[Line]) -> io::Result<()> {
+    fn send(&mut self, batch: &[Line<'_>]) -> io::Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         encode(

@@ -9,9 +9,11 @@
 //! with docker's key rule (upper case, `[A-Z0-9_]` only, no leading `_`).
 
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
+use super::dgram::Datagrams;
 use super::{Line, Sink};
 use crate::logs::config::LogConfig;
 use crate::logs::format::Stream;
@@ -62,8 +64,8 @@ fn field(out: &mut Vec<u8>, k: &str, v: &[u8]) {
 }
 
 /// The datagram of one line; `fields` are the container's fixed fields.
-pub fn encode(fields: &[(String, String)], line: &Line, out: &mut Vec<u8>) {
-    field(out, "MESSAGE", &line.text);
+pub fn encode(fields: &[(String, String)], line: &Line<'_>, out: &mut Vec<u8>) {
+    field(out, "MESSAGE", line.text);
     field(
         out,
         "PRIORITY",
@@ -84,7 +86,8 @@ pub struct JournaldSink {
     o: Options,
     fields: Vec<(String, String)>,
     sock: Option<UnixDatagram>,
-    buf: Vec<u8>,
+    /// The datagrams of a batch, back to back.
+    out: Datagrams,
 }
 
 impl JournaldSink {
@@ -107,7 +110,7 @@ impl JournaldSink {
             o,
             fields,
             sock: None,
-            buf: Vec::new(),
+            out: Datagrams::default(),
         }
     }
 }
@@ -125,20 +128,17 @@ impl Sink for JournaldSink {
         Ok(())
     }
 
-    fn send(&mut self, batch: &[Line]) -> io::Result<()> {
+    fn send(&mut self, batch: &[Line<'_>]) -> io::Result<()> {
         let Some(s) = self.sock.as_ref() else {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "not connected"));
         };
+        // One datagram per entry, all of the batch in few sendmmsg calls.
+        self.out.clear();
         for l in batch {
-            self.buf.clear();
-            encode(&self.fields, l, &mut self.buf);
-            if let Err(e) = s.send(&self.buf) {
-                if e.raw_os_error() != Some(libc::EMSGSIZE) {
-                    return Err(e);
-                }
-            }
+            encode(&self.fields, l, &mut self.out.buf);
+            self.out.end_message();
         }
-        Ok(())
+        self.out.send_all(s.as_fd())
     }
 }
 
@@ -153,7 +153,7 @@ mod tests {
         let l = Line {
             stream: Stream::Stderr,
             time: chrono::Utc::now(),
-            text: b"a\nb".to_vec(),
+            text: b"a\nb",
             partial: false,
         };
         let mut out = Vec::new();

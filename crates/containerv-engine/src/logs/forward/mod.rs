@@ -12,9 +12,13 @@
 //! so a destination that comes back gets every line that was kept, in
 //! order. Transitions (unreachable, back, lines dropped) go to
 //! `monitor.log`; the count goes to the record (`State.LogLinesDropped`).
+//! Lines travel in [`Chunk`]s, one per pipe read (one buffer, one lock,
+//! one wake-up for all its lines), and go out in batches: one write per
+//! batch on a stream, `sendmmsg` for datagrams (`dgram.rs`).
 //! The clone of the container's init from this (then two-threaded)
 //! process is safe: the core's child code is written for that.
 
+mod dgram;
 pub mod fluentd;
 pub mod journald;
 pub mod syslog;
@@ -33,14 +37,97 @@ use super::format::Stream;
 use super::tag::Info;
 use crate::error::{Error, Result};
 
-/// One line on its way out (without its newline).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+/// One line on its way out (without its newline), as a sink sees it: a
+/// view into the [`Chunk`] it came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
     pub stream: Stream,
     pub time: DateTime<Utc>,
-    pub text: Vec<u8>,
+    pub text: &'a [u8],
     /// A piece of a longer line (cut at 16 KiB, or the output's end).
     pub partial: bool,
+}
+
+/// Where one line lies in its chunk's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+    stream: Stream,
+    partial: bool,
+}
+
+/// The lines of one pipe read on their way out: one buffer and one time
+/// for all of them (the monitor read them at one instant), so queueing a
+/// read's worth of lines costs one allocation and one lock, not one per
+/// line.
+#[derive(Debug, Clone, Default)]
+pub struct Chunk {
+    time: Option<DateTime<Utc>>,
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl Chunk {
+    /// An empty chunk for lines read at `time`.
+    pub fn new(time: DateTime<Utc>) -> Self {
+        Chunk {
+            time: Some(time),
+            ..Default::default()
+        }
+    }
+
+    /// Adds a line (without its newline).
+    pub fn push(&mut self, stream: Stream, text: &[u8], partial: bool) {
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(text);
+        self.spans.push(Span {
+            start,
+            end: self.bytes.len() as u32,
+            stream,
+            partial,
+        });
+    }
+
+    /// Lines held.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True if it holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Line `i`.
+    pub fn line(&self, i: usize) -> Line<'_> {
+        let s = self.spans[i];
+        Line {
+            stream: s.stream,
+            time: self.time.unwrap_or_default(),
+            text: &self.bytes[s.start as usize..s.end as usize],
+            partial: s.partial,
+        }
+    }
+
+    /// The queue's charge for line `i` (its text and a record's overhead).
+    fn cost(&self, i: usize) -> usize {
+        let s = self.spans[i];
+        (s.end - s.start) as usize + 64
+    }
+
+    /// Charge of every line.
+    fn total_cost(&self) -> usize {
+        (0..self.len()).map(|i| self.cost(i)).sum()
+    }
+
+    /// Keeps the first `n` lines.
+    fn truncate(&mut self, n: usize) {
+        if n < self.spans.len() {
+            self.bytes.truncate(self.spans[n].start as usize);
+            self.spans.truncate(n);
+        }
+    }
 }
 
 /// Where lines go and how, parsed from the options.
@@ -125,7 +212,7 @@ pub trait Sink: Send {
     fn connect(&mut self) -> io::Result<()>;
     /// Sends every line of `batch`, in order; an error means "reconnect
     /// and send the batch again".
-    fn send(&mut self, batch: &[Line]) -> io::Result<()>;
+    fn send(&mut self, batch: &[Line<'_>]) -> io::Result<()>;
 }
 
 /// The sink for `settings`, for container `info`.
@@ -139,7 +226,9 @@ pub fn sink(settings: &Settings, c: &LogConfig, info: &Info) -> Box<dyn Sink> {
 
 #[derive(Default)]
 struct Queue {
-    lines: VecDeque<Line>,
+    chunks: VecDeque<Chunk>,
+    /// Lines in `chunks`.
+    lines: usize,
     bytes: usize,
     closing: Option<Instant>,
 }
@@ -169,7 +258,7 @@ impl std::fmt::Debug for Forwarder {
     }
 }
 
-/// Lines taken per send.
+/// Lines taken per send (at least: whole chunks are taken).
 const BATCH: usize = 512;
 
 impl Forwarder {
@@ -198,22 +287,44 @@ impl Forwarder {
         }
     }
 
-    /// Queues a line, or drops and counts it when the buffer is full.
-    /// Never blocks on the destination.
-    pub fn push(&self, line: Line) {
-        let mut q = lock(&self.shared.q);
-        let n = line.text.len() + 64;
-        if self.thread.is_none() || q.bytes + n > self.max_buffer || q.lines.len() >= self.max_lines
-        {
-            drop(q);
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Queues the lines of `chunk` that fit, in order; the rest are
+    /// dropped and counted. One lock and one wake-up for the lot; never
+    /// blocks on the destination.
+    pub fn push_chunk(&self, mut chunk: Chunk) {
+        if chunk.is_empty() {
             return;
         }
-        q.bytes += n;
-        q.lines.push_back(line);
-        self.shared.pending.fetch_add(1, Ordering::Relaxed);
+        let mut q = lock(&self.shared.q);
+        let mut fit = 0;
+        let mut bytes = 0;
+        if self.thread.is_some() {
+            let room_lines = self.max_lines.saturating_sub(q.lines);
+            while fit < chunk.len().min(room_lines) {
+                let n = chunk.cost(fit);
+                if q.bytes + bytes + n > self.max_buffer {
+                    break;
+                }
+                bytes += n;
+                fit += 1;
+            }
+        }
+        let lost = chunk.len() - fit;
+        chunk.truncate(fit);
+        if fit > 0 {
+            q.bytes += bytes;
+            q.lines += fit;
+            q.chunks.push_back(chunk);
+            self.shared.pending.fetch_add(fit as u64, Ordering::Relaxed);
+        }
         drop(q);
-        self.shared.wake.notify_one();
+        if lost > 0 {
+            self.shared
+                .dropped
+                .fetch_add(lost as u64, Ordering::Relaxed);
+        }
+        if fit > 0 {
+            self.shared.wake.notify_one();
+        }
     }
 
     /// Lines dropped so far (buffer full, or given up on).
@@ -274,17 +385,30 @@ fn run(
     let mut connected = false;
     let mut down_since_drops: Option<u64> = None;
     loop {
-        // Wait for lines (or the end).
-        let (batch, closing) = {
+        // Wait for lines (or the end); take whole chunks, at least BATCH
+        // lines when that many wait.
+        let (chunks, closing) = {
             let mut q = lock(&sh.q);
-            while q.lines.is_empty() && q.closing.is_none() {
+            while q.chunks.is_empty() && q.closing.is_none() {
                 q = sh.wake.wait(q).unwrap_or_else(|p| p.into_inner());
             }
-            let n = q.lines.len().min(BATCH);
-            let batch: Vec<Line> = q.lines.drain(..n).collect();
-            q.bytes -= batch.iter().map(|l| l.text.len() + 64).sum::<usize>();
-            (batch, q.closing)
+            let mut taken = Vec::new();
+            let mut n = 0;
+            while n < BATCH {
+                let Some(c) = q.chunks.pop_front() else {
+                    break;
+                };
+                n += c.len();
+                q.lines -= c.len();
+                q.bytes -= c.total_cost();
+                taken.push(c);
+            }
+            (taken, q.closing)
         };
+        let batch: Vec<Line<'_>> = chunks
+            .iter()
+            .flat_map(|c| (0..c.len()).map(move |i| c.line(i)))
+            .collect();
         if batch.is_empty() {
             return; // closing, nothing left
         }
@@ -330,8 +454,9 @@ fn run(
                         if past_grace {
                             // The container is gone: drop what is left.
                             let mut q = lock(&sh.q);
-                            let rest = q.lines.len() as u64;
-                            q.lines.clear();
+                            let rest = q.lines as u64;
+                            q.chunks.clear();
+                            q.lines = 0;
                             q.bytes = 0;
                             sh.dropped.fetch_add(rest, Ordering::Relaxed);
                             sh.pending.fetch_sub(rest, Ordering::Relaxed);
@@ -350,5 +475,110 @@ fn run(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Collects what it is sent; `connect` waits for the test's go.
+    struct Collect {
+        got: Arc<Mutex<Vec<String>>>,
+        go: Option<mpsc::Receiver<()>>,
+    }
+
+    impl Sink for Collect {
+        fn describe(&self) -> String {
+            "test".into()
+        }
+        fn connect(&mut self) -> io::Result<()> {
+            if let Some(go) = self.go.take() {
+                let _ = go.recv();
+            }
+            Ok(())
+        }
+        fn send(&mut self, batch: &[Line<'_>]) -> io::Result<()> {
+            let mut g = self.got.lock().unwrap();
+            g.extend(
+                batch
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l.text).into_owned()),
+            );
+            Ok(())
+        }
+    }
+
+    fn settings(max_buffer: usize, max_lines: usize) -> Settings {
+        Settings {
+            kind: Kind::Journald(journald::Options::default()),
+            max_buffer,
+            max_lines,
+            retry_wait: Duration::from_millis(10),
+            max_retries: None,
+        }
+    }
+
+    fn chunk(from: usize, n: usize) -> Chunk {
+        let mut c = Chunk::new(Utc::now());
+        for i in from..from + n {
+            c.push(Stream::Stdout, format!("{i:03}").as_bytes(), false);
+        }
+        c
+    }
+
+    #[test]
+    fn a_chunk_that_does_not_fit_keeps_its_first_lines_and_counts_the_rest() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (go, wait) = mpsc::channel();
+        // Room for 4 lines of 3 bytes (each charged 3 + 64).
+        let mut f = Forwarder::start(
+            &settings(4 * 67, usize::MAX),
+            "test",
+            Box::new(Collect {
+                got: got.clone(),
+                go: Some(wait),
+            }),
+        );
+        f.push_chunk(chunk(0, 10));
+        assert_eq!(f.dropped(), 6);
+        go.send(()).unwrap();
+        assert!(f.drain(Duration::from_secs(5)));
+        f.push_chunk(chunk(10, 3));
+        f.close(Duration::from_secs(5));
+        assert_eq!(
+            *got.lock().unwrap(),
+            ["000", "001", "002", "003", "010", "011", "012"]
+        );
+        assert_eq!(f.sent(), 7);
+        assert_eq!(f.dropped(), 6);
+    }
+
+    #[test]
+    fn the_line_bound_applies_across_chunks() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (go, wait) = mpsc::channel();
+        let mut f = Forwarder::start(
+            &settings(1 << 20, 5),
+            "test",
+            Box::new(Collect {
+                got: got.clone(),
+                go: Some(wait),
+            }),
+        );
+        // The thread may take the first chunk before it blocks in connect:
+        // then that chunk no longer counts against the bound.
+        f.push_chunk(chunk(0, 3));
+        std::thread::sleep(Duration::from_millis(50));
+        f.push_chunk(chunk(3, 3));
+        f.push_chunk(chunk(6, 3));
+        let dropped = f.dropped();
+        go.send(()).unwrap();
+        f.close(Duration::from_secs(5));
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len() as u64 + dropped, 9);
+        assert!(dropped >= 1, "the bound of 5 lines held: {got:?}");
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "in order: {got:?}");
     }
 }

@@ -12,12 +12,14 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 
+use super::dgram::Datagrams;
 use super::{Line, Sink};
 use crate::error::{Error, Result};
 use crate::logs::config::LogConfig;
@@ -181,16 +183,23 @@ pub fn format(
     hostname: &str,
     tag: &str,
     pid: u32,
-    line: &Line,
+    line: &Line<'_>,
     out: &mut Vec<u8>,
 ) {
+    out.extend_from_slice(header(f, facility, hostname, tag, pid, line).as_bytes());
+    out.extend_from_slice(line.text);
+    out.push(b'\n');
+}
+
+/// What comes before the message: priority, time, host, tag, pid.
+fn header(f: Format, facility: u8, hostname: &str, tag: &str, pid: u32, line: &Line<'_>) -> String {
     let severity = match line.stream {
         Stream::Stdout => 6,
         Stream::Stderr => 3,
     };
     let pri = facility as u32 * 8 + severity;
     let t: DateTime<Local> = line.time.with_timezone(&Local);
-    let head = match f {
+    match f {
         Format::Unix => format!("<{pri}>{} {tag}[{pid}]: ", t.format("%b %e %H:%M:%S")),
         Format::Rfc3164 => format!(
             "<{pri}>{} {hostname} {tag}[{pid}]: ",
@@ -204,10 +213,7 @@ pub fn format(
             "<{pri}>1 {} {hostname} {tag} {pid} {tag} - ",
             t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
         ),
-    };
-    out.extend_from_slice(head.as_bytes());
-    out.extend_from_slice(&line.text);
-    out.push(b'\n');
+    }
 }
 
 enum Conn {
@@ -223,7 +229,11 @@ pub struct SyslogSink {
     hostname: String,
     pid: u32,
     conn: Option<Conn>,
-    buf: Vec<u8>,
+    /// The messages of a batch, back to back.
+    out: Datagrams,
+    /// The last header made, for the (time, stream) it was made for: the
+    /// lines of one pipe read share their time, so most lines reuse it.
+    head: Option<(DateTime<Utc>, Stream, String)>,
 }
 
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -239,7 +249,8 @@ impl SyslogSink {
                 .unwrap_or_else(|| "localhost".into()),
             pid: std::process::id(),
             conn: None,
-            buf: Vec::new(),
+            out: Datagrams::default(),
+            head: None,
         }
     }
 }
@@ -325,61 +336,45 @@ impl Sink for SyslogSink {
         Ok(())
     }
 
-    fn send(&mut self, batch: &[Line]) -> io::Result<()> {
-        let Some(conn) = self.conn.as_mut() else {
+    fn send(&mut self, batch: &[Line<'_>]) -> io::Result<()> {
+        if self.conn.is_none() {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "not connected"));
-        };
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut result = Ok(());
-        match conn {
-            Conn::Tcp(_) | Conn::Unix(_) => {
-                buf.clear();
-                for l in batch {
-                    format(
-                        self.o.format,
-                        self.o.facility,
-                        &self.hostname,
-                        &self.tag,
-                        self.pid,
-                        l,
-                        &mut buf,
-                    );
-                }
-                result = match conn {
-                    Conn::Tcp(s) => s.write_all(&buf),
-                    Conn::Unix(s) => s.write_all(&buf),
-                    _ => unreachable!(),
-                };
-            }
-            Conn::Udp(_) | Conn::Unixgram(_) => {
-                for l in batch {
-                    buf.clear();
-                    format(
-                        self.o.format,
-                        self.o.facility,
-                        &self.hostname,
-                        &self.tag,
-                        self.pid,
-                        l,
-                        &mut buf,
-                    );
-                    let r = match conn {
-                        Conn::Udp(s) => s.send(&buf).map(drop),
-                        Conn::Unixgram(s) => s.send(&buf).map(drop),
-                        _ => unreachable!(),
-                    };
-                    if let Err(e) = r {
-                        // A datagram that is too big for the socket is
-                        // lost alone; anything else means reconnect.
-                        if e.raw_os_error() != Some(libc::EMSGSIZE) {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-            }
         }
-        self.buf = buf;
+        // Every message of the batch, back to back: one write on a stream,
+        // sendmmsg of them all on a datagram socket.
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        for l in batch {
+            let fresh = match &self.head {
+                Some((t, s, _)) => *t != l.time || *s != l.stream,
+                None => true,
+            };
+            if fresh {
+                let h = header(
+                    self.o.format,
+                    self.o.facility,
+                    &self.hostname,
+                    &self.tag,
+                    self.pid,
+                    l,
+                );
+                self.head = Some((l.time, l.stream, h));
+            }
+            if let Some((_, _, h)) = &self.head {
+                out.buf.extend_from_slice(h.as_bytes());
+            }
+            out.buf.extend_from_slice(l.text);
+            out.buf.push(b'\n');
+            out.end_message();
+        }
+        let result = match self.conn.as_mut() {
+            Some(Conn::Tcp(s)) => s.write_all(&out.buf),
+            Some(Conn::Unix(s)) => s.write_all(&out.buf),
+            Some(Conn::Udp(s)) => out.send_all(s.as_fd()),
+            Some(Conn::Unixgram(s)) => out.send_all(s.as_fd()),
+            None => Ok(()),
+        };
+        self.out = out;
         result
     }
 }
@@ -423,7 +418,7 @@ mod tests {
         let l = Line {
             stream: Stream::Stderr,
             time: Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap(),
-            text: b"hello".to_vec(),
+            text: b"hello",
             partial: false,
         };
         let mut out = Vec::new();
