@@ -558,9 +558,23 @@ fn a_destination_down_for_10s_never_blocks_and_drops_are_counted() {
     cv.ok(&["wait", "sdown"]);
     cv.ok(&["wait", "fdown"]);
 
-    let s_seq = cached_sequence(&cv, "sdown", t0);
+    // Each container's seconds count from its own start (not `t0`: on a
+    // loaded machine the second `run -d` may start a second later), which
+    // still lies before the destinations came up.
+    let started = |n: &str| {
+        let t = cv.inspect(n, "{{.State.StartedAt}}");
+        let t = chrono::DateTime::parse_from_rfc3339(t.trim())
+            .unwrap_or_else(|e| panic!("{n} StartedAt {t:?}: {e}"))
+            .with_timezone(&chrono::Utc);
+        assert!(
+            t >= t0 - chrono::Duration::seconds(1),
+            "{n} started before the test"
+        );
+        t
+    };
+    let s_seq = cached_sequence(&cv, "sdown", started("sdown"));
     assert_never_blocked(&s_seq, 10.0, "syslog");
-    let f_seq = cached_sequence(&cv, "fdown", t0);
+    let f_seq = cached_sequence(&cv, "fdown", started("fdown"));
     assert_never_blocked(&f_seq, 10.0, "fluentd");
 
     let s_total = s_seq.len() as u64;
