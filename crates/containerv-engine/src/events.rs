@@ -17,7 +17,11 @@
 //! events only, docker's legacy fields), `Type`, `Action`, `Actor {ID,
 //! Attributes}`, `scope` ("local"), `time` (s), `timeNano`. Container
 //! attributes: `image`, `name`, the container's labels, plus `exitCode`
-//! (`die`), `signal` (`kill`), `execDuration` (`die`).
+//! (`die`), `signal` (`kill`), `execDuration` (`die`). Network events
+//! ([`network`]): `create`, `connect`, `disconnect`, `destroy`; volume
+//! events ([`volume`]): `create` (also for each volume a new container
+//! names, existing or not, as docker), `mount` and `unmount` (each run of
+//! a container), `destroy`.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -177,6 +181,31 @@ pub fn other(root: &Path, kind: &str, action: &str, id: &str, attrs: &[(&str, St
     if let Err(err) = emit(root, &Event::new(kind, action, id, a)) {
         eprintln!("cv: event {kind} {action} of {id}: {err}");
     }
+}
+
+/// Emits docker's network event: `Actor.ID` the network's id, attributes
+/// `name`, `type` (the driver) and, for `connect`/`disconnect`,
+/// `container` (the container's id). Best-effort.
+pub fn network(
+    root: &Path,
+    net: &crate::network::record::NetworkRecord,
+    action: &str,
+    container: Option<&str>,
+) {
+    let mut attrs = vec![("name", net.name.clone()), ("type", net.driver.clone())];
+    if let Some(c) = container {
+        attrs.push(("container", c.to_string()));
+    }
+    other(root, "network", action, &net.id, &attrs);
+}
+
+/// Emits docker's volume event: `Actor.ID` the volume's name, attributes
+/// `driver` and `extra` (`container`, `destination`, `read/write`,
+/// `propagation` for `mount`; `container` for `unmount`). Best-effort.
+pub fn volume(root: &Path, name: &str, action: &str, extra: &[(&str, String)]) {
+    let mut attrs = vec![("driver", "local".to_string())];
+    attrs.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    other(root, "volume", action, name, &attrs);
 }
 
 /// Parses the complete lines of `buf` (a partial or damaged line is

@@ -3,7 +3,10 @@
 //! and read back with `--since/--until`; an OOM kill inside a running
 //! container emits `oom` (and the kernel's count shows in
 //! `container_oom_events_total`); a health flip emits `health_status`;
-//! `--filter` and bad values.
+//! networks and volumes emit docker's events in docker's order (the
+//! sequences docker's own integration tests expect:
+//! `TestNetworkEvents`, `TestEventsContainerWithMultiNetwork`,
+//! `TestVolumeEvents`); `--filter` and bad values.
 
 mod common;
 
@@ -309,4 +312,296 @@ fn until_in_the_past_returns_and_bad_values_are_refused() {
         assert!(!o.status.success(), "{args:?}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// `Type Action` of each event.
+fn kinds(ev: &[Value]) -> Vec<String> {
+    ev.iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["Type"].as_str().unwrap(),
+                e["Action"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The events about container `id`: its own and the network and volume
+/// events that name it.
+fn about(ev: &[Value], id: &str) -> Vec<String> {
+    let of: Vec<Value> = ev
+        .iter()
+        .filter(|e| e["Actor"]["ID"] == id || e["Actor"]["Attributes"]["container"] == id)
+        .cloned()
+        .collect();
+    kinds(&of)
+}
+
+#[test]
+fn networks_emit_dockers_events_in_dockers_order() {
+    use containerv_testutil::net::{free_subnet, link_exists};
+    let cv = Cv::new();
+    let t0 = unix_now();
+    let n1 = containerv_testutil::unique_id("evn");
+    let n2 = containerv_testutil::unique_id("evn");
+    for n in [&n1, &n2] {
+        let cidr = format!("{}/24", free_subnet(24));
+        cv.ok(&["network", "create", "--subnet", &cidr, n]);
+    }
+    let id_of = |n: &str| {
+        cv.ok(&["network", "inspect", "-f", "{{.Id}}", n])
+            .trim()
+            .to_string()
+    };
+    let (id1, id2) = (id_of(&n1), id_of(&n2));
+    let bridges: Vec<String> = [&n1, &n2]
+        .iter()
+        .map(|n| {
+            let o: Value =
+                serde_json::from_str(&cv.ok(&["network", "inspect", "-f", "{{json .Options}}", n]))
+                    .unwrap();
+            o["com.docker.network.bridge.name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // docker's TestNetworkEvents: a container that runs on the network
+    // and is removed.
+    let a = cv.run_d(&[
+        "--name",
+        "eva",
+        "--network",
+        &n1,
+        "containerv/busybox",
+        "true",
+    ]);
+    cv.ok(&["wait", "eva"]);
+    cv.ok(&["rm", "eva"]);
+    // TestEventsContainerWithMultiNetwork: connected to a second network
+    // while it runs, a stop disconnects it from both.
+    let b = cv.run_d(&[
+        "--name",
+        "evb",
+        "--network",
+        &n1,
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    cv.ok(&["network", "connect", &n2, "evb"]);
+    cv.ok(&["network", "disconnect", &n2, "evb"]);
+    cv.ok(&["network", "connect", &n2, "evb"]);
+    let t_stop = unix_now();
+    cv.ok(&["stop", "-t", "0", "evb"]);
+    cv.ok(&["rm", "evb"]);
+    cv.ok(&["network", "rm", &n1, &n2]);
+    for br in &bridges {
+        assert!(!link_exists(br), "bridge {br} left");
+    }
+
+    // By name (docker's `network` filter takes names and ids).
+    let on1 = events(&cv, &t0, &["--filter", &format!("network={n1}")]);
+    assert_eq!(
+        actions(&on1),
+        [
+            "create",
+            "connect",
+            "disconnect",
+            "connect",
+            "disconnect",
+            "destroy"
+        ]
+    );
+    let on2 = events(&cv, &t0, &["--filter", &format!("network={id2}")]);
+    assert_eq!(
+        actions(&on2),
+        [
+            "create",
+            "connect",
+            "disconnect",
+            "connect",
+            "disconnect",
+            "destroy"
+        ]
+    );
+    // docker's shape: Actor.ID the network id; name, type, container.
+    for e in &on1 {
+        assert_eq!(e["Type"], "network", "{e}");
+        assert_eq!(e["Actor"]["ID"], id1.as_str(), "{e}");
+        assert_eq!(e["scope"], "local", "{e}");
+        assert!(e.get("status").is_none() && e.get("from").is_none(), "{e}");
+        let at = &e["Actor"]["Attributes"];
+        assert_eq!(at["name"], n1.as_str(), "{e}");
+        assert_eq!(at["type"], "bridge", "{e}");
+    }
+    let attrs = |e: &Value| e["Actor"]["Attributes"].as_object().unwrap().clone();
+    assert_eq!(attrs(&on1[0]).len(), 2, "create: name and type only");
+    assert_eq!(on1[1]["Actor"]["Attributes"]["container"], a.as_str());
+    assert_eq!(on1[2]["Actor"]["Attributes"]["container"], a.as_str());
+    assert_eq!(on1[3]["Actor"]["Attributes"]["container"], b.as_str());
+    assert_eq!(attrs(&on1[5]).len(), 2, "destroy: name and type only");
+
+    // Interleaved with the container's own events as docker does: the
+    // connect before its start, the disconnect (docker's cleanup) before
+    // its die.
+    let all = events(&cv, &t0, &[]);
+    assert_eq!(
+        about(&all, &a),
+        [
+            "container create",
+            "network connect",
+            "container start",
+            "network disconnect",
+            "container die",
+            "container destroy"
+        ]
+    );
+    let stop = events(&cv, &t_stop, &["--filter", "type=network"]);
+    let mut gone: Vec<String> = stop
+        .iter()
+        .filter(|e| e["Action"] == "disconnect" && e["Actor"]["Attributes"]["container"] == b)
+        .map(|e| {
+            e["Actor"]["Attributes"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    gone.sort();
+    let mut want = vec![n1.clone(), n2.clone()];
+    want.sort();
+    assert_eq!(gone, want, "{:?}", kinds(&stop));
+    // Filters combine as docker's: type and event.
+    let connects = events(
+        &cv,
+        &t0,
+        &["--filter", "type=network", "--filter", "event=connect"],
+    );
+    assert_eq!(connects.len(), 4, "{:?}", kinds(&connects));
+    assert!(events(&cv, &t0, &["--filter", "type=volume"]).is_empty());
+}
+
+#[test]
+fn volumes_emit_dockers_events_in_dockers_order() {
+    let cv = Cv::new();
+    let t0 = unix_now();
+    let v = containerv_testutil::unique_id("evv");
+    cv.ok(&["volume", "create", &v]);
+    // docker's TestVolumeEvents.
+    let a = cv.run_d(&[
+        "--name",
+        "evva",
+        "--network",
+        "none",
+        "-v",
+        &format!("{v}:/foo"),
+        "containerv/busybox",
+        "true",
+    ]);
+    cv.ok(&["wait", "evva"]);
+    cv.ok(&["rm", "evva"]);
+    cv.ok(&["volume", "rm", &v]);
+    let ev = events(&cv, &t0, &["--filter", &format!("volume={v}")]);
+    // docker 20.10 says `create` again when a container names an
+    // existing volume.
+    assert_eq!(
+        actions(&ev),
+        ["create", "create", "mount", "unmount", "destroy"]
+    );
+    for e in &ev {
+        assert_eq!(e["Type"], "volume", "{e}");
+        assert_eq!(e["Actor"]["ID"], v.as_str(), "{e}");
+        assert_eq!(e["Actor"]["Attributes"]["driver"], "local", "{e}");
+        assert!(e.get("status").is_none(), "{e}");
+    }
+    let mount = ev[2]["Actor"]["Attributes"].as_object().unwrap();
+    let want: serde_json::Map<String, Value> = serde_json::from_value(serde_json::json!({
+        "container": a, "destination": "/foo", "driver": "local",
+        "propagation": "", "read/write": "true"
+    }))
+    .unwrap();
+    assert_eq!(mount, &want);
+    let unmount = ev[3]["Actor"]["Attributes"].as_object().unwrap();
+    let want: serde_json::Map<String, Value> =
+        serde_json::from_value(serde_json::json!({"container": a, "driver": "local"})).unwrap();
+    assert_eq!(unmount, &want);
+    assert_eq!(ev[4]["Actor"]["Attributes"].as_object().unwrap().len(), 1);
+    let all = events(&cv, &t0, &[]);
+    assert_eq!(
+        about(&all, &a),
+        [
+            "container create",
+            "volume mount",
+            "container start",
+            "volume unmount",
+            "container die",
+            "container destroy"
+        ]
+    );
+
+    // `run --rm`: a new named volume read-only, an anonymous one that
+    // goes with the container.
+    let t1 = unix_now();
+    let w = containerv_testutil::unique_id("evw");
+    cv.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{w}:/ro:ro"),
+        "-v",
+        "/anon",
+        "containerv/busybox",
+        "true",
+    ]);
+    // --rm's removal is the monitor's: wait for the anonymous volume's
+    // destroy.
+    let end = Instant::now() + Duration::from_secs(30);
+    let ev = loop {
+        let ev = events(&cv, &t1, &["--filter", "type=volume"]);
+        if ev.iter().any(|e| e["Action"] == "destroy") {
+            break ev;
+        }
+        assert!(Instant::now() < end, "{:?}", kinds(&ev));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let by = |name: &str| -> Vec<String> {
+        actions(
+            &ev.iter()
+                .filter(|e| e["Actor"]["ID"] == name)
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(by(&w), ["create", "mount", "unmount"]);
+    let ro = ev
+        .iter()
+        .find(|e| e["Actor"]["ID"] == w.as_str() && e["Action"] == "mount")
+        .unwrap();
+    assert_eq!(ro["Actor"]["Attributes"]["read/write"], "false");
+    assert_eq!(ro["Actor"]["Attributes"]["destination"], "/ro");
+    let anon = ev
+        .iter()
+        .find(|e| e["Actor"]["Attributes"]["destination"] == "/anon")
+        .unwrap()["Actor"]["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(anon.len(), 64, "{anon}");
+    assert_eq!(by(&anon), ["create", "mount", "unmount", "destroy"]);
+    cv.ok(&["volume", "rm", &w]);
+    let last = events(
+        &cv,
+        &t1,
+        &[
+            "--filter",
+            &format!("volume={w}"),
+            "--filter",
+            "event=destroy",
+        ],
+    );
+    assert_eq!(last.len(), 1);
 }

@@ -80,6 +80,9 @@ pub(super) fn watch(
     }
     crate::network::release(store.root(), id);
     crate::volumes::driver::release(store, id);
+    if let Some(config) = &config {
+        crate::volumes::unmounted(store.root(), config);
+    }
     let ran = st
         .started_at
         .and_then(|t| (Utc::now() - t).to_std().ok())

@@ -255,7 +255,12 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 .map_err(|e| e.to_string()),
         };
         let run = match started_run {
-            Ok(r) => r,
+            Ok(r) => {
+                // Docker's order: network connect (made while joining),
+                // volume mount, then start.
+                crate::volumes::mounted(store.root(), &config);
+                r
+            }
             Err(e) => {
                 drop(volumes_lock.take());
                 crate::volumes::driver::release(&store, &config.id);
@@ -316,6 +321,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 let _ = run.container.destroy();
                 crate::network::release(store.root(), &config.id);
                 crate::volumes::driver::release(&store, &config.id);
+                crate::volumes::unmounted(store.root(), &config);
                 return Ok(());
             }
         }
@@ -325,9 +331,11 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         }
         let (status, oom, oom_told) = supervise(run, &config, &store, &mut logs, started);
         // The core container is gone: give its address back, unmount the
-        // volumes only it used.
+        // volumes only it used (docker's disconnect and unmount events
+        // come before its die, as docker's cleanup does).
         crate::network::release(store.root(), &config.id);
         crate::volumes::driver::release(&store, &config.id);
+        crate::volumes::unmounted(store.root(), &config);
         let code = status.code();
         let ran_for = started.elapsed();
         if oom && !oom_told {

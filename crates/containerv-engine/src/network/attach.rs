@@ -7,6 +7,10 @@
 //! Leases of containers that are gone (record removed, or not running and
 //! not starting: a killed monitor, a "reboot") are dropped whenever the
 //! lock is taken, so a crash's leftovers are reconciled on the next use.
+//!
+//! Joining emits docker's `network connect` event and leaving (a lease
+//! given back) `network disconnect`, so each run of a container shows
+//! both, on every path that ends it.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -153,6 +157,7 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         return Err(e);
     }
     ns.save_leases(&rec, &g)?;
+    crate::events::network(store.root(), &rec, "connect", Some(&config.id));
     let veth = Veth {
         host_ifname: lease.host_ifname,
         container_ifname: "eth0".into(),
@@ -256,6 +261,9 @@ pub fn release(engine_root: &Path, id: &str) {
             continue;
         }
         let _ = ns.save_leases(&rec, &g);
+        if had {
+            crate::events::network(engine_root, &rec, "disconnect", Some(id));
+        }
         if let Some(s) = &store {
             etcfiles::refresh(s, &rec);
         }

@@ -7,7 +7,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::network::attach::{default_network, mac_for};
-use crate::network::record::{Lease, NetworkStore};
+use crate::network::record::{Lease, NetworkRecord, NetworkStore};
 use crate::network::{bridge, etcfiles, ipam, nft, DEFAULT_NETWORK};
 use crate::record::NetworkMode;
 
@@ -104,6 +104,7 @@ pub fn connect(
     store.save_config(&config, &g)?;
     drop(g);
     refresh_all(e);
+    crate::events::network(store.root(), &rec, "connect", Some(&id));
     Ok(())
 }
 
@@ -119,7 +120,7 @@ pub fn disconnect(e: &Engine, network: &str, container: &str) -> Result<()> {
             format!("container {container} is not connected to it"),
         ));
     }
-    drop_lease(e, network, &id);
+    let left = drop_lease(e, network, &id);
     let g = store.lock(&id)?;
     let mut config = store.load_config(&id)?;
     config.networks.retain(|n| n != network);
@@ -129,27 +130,33 @@ pub fn disconnect(e: &Engine, network: &str, container: &str) -> Result<()> {
     store.save_config(&config, &g)?;
     drop(g);
     refresh_all(e);
+    if let Some(rec) = left {
+        crate::events::network(store.root(), &rec, "disconnect", Some(&id));
+    }
     Ok(())
 }
 
 /// Removes container `id`'s lease on `network` with its pair and ports
-/// (the bridge stays with the network).
-fn drop_lease(e: &Engine, network: &str, id: &str) {
+/// (the bridge stays with the network); the network if it had one.
+fn drop_lease(e: &Engine, network: &str, id: &str) -> Option<NetworkRecord> {
     let ns = NetworkStore::new(e.store.root());
-    let Ok(g) = ns.lock() else { return };
-    let Ok(Some(mut rec)) = ns.load(network) else {
-        return;
-    };
-    if let Some((addr, l)) = rec.lease_of(id).map(|(a, l)| (a, l.clone())) {
-        nft::unpublish(&l.ports);
-        if let Ok(nl) = containerv::linux::net::Netlink::open() {
-            let _ = nl.del_link_named(&l.host_ifname);
+    let g = ns.lock().ok()?;
+    let mut rec = ns.load(network).ok()??;
+    let had = match rec.lease_of(id).map(|(a, l)| (a, l.clone())) {
+        Some((addr, l)) => {
+            nft::unpublish(&l.ports);
+            if let Ok(nl) = containerv::linux::net::Netlink::open() {
+                let _ = nl.del_link_named(&l.host_ifname);
+            }
+            rec.leases.remove(&addr);
+            true
         }
-        rec.leases.remove(&addr);
-    }
+        None => false,
+    };
     let _ = ns.save_leases(&rec, &g);
     drop(g);
     crate::network::dns::nudge(e.store.root());
+    had.then_some(rec)
 }
 
 fn refresh_all(e: &Engine) {

@@ -163,6 +163,7 @@ pub fn create(engine_root: &Path, o: &CreateOptions) -> Result<NetworkRecord> {
         ipam::unclaim(subnet, prefix_len);
         return Err(e);
     }
+    crate::events::network(engine_root, &rec, "create", None);
     Ok(rec)
 }
 
@@ -194,6 +195,7 @@ pub fn remove(engine_root: &Path, reference: &str) -> Result<String> {
     ns.delete(&rec.name, &g)?;
     ipam::unclaim(rec.subnet, rec.prefix_len);
     crate::network::dns::nudge(engine_root);
+    crate::events::network(engine_root, &rec, "destroy", None);
     Ok(rec.name)
 }
 
@@ -253,6 +255,7 @@ pub fn reset(engine_root: &Path) -> Result<Vec<String>> {
         if rec.claimed {
             ipam::unclaim(rec.subnet, rec.prefix_len);
         }
+        crate::events::network(engine_root, &rec, "destroy", None);
         out.push(rec.name);
     }
     crate::network::dns::nudge(engine_root);

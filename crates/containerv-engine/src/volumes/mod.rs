@@ -283,8 +283,40 @@ impl VolumeStore {
             .dir
             .join(format!(".rm-{}", &crate::store::Store::new_id()?[..16]));
         std::fs::rename(&dir, &gone).map_err(|e| Error::io("remove volume", &dir, e))?;
+        crate::events::volume(self.store_root(), name, "destroy", &[]);
         std::fs::remove_dir_all(&gone).map_err(|e| Error::io("remove volume", &gone, e))?;
         Ok(size)
+    }
+}
+
+/// Docker's `volume mount` events of a container starting (one per
+/// volume it mounts, named or anonymous; binds have none), with the
+/// attributes docker gives them.
+pub fn mounted(root: &Path, config: &crate::record::ContainerConfig) {
+    for v in &config.volumes {
+        crate::events::volume(
+            root,
+            &v.name,
+            "mount",
+            &[
+                ("container", config.id.clone()),
+                ("destination", v.destination.clone()),
+                ("propagation", String::new()),
+                ("read/write", (!v.read_only).to_string()),
+            ],
+        );
+    }
+}
+
+/// Docker's `volume unmount` events of a container that stopped.
+pub fn unmounted(root: &Path, config: &crate::record::ContainerConfig) {
+    for v in &config.volumes {
+        crate::events::volume(
+            root,
+            &v.name,
+            "unmount",
+            &[("container", config.id.clone())],
+        );
     }
 }
 

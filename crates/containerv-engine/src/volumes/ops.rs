@@ -104,7 +104,10 @@ impl Engine {
             Some(n) => n.to_string(),
             None => super::random_name()?,
         };
-        Ok(self.volumes()?.create_with(&name, driver, l, o, false)?.0)
+        let v = self.volumes()?.create_with(&name, driver, l, o, false)?.0;
+        // Docker says `create` for a volume that existed too.
+        crate::events::volume(self.store.root(), &v.name, "create", &[]);
+        Ok(v)
     }
 
     /// A new volume's options: `opts` over the engine file's
@@ -206,6 +209,9 @@ impl Engine {
                 if made {
                     p.created.push(v.name.clone());
                 }
+                // Docker's `create` for every volume a new container
+                // names, made now or not.
+                crate::events::volume(self.store.root(), &v.name, "create", &[]);
                 v.source = vols.data_dir(&v.name);
                 // A volume with mount options is mounted at start: its
                 // content is the device's (no copy-up into what it hides).
