@@ -163,6 +163,12 @@ impl Engine {
             let id = Store::new_id()?;
             let mut config = to_config(opts, &id, image.clone())?;
             crate::network::check_exists(self.store.root(), &config)?;
+            // The file's `userns-remap`, fixed in the record (dockerd's).
+            crate::security::userns::apply_default(
+                &mut config.security,
+                &config.network,
+                self.config.security.remap.as_ref(),
+            )?;
             config.security.resolve_joins(&self.store)?;
             config.image_root = Some(self.image_root.clone());
             if opts.name.is_none() && tries >= 8 {

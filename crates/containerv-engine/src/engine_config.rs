@@ -37,6 +37,15 @@
 //! # `--log-opt`s leave out. Checked as `--log-opt`s are.
 //! driver = "syslog"
 //! opts = { syslog-address = "udp://127.0.0.1:514", tag = "{{.Name}}" }
+//!
+//! [security]
+//! # dockerd's `userns-remap`: new containers run in a user namespace whose
+//! # root is the first id of USER's ranges in the subuid file (GROUP's in
+//! # the subgid file); "default" is the user `containerv`. `cv run
+//! # --userns host` opts a container out. See `security::userns`.
+//! userns-remap = "USER[:GROUP]"
+//! subuid-file = "/etc/subuid"   # where the ranges are read (defaults shown)
+//! subgid-file = "/etc/subgid"
 //! ```
 
 use std::collections::BTreeMap;
@@ -65,6 +74,9 @@ pub struct EngineConfig {
     /// `[log]`: the default log driver and options.
     #[serde(default)]
     pub log: LogDefaults,
+    /// `[security]`: user-namespace remapping.
+    #[serde(default)]
+    pub security: SecurityDefaults,
     /// The file this was read from (`None`: no file, all defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -99,6 +111,41 @@ pub struct LogDefaults {
     /// Options for containers whose driver is the default one.
     #[serde(default)]
     pub opts: BTreeMap<String, String>,
+}
+
+/// `[security]` (dockerd's `userns-remap`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecurityDefaults {
+    /// "default", "USER" or "USER:GROUP" (names as in the subid files).
+    pub userns_remap: Option<String>,
+    /// The subordinate uid file (default /etc/subuid).
+    pub subuid_file: Option<PathBuf>,
+    /// The subordinate gid file (default /etc/subgid).
+    pub subgid_file: Option<PathBuf>,
+    /// The ranges `userns-remap` names, read when the file is loaded.
+    #[serde(skip)]
+    pub remap: Option<crate::security::userns::IdMaps>,
+}
+
+impl SecurityDefaults {
+    fn resolve(&mut self) -> std::result::Result<(), String> {
+        let Some(v) = &self.userns_remap else {
+            return Ok(());
+        };
+        let uid = self
+            .subuid_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc/subuid"));
+        let gid = self
+            .subgid_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc/subgid"));
+        let maps = crate::security::userns::IdMaps::resolve(v, &uid, &gid)
+            .map_err(|e| format!("security.userns-remap = {v:?}: {e}"))?;
+        self.remap = Some(maps);
+        Ok(())
+    }
 }
 
 impl LogDefaults {
@@ -164,8 +211,9 @@ impl EngineConfig {
     /// Parses and checks a configuration's text; the error names the key
     /// and the value.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let c: EngineConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut c: EngineConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         c.validate()?;
+        c.security.resolve()?;
         Ok(c)
     }
 
@@ -173,6 +221,8 @@ impl EngineConfig {
         for (key, p) in [
             ("storage.root", &self.storage.root),
             ("storage.image-root", &self.storage.image_root),
+            ("security.subuid-file", &self.security.subuid_file),
+            ("security.subgid-file", &self.security.subgid_file),
         ] {
             if let Some(p) = p {
                 if !p.is_absolute() {
@@ -235,6 +285,16 @@ mod tests {
             ),
             ("[log]\nopts = { colour = \"red\" }\n", "colour"),
             ("[log]\ndrivr = \"local\"\n", "drivr"),
+            (
+                "[security]\nuserns-remap = \"x\"\nsubuid-file = \"/nonexistent/subuid\"\n",
+                "security.userns-remap = \"x\": cannot read /nonexistent/subuid",
+            ),
+            (
+                "[security]\nsubgid-file = \"rel\"\n",
+                "security.subgid-file = \"rel\"",
+            ),
+            ("[security]\nuserns-remap = \"\"\n", "security.userns-remap"),
+            ("[security]\nuserns = \"x\"\n", "userns"),
         ] {
             let e = EngineConfig::parse(text).unwrap_err();
             assert!(e.contains(want), "{text:?}: {e}");

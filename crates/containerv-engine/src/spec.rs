@@ -40,6 +40,10 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
             ..Namespaces::default()
         })
         .readonly_rootfs(config.read_only);
+    if let Some(m) = &config.security.userns_remap {
+        let (uid, gid) = m.to_core();
+        o = o.user_namespace(uid, gid);
+    }
     if !config.init {
         o = o.command(config.command.clone());
     }
@@ -116,7 +120,13 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
     }
     spec.set_mounts(Some(mounts));
     if config.network != NetworkMode::Host {
-        allow_ping(&mut spec);
+        // In a user namespace only its own gids can be named.
+        let gids = config
+            .security
+            .userns_remap
+            .as_ref()
+            .map_or(2147483648, |m| m.gid_count().min(2147483648));
+        allow_ping(&mut spec, gids - 1);
     }
     let upper = dir.join("upper");
     crate::security::apply(
@@ -126,20 +136,21 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
         &config.layers,
         &upper,
     )?;
+    create.shm_from = config.security.shm_donor();
     Ok((spec, create))
 }
 
 /// Lets every group open ICMP echo sockets in the container's own network
 /// namespace, as docker (and podman) do: `ping` then works without
 /// CAP_NET_RAW. Never for the host's namespace, whose sysctl this would be.
-fn allow_ping(spec: &mut Spec) {
+fn allow_ping(spec: &mut Spec, last_gid: u64) {
     let Some(linux) = spec.linux_mut().as_mut() else {
         return;
     };
     let mut sysctl = linux.sysctl().clone().unwrap_or_default();
     sysctl
         .entry("net.ipv4.ping_group_range".to_string())
-        .or_insert_with(|| "0 2147483647".to_string());
+        .or_insert_with(|| format!("0 {last_gid}"));
     linux.set_sysctl(Some(sysctl));
 }
 

@@ -297,6 +297,9 @@ fn whiteouts_opaque_hardlinks_metadata_and_compression() {
         assert!(!l.join("etc/.wh.motd").exists());
         let opq = xattr(&l.join("var/lib"), "trusted.overlay.opaque");
         assert_eq!(opq.as_deref(), Some(&b"y"[..]), "{comp}");
+        // What an overlay in a user namespace (userxattr) reads.
+        let opq = xattr(&l.join("var/lib"), "user.overlay.opaque");
+        assert_eq!(opq.as_deref(), Some(&b"y"[..]), "{comp}");
         let md = std::fs::metadata(l.join("usr/bin/tool")).unwrap();
         assert_eq!(
             (md.uid(), md.gid(), md.mode() & 0o7777),

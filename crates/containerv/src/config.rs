@@ -98,4 +98,9 @@ pub struct CreateConfig {
     pub etc_files: bool,
     /// Who makes the cgroup (Linux; the engine keeps the default).
     pub cgroup_driver: CgroupDriver,
+    /// A mount namespace (another container's `/proc/PID/ns/mnt`) whose
+    /// `/dev/shm` is bound over this container's: with its IPC namespace
+    /// joined, POSIX shared memory is shared too, as docker's `--ipc
+    /// container:NAME` shares it (Linux).
+    pub shm_from: Option<PathBuf>,
 }

@@ -113,3 +113,73 @@ fn user_namespace_without_mappings_is_refused() {
     assert!(e.contains("user namespace"), "{e}");
     assert_no_leftovers(root.path(), &id);
 }
+
+/// An overlay rootfs in a user namespace: each layer is an idmapped mount
+/// of the container's user namespace, so the image's files (host uid 0 on
+/// disk) are root's inside and readable, while what root writes lands in
+/// the upper directory owned by the mapped uid; the layers are untouched.
+#[test]
+fn overlay_layers_are_idmapped_for_the_container_root() {
+    use std::os::unix::fs::MetadataExt;
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    let id = unique_id("core-userns-ovl");
+    // A layer above busybox, made 0700 and root-owned like an image store's.
+    let layer = root.path().join("layer");
+    std::fs::create_dir_all(layer.join("etc")).unwrap();
+    std::fs::write(layer.join("etc/secret-of-image"), "from the layer\n").unwrap();
+    std::fs::set_permissions(
+        layer.join("etc/secret-of-image"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let upper = root.path().join("upper");
+    let c = rt
+        .create(
+            &id,
+            &userns_options()
+                .layers(vec![layer.clone()])
+                .overlay_upper_dir(&upper, true),
+        )
+        .unwrap();
+    let mut p = ProcessOptions::new([
+        "/bin/sh",
+        "-c",
+        "stat -c '%u %g' /bin/busybox /etc/secret-of-image /; cat /etc/secret-of-image; \
+         touch /made-inside && echo wrote; echo more >> /etc/secret-of-image && echo appended",
+    ]);
+    p.stdout = Stdio::Pipe;
+    let mut q = c.spawn(p).unwrap();
+    let mut out = String::new();
+    q.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let st = q.wait().unwrap();
+    let init_ids = host_ids(c.pid());
+    c.destroy().unwrap();
+    assert_no_leftovers(root.path(), &id);
+
+    assert_eq!(init_ids, (HOST_BASE, HOST_BASE));
+    assert!(st.success(), "{st:?}: {out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["0 0", "0 0", "0 0", "from the layer", "wrote", "appended"],
+        "{out}"
+    );
+    // Written inside: the mapped uid on the host, in the upper directory.
+    for f in ["made-inside", "etc/secret-of-image"] {
+        let md = std::fs::metadata(upper.join(f)).unwrap();
+        assert_eq!((md.uid(), md.gid()), (HOST_BASE, HOST_BASE), "{f}");
+    }
+    // The layers are as they were.
+    assert_eq!(
+        std::fs::read_to_string(layer.join("etc/secret-of-image")).unwrap(),
+        "from the layer\n"
+    );
+    assert_eq!(
+        std::fs::metadata(layer.join("etc/secret-of-image"))
+            .unwrap()
+            .uid(),
+        0
+    );
+    assert!(!busybox_rootfs().join("made-inside").exists());
+}

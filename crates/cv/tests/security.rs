@@ -324,16 +324,45 @@ fn namespaces_ulimits_sysctls_shm_groups() {
     assert_eq!(out.trim(), host_ipc.to_str().unwrap());
     let (_, out) = sh(&cv, &[], "readlink /proc/self/ns/ipc /proc/self/ns/pid");
     assert!(!out.contains(host_ipc.to_str().unwrap()), "{out}");
-    // --ipc container:NAME shares that container's IPC namespace while it
-    // runs; a stopped one refuses the start.
-    let target = cv.run_d(&["--name", "ipc-target", "containerv/busybox", "sleep", "60"]);
+    // --ipc container:NAME shares that container's IPC namespace and its
+    // /dev/shm (POSIX shared memory) while it runs, both ways; only a
+    // donor made `--ipc shareable` (docker's rule); a stopped one refuses
+    // the start.
+    let private = cv.run_d(&["--name", "ipc-private", "containerv/busybox", "sleep", "60"]);
+    let (code, out) = sh(&cv, &["--ipc", "container:ipc-private"], "true");
+    assert_eq!(code, 125, "{out}");
+    assert!(out.contains("non-shareable IPC"), "{out}");
+    cv.ok(&["rm", "-f", &private]);
+    let target = cv.run_d(&[
+        "--name",
+        "ipc-target",
+        "--ipc",
+        "shareable",
+        "containerv/busybox",
+        "sleep",
+        "60",
+    ]);
+    cv.ok(&[
+        "exec",
+        "ipc-target",
+        "sh",
+        "-c",
+        "echo from-donor > /dev/shm/seg",
+    ]);
     let theirs = cv.ok(&["exec", "ipc-target", "readlink", "/proc/self/ns/ipc"]);
     let (code, out) = sh(
         &cv,
         &["--ipc", "container:ipc-target"],
-        "readlink /proc/self/ns/ipc",
+        "readlink /proc/self/ns/ipc; cat /dev/shm/seg; echo from-joiner > /dev/shm/back",
     );
-    assert_eq!((code, out.trim()), (0, theirs.trim()));
+    let back = cv.ok(&["exec", "ipc-target", "cat", "/dev/shm/back"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [theirs.trim(), "from-donor"],
+        "{out}"
+    );
+    assert_eq!(back.trim(), "from-joiner");
     cv.ok(&["stop", "-t", "0", &target]);
     let (code, out) = sh(&cv, &["--ipc", "container:ipc-target"], "true");
     assert_eq!(code, 125, "{out}");

@@ -172,6 +172,13 @@ pub fn write_files(
         .filter(|r| crate::network::dns::serves(r))
         .map(|r| r.gateway);
     rewrite(&resolv, &resolv_text(&c.endpoint, &host_resolv, dns))?;
+    // A remapped root may edit them, as in docker (they are its files).
+    if let Some(m) = &c.security.userns_remap {
+        for f in [&hosts, &resolv] {
+            std::os::unix::fs::chown(f, m.host_uid(0), m.host_gid(0))
+                .map_err(|e| Error::io("change the owner of", f, e))?;
+        }
+    }
     Ok(vec![("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)])
 }
 

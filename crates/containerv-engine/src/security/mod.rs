@@ -24,6 +24,7 @@ pub mod seccomp;
 mod sysctl;
 mod ulimit;
 mod userlookup;
+pub mod userns;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,6 +129,10 @@ pub struct SecurityConfig {
     /// (set at create with the join).
     #[serde(default)]
     pub store_root: Option<std::path::PathBuf>,
+    /// The engine's `userns-remap` ranges, fixed at create (`None`: no
+    /// user namespace, or `--userns host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns_remap: Option<userns::IdMaps>,
 }
 
 impl Default for SecurityConfig {
@@ -217,14 +222,19 @@ impl SecurityOptions {
             userns: namespaces::parse("--userns", self.userns.as_deref(), &["host"])?,
             blkio: blkio::parse(self)?,
             store_root: None,
+            userns_remap: None,
         };
         let sysctls = sysctl::parse_all(&self.sysctls, &config, host_network)?;
         let config = SecurityConfig { sysctls, ..config };
-        // The filter this container would get, compiled now: a bad
-        // profile fails before anything exists.
-        if let Some(s) = config.seccomp_filter()? {
-            containerv::linux::seccomp::compile(&s)
-                .map_err(|e| Error::option("--security-opt", "seccomp", e.to_string()))?;
+        // A profile file's filter, compiled now: a bad profile fails
+        // before anything exists. The built-in profile compiles for any
+        // capabilities (`seccomp.rs` tests), so it is not compiled twice
+        // per `cv run` (the runtime compiles it at start).
+        if matches!(config.seccomp, SeccompChoice::Profile(_)) {
+            if let Some(s) = config.seccomp_filter()? {
+                containerv::linux::seccomp::compile(&s)
+                    .map_err(|e| Error::option("--security-opt", "seccomp", e.to_string()))?;
+            }
         }
         Ok(config)
     }
@@ -239,11 +249,27 @@ impl SecurityConfig {
                 let id = store
                     .resolve(name)
                     .map_err(|e| Error::option(flag, format!("container:{name}"), e.to_string()))?;
+                // docker's rule: only a donor made `--ipc shareable` shares
+                // its IPC namespace and /dev/shm.
+                if flag == "--ipc" && store.load_config(&id)?.security.ipc != NsMode::Shareable {
+                    return Err(Error::option(
+                        flag,
+                        format!("container:{name}"),
+                        "non-shareable IPC (hint: use --ipc shareable for the donor container)",
+                    ));
+                }
                 *name = id;
                 self.store_root = Some(store.root().to_path_buf());
             }
         }
         Ok(())
+    }
+
+    /// The mount namespace whose /dev/shm a container joining another's
+    /// IPC namespace binds (docker shares the donor's /dev/shm): the
+    /// donor's running init's, else `None`.
+    pub fn shm_donor(&self) -> Option<std::path::PathBuf> {
+        namespaces::ipc_donor(self).map(|pid| format!("/proc/{pid}/ns/mnt").into())
     }
 
     /// The OCI filter, or `None` (unconfined, privileged).

@@ -12,6 +12,10 @@
 //! is refused then), and at every start the target's running init
 //! (pid + start time from its state record) gives `/proc/PID/ns/...`; a
 //! target that is not running refuses the start, as docker does.
+//! `--ipc container:NAME` also shares the donor's /dev/shm (POSIX shared
+//! memory), as docker does: the core binds the donor's /dev/shm from its
+//! mount namespace (`CreateConfig::shm_from`); only a donor made with
+//! `--ipc shareable` can be joined (docker's rule, checked at create).
 
 use std::path::{Path, PathBuf};
 
@@ -87,6 +91,14 @@ fn running_init(root: &Path, id: &str) -> Option<i32> {
     crate::proc::is_alive(st.pid, st.pid_start).then_some(st.pid)
 }
 
+/// The running init of the container whose IPC namespace `sec` joins.
+pub(super) fn ipc_donor(sec: &SecurityConfig) -> Option<i32> {
+    match (&sec.ipc, &sec.store_root) {
+        (NsMode::Container(id), Some(root)) => running_init(root, id),
+        _ => None,
+    }
+}
+
 pub(super) fn apply(spec: &mut Spec, sec: &SecurityConfig, upper: &Path) -> Result<()> {
     let mut joins = Vec::new();
     for (flag, mode, typ, file) in [
@@ -144,6 +156,13 @@ pub(super) fn apply(spec: &mut Spec, sec: &SecurityConfig, upper: &Path) -> Resu
     }
     if sec.uts == NsMode::Host {
         spec.set_hostname(None);
+    }
+    // Joining another container's IPC namespace: its /dev/shm is bound
+    // in its place by the core (`CreateConfig::shm_from`), no tmpfs here.
+    if matches!(sec.ipc, NsMode::Container(_)) {
+        if let Some(m) = spec.mounts_mut().as_mut() {
+            m.retain(|m| m.destination() != Path::new("/dev/shm"));
+        }
     }
     Ok(())
 }

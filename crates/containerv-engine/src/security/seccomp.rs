@@ -269,6 +269,23 @@ mod tests {
         assert!(!names(&s).iter().any(|x| x == "ptrace"));
     }
 
+    /// `validate` compiles only a `seccomp=PATH` profile at create: the
+    /// built-in one compiles for every bounding set (docker's, all, none,
+    /// and one cap at a time).
+    #[test]
+    fn the_builtin_profile_compiles_for_any_capabilities() {
+        let mut sets: Vec<Vec<String>> = vec![
+            caps::tweak(&[], &[], false).unwrap(),
+            caps::ALL.iter().map(|c| c.to_string()).collect(),
+            vec![],
+        ];
+        sets.extend(caps::ALL.iter().map(|c| vec![c.to_string()]));
+        for set in sets {
+            let s = resolve(DEFAULT_PROFILE, &set).unwrap();
+            containerv::linux::seccomp::compile(&s).unwrap_or_else(|e| panic!("{set:?}: {e}"));
+        }
+    }
+
     #[test]
     fn bad_profiles_are_refused() {
         for p in [

@@ -225,6 +225,14 @@ impl Engine {
                 if empty && !v.nocopy {
                     copyup::copy_up(&config.layers, &v.destination, &v.source)?;
                 }
+                // Under a user-namespace remap, what this create made is
+                // the container's: owned by its mapped ids, as docker's
+                // volumes of a remapped root are.
+                if let Some(m) = &config.security.userns_remap {
+                    if made || empty {
+                        m.shift_tree(&v.source)?;
+                    }
+                }
             }
             Ok(())
         })();

@@ -1,6 +1,7 @@
 //! Unpacking one layer tar (gzip, zstd or uncompressed) into its own
 //! directory, as an overlayfs lower layer: whiteouts `.wh.NAME` become 0/0
 //! character devices, `.wh..wh..opq` becomes the `trusted.overlay.opaque=y`
+//! (and `user.overlay.opaque=y`, read by an overlay in a user namespace)
 //! xattr of its directory; hardlinks, symlinks, device nodes, fifos,
 //! xattrs, ownership, modes and mtimes are kept.
 //!
@@ -177,7 +178,11 @@ impl Unpacker {
                 .root
                 .parent(&rel)
                 .map_err(|er| self.os(&raw, "open parent", er))?;
-            return fsops::set_xattr_fd(&*parent, b"trusted.overlay.opaque", b"y")
+            // Both namespaces: an overlay mounted in a user namespace
+            // (`userxattr`, a remapped container) reads `user.overlay.*`.
+            fsops::set_xattr_fd(&*parent, b"trusted.overlay.opaque", b"y")
+                .map_err(|er| self.os(&raw, "set opaque xattr", er))?;
+            return fsops::set_xattr_fd(&*parent, b"user.overlay.opaque", b"y")
                 .map_err(|er| self.os(&raw, "set opaque xattr", er));
         }
         if let Some(hidden) = nb.strip_prefix(b".wh.") {

@@ -274,6 +274,18 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             op: Op::UnshareCgroupNs,
         });
     }
+    let root_ids = (
+        map_root(linux.and_then(|l| l.uid_mappings().as_deref())),
+        map_root(linux.and_then(|l| l.gid_mappings().as_deref())),
+    );
+    if ns.new_user {
+        // The generated /etc files are the container's root's to edit (as
+        // docker gives them to a remapped root).
+        for (_, h) in &etc_files {
+            std::os::unix::fs::chown(h, root_ids.0, root_ids.1)
+                .map_err(|e| Error::io("give the container's root", h, e))?;
+        }
+    }
     // In a new user namespace the state directory, the rootfs and the /etc
     // files are reached through descriptors (rootfs::hold).
     let held = std::cell::RefCell::new(Vec::new());
@@ -285,20 +297,42 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 Ok((d.clone(), rootfs::hold(&held, &dir, Some(name))?))
             })
             .collect::<Result<Vec<_>>>()?;
-        (
-            rootfs::hold(&held, &dir, Some("rootfs"))?,
-            rootfs::hold(&held, &rootfs, None)?,
-            etc,
-        )
+        let rootfs_src = match &overlay_dirs {
+            Some(_) => rootfs.clone(), // a lower layer, held below
+            None => rootfs::hold(&held, &rootfs, None)?,
+        };
+        (rootfs::hold(&held, &dir, Some("rootfs"))?, rootfs_src, etc)
     } else {
         (mountpoint, rootfs.clone(), etc_files)
+    };
+    // In a new user namespace the overlay's layers are idmapped mounts
+    // (the image's root is the container's root), and its upper and work
+    // directories belong to the container's root (what it writes is owned
+    // by its mapped ids on the host).
+    let overlay_plan = match (&overlay_dirs, ns.new_user) {
+        (Some(o), true) => {
+            for d in [&o.upper, &o.work] {
+                std::os::unix::fs::chown(d, root_ids.0, root_ids.1)
+                    .map_err(|e| Error::io("give the container's root", d, e))?;
+            }
+            Some(OverlayDirs {
+                lower: o
+                    .lower
+                    .iter()
+                    .map(|l| rootfs::hold_idmapped(&held, l))
+                    .collect::<Result<Vec<_>>>()?,
+                upper: rootfs::hold(&held, &o.upper, None)?,
+                work: rootfs::hold(&held, &o.work, None)?,
+            })
+        }
+        (o, _) => o.clone(),
     };
     let input = RootfsInput {
         spec: &spec,
         rootfs: &rootfs_src,
         bundle: config.bundle.as_deref(),
         mountpoint: &mountpoint,
-        overlay: overlay_dirs.as_ref(),
+        overlay: overlay_plan.as_ref(),
         userns: ns.new_user,
         cgroupns: ns.cgroup,
         cgroups: &cgroup_state.hierarchies,
@@ -308,6 +342,26 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         held,
     };
     rootfs::steps(&input, &mut steps)?;
+    if let Some(p) = &config.shm_from {
+        let ns: OwnedFd = std::fs::File::open(p)
+            .map_err(|e| Error::io("open the mount namespace to share /dev/shm of", p, e))?
+            .into();
+        let at = steps
+            .iter()
+            .position(|s| matches!(s.op, Op::PivotRoot { .. } | Op::MoveRoot { .. }))
+            .unwrap_or(steps.len());
+        steps.insert(
+            at,
+            Step {
+                desc: format!("bind /dev/shm of the mount namespace {}", p.display()),
+                op: Op::BindFromNs {
+                    ns,
+                    source: c"/dev/shm".to_owned(),
+                    target: c"dev/shm".to_owned(),
+                },
+            },
+        );
+    }
     // The held host paths arrive right after the id maps (init/hostfds.rs).
     let held = input.held.into_inner();
     let host_paths = if held.is_empty() {
@@ -315,7 +369,8 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     } else {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| Error::sys("socketpair for the host paths", e))?;
-        let (paths, targets): (Vec<_>, Vec<_>) = held.into_iter().unzip();
+        let idmap: Vec<bool> = held.iter().map(|h| h.idmap).collect();
+        let (paths, targets): (Vec<_>, Vec<_>) = held.into_iter().map(|h| (h.path, h.fd)).unzip();
         let at = steps
             .iter()
             .position(|s| matches!(s.op, Op::WaitForMaps { .. }))
@@ -343,6 +398,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
                 .iter()
                 .map(|p| rootfs::cstr(&p.to_string_lossy()))
                 .collect::<Result<Vec<_>>>()?,
+            idmap,
         })
     };
 
@@ -505,6 +561,14 @@ fn rootfs_path(spec: &Spec, bundle: Option<&Path>) -> Result<PathBuf> {
             p.display()
         ))),
     }
+}
+
+/// The host id that container id 0 maps to (`None`: unmapped, left).
+fn map_root(maps: Option<&[oci_spec::runtime::LinuxIdMapping]>) -> Option<u32> {
+    maps?
+        .iter()
+        .find(|m| m.container_id() == 0)
+        .map(|m| m.host_id())
 }
 
 /// Checks on the spec that need no system state, before anything exists.

@@ -161,6 +161,11 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         let kv: Vec<String> = log.opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
         kv.join(",")
     };
+    // docker's: "name=userns" when the daemon remaps.
+    let mut security_options = vec!["name=seccomp,profile=builtin"];
+    if e.config.security.remap.is_some() {
+        security_options.push("name=userns");
+    }
     let doc = json!({
         "Containers": entries.len(),
         "ContainersRunning": running,
@@ -183,7 +188,7 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
         "EngineConfigFile": config_file,
         "DefaultVolumeOptions": volume_opts,
         "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "SecurityOptions": security_options,
         "DefaultRuntime": "containerv",
         "InitBinary": "/sbin/cv-init (built in)",
     });
@@ -192,7 +197,7 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
             "Client: containerv\n Version:    {v}\n\nServer:\n Containers: {n}\n  Running: {running}\n  \
              Paused: {paused}\n  Stopped: {stopped}\n Images: {images}\n Server Version: {v}\n \
              Storage Driver: overlay\n Logging Driver: {log_driver}\n Default Log Options: {log_opts_text}\n Cgroup Driver: cgroupfs\n \
-             Cgroup Version: {cgroup_version}\n Security Options:\n  seccomp\n   Profile: builtin\n \
+             Cgroup Version: {cgroup_version}\n Security Options:\n  seccomp\n   Profile: builtin\n{userns} \
              Kernel Version: {}\n Operating System: {os}\n OSType: linux\n Architecture: {}\n \
              CPUs: {ncpu}\n Total Memory: {}\n Name: {name}\n Docker Root Dir: {root}\n \
              Engine Config File: {config_file}\n Default Volume Options: {volume_opts_text}\n",
@@ -202,6 +207,7 @@ fn info(ctx: &Context, format: Option<String>) -> anyhow::Result<()> {
             v = env!("CARGO_PKG_VERSION"),
             n = entries.len(),
             log_driver = log.driver(),
+            userns = if e.config.security.remap.is_some() { "  userns\n" } else { "" },
         )
     })
 }

@@ -157,6 +157,72 @@ pub(crate) unsafe fn run(plan: &Plan, placed: bool) -> ! {
     }
 }
 
+/// [`Op::BindFromNs`]: system calls only.
+fn bind_from_ns(
+    root: i32,
+    ns: i32,
+    source: &std::ffi::CStr,
+    target: &std::ffi::CStr,
+) -> Result<(), i32> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    let own = sys::openat(
+        libc::AT_FDCWD,
+        c"/proc/thread-self/ns/mnt".as_ptr(),
+        libc::O_RDONLY,
+        0,
+    )?;
+    // SAFETY: setns on namespace fds we hold; only this process moves.
+    if unsafe { libc::setns(ns, libc::CLONE_NEWNS) } != 0 {
+        let e = sys::errno();
+        sys::close(own);
+        return Err(e);
+    }
+    // SAFETY: open_tree on a NUL-terminated path; checked below.
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    } as i32;
+    let tree_err = sys::errno();
+    // SAFETY: back to our own mount namespace (fd opened above).
+    let back = unsafe { libc::setns(own, libc::CLONE_NEWNS) };
+    let back_err = sys::errno();
+    sys::close(own);
+    sys::close(ns);
+    if back != 0 {
+        if tree >= 0 {
+            sys::close(tree);
+        }
+        return Err(back_err);
+    }
+    if tree < 0 {
+        return Err(tree_err);
+    }
+    let r = resolve(root, target, TargetKind::Dir, true).and_then(|fd| {
+        // SAFETY: move_mount of our detached tree onto the directory we
+        // resolved (both by descriptor).
+        let r = sys::check(unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                tree,
+                c"".as_ptr(),
+                fd,
+                c"".as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+            )
+        });
+        sys::close(fd);
+        r.map(drop)
+    });
+    sys::close(tree);
+    r
+}
+
 /// Block until `Container::start` opens the exec fifo for reading.
 fn wait_for_start(fifo: i32) -> Result<(), i32> {
     let p = sys::fd_path(fifo);
@@ -270,6 +336,9 @@ fn exec_op(op: &Op, root: &mut i32, placed: bool) -> Result<(), i32> {
                 r?;
             }
             Ok(())
+        }
+        Op::BindFromNs { ns, source, target } => {
+            bind_from_ns(*root, ns.as_raw_fd(), source, target)
         }
         Op::Remount { target, flags } => {
             let fd = resolve(*root, target, TargetKind::Dir, false)?;

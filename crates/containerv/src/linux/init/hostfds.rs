@@ -12,6 +12,16 @@
 //! descriptors over a socketpair; the init puts them on numbers fixed in
 //! the plan (placeholders until then) and reaches them as
 //! `/proc/self/fd/N[/name]` until it has entered its root.
+//!
+//! An image layer under an overlay rootfs is sent as an idmapped mount
+//! instead: the helper clones the directory's mount (`open_tree`,
+//! detached), marks it read-only and idmapped through the init's user
+//! namespace (`mount_setattr(MOUNT_ATTR_IDMAP)`), so a file the layer
+//! stores as uid 0 is owned by the container's root, and the init gives
+//! the detached mounts to overlayfs as its lower layers (overlayfs takes
+//! idmapped and, since Linux 6.15, detached layers; the overlay mount
+//! itself cannot be idmapped). Nothing is attached anywhere: the mounts
+//! live as long as the overlay holds them.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -29,7 +39,22 @@ type Payload = [i32; 2];
 pub(crate) struct HostPaths {
     pub sock: OwnedFd,
     pub paths: Vec<CString>,
+    /// Per path: send an idmapped read-only detached mount of it.
+    pub idmap: Vec<bool>,
 }
+
+/// The kernel's `struct mount_attr` (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// Fork the helper: join `pid`'s mount namespace, open the paths, send
 /// them; then reap it. Everything the helper touches is made here first
@@ -38,6 +63,16 @@ pub(crate) fn send(pid: i32, hp: &HostPaths) -> Result<()> {
     let ns: OwnedFd = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
         .map_err(|e| Error::io("open", format!("/proc/{pid}/ns/mnt"), e))?
         .into();
+    let userns: Option<OwnedFd> = if hp.idmap.iter().any(|i| *i) {
+        Some(
+            std::fs::File::open(format!("/proc/{pid}/ns/user"))
+                .map_err(|e| Error::io("open", format!("/proc/{pid}/ns/user"), e))?
+                .into(),
+        )
+    } else {
+        None
+    };
+    let userns_fd = userns.as_ref().map_or(-1, |f| f.as_raw_fd());
     let n = hp.paths.len();
     let mut fds = vec![-1i32; n];
     // SAFETY: CMSG_SPACE is arithmetic on its argument.
@@ -48,7 +83,7 @@ pub(crate) fn send(pid: i32, hp: &HostPaths) -> Result<()> {
     let ret = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
     if ret == 0 {
         // SAFETY: we are the helper; helper() never returns.
-        unsafe { helper(ns.as_raw_fd(), hp, &mut fds, &mut cbuf, space) }
+        unsafe { helper(ns.as_raw_fd(), userns_fd, hp, &mut fds, &mut cbuf, space) }
     }
     if ret < 0 {
         return Err(Error::sys(
@@ -69,7 +104,14 @@ pub(crate) fn send(pid: i32, hp: &HostPaths) -> Result<()> {
 
 /// # Safety
 /// Only in the freshly forked helper: system calls, no allocation.
-unsafe fn helper(ns: i32, hp: &HostPaths, fds: &mut [i32], cbuf: &mut [u64], space: usize) -> ! {
+unsafe fn helper(
+    ns: i32,
+    userns: i32,
+    hp: &HostPaths,
+    fds: &mut [i32],
+    cbuf: &mut [u64],
+    space: usize,
+) -> ! {
     let sock = hp.sock.as_raw_fd();
     // SAFETY: the helper's own syscalls on buffers made before the fork.
     unsafe {
@@ -78,7 +120,11 @@ unsafe fn helper(ns: i32, hp: &HostPaths, fds: &mut [i32], cbuf: &mut [u64], spa
             libc::_exit(1);
         }
         for (i, p) in hp.paths.iter().enumerate() {
-            let fd = libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+            let fd = if hp.idmap.get(i).copied().unwrap_or(false) {
+                idmapped(p, userns)
+            } else {
+                libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC)
+            };
             if fd < 0 {
                 send_msg(
                     sock,
@@ -94,6 +140,53 @@ unsafe fn helper(ns: i32, hp: &HostPaths, fds: &mut [i32], cbuf: &mut [u64], spa
         send_msg(sock, &payload, Some((fds, buf)));
         libc::_exit(0)
     }
+}
+
+/// A detached, read-only clone of `path`'s mount, idmapped through
+/// `userns`; its fd, or -1 (errno set).
+///
+/// # Safety
+/// System calls only (runs in the forked helper).
+unsafe fn idmapped(path: &CString, userns: i32) -> i32 {
+    // SAFETY: open_tree on a NUL-terminated path; checked.
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    } as i32;
+    if tree < 0 {
+        return -1;
+    }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns as u64,
+    };
+    // SAFETY: mount_setattr on the detached tree we own, a valid struct.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r != 0 {
+        // SAFETY: errno kept across the close of our own fd.
+        unsafe {
+            let e = crate::linux::init::sys::errno();
+            libc::close(tree);
+            *libc::__errno_location() = e;
+        }
+        return -1;
+    }
+    tree
 }
 
 /// sendmsg of `payload`, with `fds` as SCM_RIGHTS in `cbuf` when given.

@@ -98,6 +98,17 @@ pub(crate) enum Op {
         target: CString,
         flags: libc::c_ulong,
     },
+    /// Bind `source` of another mount namespace (`ns`, e.g. another
+    /// container's) onto `target` (relative, a directory made if
+    /// missing): join `ns`, clone `source` there as a detached mount
+    /// (`open_tree`; a bind across mount namespaces is refused with
+    /// EINVAL), return to our own namespace, attach it (`move_mount`).
+    /// Before entering the root (setns resets root and cwd).
+    BindFromNs {
+        ns: OwnedFd,
+        source: CString,
+        target: CString,
+    },
     /// Make the directory `target` (relative, resolved in the root) and
     /// its missing parents: the process's cwd, as runc does.
     MakeDir {
@@ -198,7 +209,8 @@ impl Plan<'_> {
                 Op::WaitForMaps { fd }
                 | Op::SetNs { fd, .. }
                 | Op::JoinCgroup { fd, .. }
-                | Op::SyncHooks { fd } => keep.push(fd.as_raw_fd()),
+                | Op::SyncHooks { fd }
+                | Op::BindFromNs { ns: fd, .. } => keep.push(fd.as_raw_fd()),
                 Op::ReceiveHostFds { sock, targets } => {
                     keep.push(sock.as_raw_fd());
                     keep.extend(targets.iter().map(|f| f.as_raw_fd()));

@@ -48,7 +48,18 @@ pub(crate) struct RootfsInput<'a> {
     pub etc_files: &'a [(String, PathBuf)],
     /// Host paths the paths above go through in a new user namespace
     /// (`/proc/self/fd/N`, see [`hold`]); bind sources join them.
-    pub held: std::cell::RefCell<Vec<(PathBuf, std::os::fd::OwnedFd)>>,
+    pub held: std::cell::RefCell<Vec<Held>>,
+}
+
+/// A host path the init receives as a descriptor (see [`hold`]).
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub path: PathBuf,
+    /// The placeholder the descriptor lands on.
+    pub fd: std::os::fd::OwnedFd,
+    /// An idmapped read-only mount of it (an image layer) rather than an
+    /// `O_PATH` descriptor.
+    pub idmap: bool,
 }
 
 /// `path` as `/proc/self/fd/N[/rest]` for an init in a new user namespace:
@@ -58,14 +69,31 @@ pub(crate) struct RootfsInput<'a> {
 /// namespace (`init/hostfds.rs`) and put on fd N, a placeholder until then.
 /// `rest` is looked up from there by the init (it may be a mount point).
 pub(crate) fn hold(
-    held: &std::cell::RefCell<Vec<(PathBuf, std::os::fd::OwnedFd)>>,
+    held: &std::cell::RefCell<Vec<Held>>,
     base: &Path,
     rest: Option<&str>,
 ) -> Result<PathBuf> {
+    hold_as(held, base, rest, false)
+}
+
+/// [`hold`] for an overlay's lower layer in a new user namespace: the
+/// init gets a detached read-only mount of `layer`, idmapped through its
+/// user namespace (`init/hostfds.rs`), so the layer's files are owned
+/// inside as the image says (uid 0 is the container's root).
+pub(crate) fn hold_idmapped(held: &std::cell::RefCell<Vec<Held>>, layer: &Path) -> Result<PathBuf> {
+    hold_as(held, layer, None, true)
+}
+
+fn hold_as(
+    held: &std::cell::RefCell<Vec<Held>>,
+    base: &Path,
+    rest: Option<&str>,
+    idmap: bool,
+) -> Result<PathBuf> {
     use std::os::fd::AsRawFd;
     let mut h = held.borrow_mut();
-    if let Some((_, fd)) = h.iter().find(|(p, _)| p == base) {
-        let mut p = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    if let Some(x) = h.iter().find(|x| x.path == base && x.idmap == idmap) {
+        let mut p = PathBuf::from(format!("/proc/self/fd/{}", x.fd.as_raw_fd()));
         p.extend(rest);
         return Ok(p);
     }
@@ -80,7 +108,11 @@ pub(crate) fn hold(
         .into();
     let mut p = PathBuf::from(format!("/proc/self/fd/{}", placeholder.as_raw_fd()));
     p.extend(rest);
-    h.push((base.to_path_buf(), placeholder));
+    h.push(Held {
+        path: base.to_path_buf(),
+        fd: placeholder,
+        idmap,
+    });
     Ok(p)
 }
 
@@ -199,11 +231,15 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect();
+            // In a user namespace the overlay's own xattrs (opaque
+            // directories) are `user.overlay.*`: its root may not set or
+            // read `trusted.*`.
             let data = format!(
-                "lowerdir={},upperdir={},workdir={}",
+                "lowerdir={},upperdir={},workdir={}{}",
                 lower.join(":"),
                 o.upper.display(),
-                o.work.display()
+                o.work.display(),
+                if input.userns { ",userxattr" } else { "" }
             );
             out.push(step(
                 format!("mount overlay ({data}) on {}", input.mountpoint.display()),
@@ -294,7 +330,7 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         .held
         .borrow()
         .iter()
-        .map(|(_, f)| std::os::fd::AsRawFd::as_raw_fd(f))
+        .map(|h| std::os::fd::AsRawFd::as_raw_fd(&h.fd))
         .collect();
     if !fds.is_empty() {
         out.push(step(
