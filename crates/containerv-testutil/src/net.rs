@@ -56,6 +56,46 @@ pub fn free_subnet(prefix: u8) -> Ipv4Addr {
     }
 }
 
+/// The host's IPv6 routes as (network, prefix), from
+/// `/proc/net/ipv6_route` (default routes left out).
+pub fn host_routes6() -> Vec<(u128, u8)> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dst = u128::from_str_radix(f.first()?, 16).ok()?;
+            let p = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            (p > 0).then_some((dst, p))
+        })
+        .collect()
+}
+
+/// A random IPv6 `/64` inside the unique local addresses fd00::/8 that
+/// overlaps no host route (this host has fd00::/64 on eth0).
+pub fn free_subnet6() -> std::net::Ipv6Addr {
+    let routes = host_routes6();
+    loop {
+        let r = (u128::from(random_u32()) << 32 | u128::from(random_u32())) & ((1u128 << 56) - 1);
+        let net = (0xfdu128 << 120) | (r << 64);
+        let clash = routes.iter().any(|&(n, p)| {
+            let m = if p.min(64) == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(p.min(64)))
+            };
+            n & m == net & m
+        });
+        if !clash {
+            return std::net::Ipv6Addr::from(net);
+        }
+    }
+}
+
+/// The `n`th address of the IPv6 network `net`.
+pub fn nth6(net: std::net::Ipv6Addr, n: u128) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::from(u128::from(net) + n)
+}
+
 /// The `n`th address of the network `net`.
 pub fn nth(net: Ipv4Addr, n: u32) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(net) + n)

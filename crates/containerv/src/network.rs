@@ -6,7 +6,7 @@
 //! on every platform); the Linux backend (`linux::net`) makes the pair.
 //! Windows refuses it by name.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Error, Result};
 
@@ -34,6 +34,13 @@ pub struct Veth {
     pub bridge: Option<String>,
     /// MAC address of the container end (default: the kernel's random one).
     pub mac: Option<[u8; 6]>,
+    /// An IPv6 address and prefix length for the container end too
+    /// (dual stack; added without duplicate address detection, so it is
+    /// usable at once, as the engine hands out each address once).
+    pub addr6: Option<(Ipv6Addr, u8)>,
+    /// The container's IPv6 default route (on-link, e.g. the bridge's
+    /// IPv6 gateway address).
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 impl Veth {
@@ -57,6 +64,8 @@ impl Veth {
             gateway: None,
             bridge: None,
             mac: None,
+            addr6: None,
+            gateway6: None,
         };
         v.validate()?;
         Ok(v)
@@ -111,6 +120,25 @@ impl Veth {
                 ));
             }
         }
+        if let Some((a, p)) = self.addr6 {
+            check_addr6("veth IPv6 address", a, p)?;
+        }
+        if let Some(g) = self.gateway6 {
+            let Some((a, p)) = self.addr6 else {
+                return Err(Error::option(
+                    "veth IPv6 gateway",
+                    g.to_string(),
+                    "needs an IPv6 address for the container",
+                ));
+            };
+            if network6(g, p) != network6(a, p) || g == a {
+                return Err(Error::option(
+                    "veth IPv6 gateway",
+                    g.to_string(),
+                    format!("is not another address of {}/{p}", network6(a, p)),
+                ));
+            }
+        }
         if let Some(m) = self.mac {
             if m[0] & 1 != 0 {
                 return Err(Error::option(
@@ -132,6 +160,47 @@ impl Veth {
 /// The network address of `a` under a `/prefix`.
 pub fn network(a: Ipv4Addr, prefix: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(a) & mask(prefix))
+}
+
+/// The network address of IPv6 `a` under a `/prefix`.
+pub fn network6(a: Ipv6Addr, prefix: u8) -> Ipv6Addr {
+    Ipv6Addr::from(u128::from(a) & mask6(prefix))
+}
+
+/// The IPv6 netmask of a prefix length as a number.
+pub fn mask6(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix.min(128)))
+    }
+}
+
+/// An IPv6 interface address: a unicast address that is not the
+/// subnet's own (all-zero host part), prefix 1..=128.
+fn check_addr6(option: &'static str, a: Ipv6Addr, prefix: u8) -> Result<()> {
+    if prefix == 0 || prefix > 128 {
+        return Err(Error::option(
+            option,
+            format!("{a}/{prefix}"),
+            "prefix length must be 1..=128",
+        ));
+    }
+    if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+        return Err(Error::option(
+            option,
+            a.to_string(),
+            "cannot be an interface's address",
+        ));
+    }
+    if prefix < 127 && u128::from(a) & !mask6(prefix) == 0 {
+        return Err(Error::option(
+            option,
+            a.to_string(),
+            format!("is the subnet's own address (its /{prefix})"),
+        ));
+    }
+    Ok(())
 }
 
 /// The netmask of a prefix length as a number.
@@ -258,5 +327,27 @@ mod tests {
             Some([2, 0x42, 0xac, 0x11, 0, 2])
         );
         assert_eq!(parse_mac("02:42:ac:11:00"), None);
+    }
+
+    #[test]
+    fn ipv6_fields_validate() {
+        let mut v = Veth::new("cvh0", "10.1.2.3", "10.1.2.1", "24").unwrap();
+        v.addr6 = Some(("fd00:1::2".parse().unwrap(), 64));
+        v.gateway6 = Some("fd00:1::1".parse().unwrap());
+        v.validate().unwrap();
+        v.gateway6 = Some("fd00:2::1".parse().unwrap());
+        assert!(v.validate().unwrap_err().to_string().contains("fd00:2::1"));
+        v.gateway6 = None;
+        v.addr6 = Some(("fd00:1::".parse().unwrap(), 64));
+        assert!(v.validate().is_err());
+        v.addr6 = Some(("ff02::1".parse().unwrap(), 64));
+        assert!(v.validate().is_err());
+        v.addr6 = None;
+        v.gateway6 = Some("fd00:1::1".parse().unwrap());
+        assert!(v.validate().is_err());
+        assert_eq!(
+            network6("fd00:1::5".parse().unwrap(), 64),
+            "fd00:1::".parse::<Ipv6Addr>().unwrap()
+        );
     }
 }

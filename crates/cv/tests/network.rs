@@ -585,7 +585,7 @@ fn bad_publish_values_are_refused() {
         ("99999:80", "invalid port 99999"),
         ("abc", "invalid port"),
         ("80/sctp", "unsupported protocol"),
-        ("1.2.3:80:80", "invalid IPv4"),
+        ("1.2.3:80:80", "invalid IP address"),
         ("8000-8001:80-89", "differ in length"),
     ] {
         let e = cv.fails(&["run", "-d", "-p", p, "containerv/busybox", "true"]);

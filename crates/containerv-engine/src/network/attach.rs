@@ -82,6 +82,9 @@ pub(crate) fn default_network(ns: &NetworkStore, g: &LockGuard) -> Result<Networ
         options: Default::default(),
         labels: Default::default(),
         leases: Default::default(),
+        enable_ipv6: false,
+        subnet6: None,
+        gateway6: None,
     };
     if let Err(e) = ns.save(&rec, g) {
         ipam::unclaim(subnet, prefix_len);
@@ -108,7 +111,7 @@ fn reconcile(store: &Store, rec: &mut NetworkRecord, keep: &str) -> bool {
             }
         };
         if !live {
-            nft::unpublish(&l.ports);
+            nft::unpublish(&l.ports, l.ip6.is_some());
         }
         live
     });
@@ -137,6 +140,7 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
     reconcile(store, &mut rec, "");
     let req: &EndpointRequest = &config.endpoint;
     let ip = ipam::allocate(&rec, req.ip)?;
+    let ip6 = ipam::allocate6(&rec)?;
     let mac = match &req.mac {
         Some(m) => containerv::network::parse_mac(m)
             .ok_or_else(|| Error::option("--mac-address", m.as_str(), "not a MAC address"))?,
@@ -149,10 +153,11 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         host_ifname: host_ifname(&config.id),
         aliases: req.aliases.clone(),
         ports: ports::resolve(&req.ports)?,
+        ip6,
     };
     rec.leases.insert(ip, lease.clone());
     bridge::ensure(&rec)?;
-    if let Err(e) = nft::publish(&lease.ports, ip, &rec.bridge, rec.internal) {
+    if let Err(e) = nft::publish(&lease.ports, ip, ip6, &rec.bridge, rec.internal) {
         rec.leases.remove(&ip);
         return Err(e);
     }
@@ -167,6 +172,8 @@ pub fn attach(store: &Store, config: &ContainerConfig) -> Result<Option<Attachme
         gateway: (!rec.internal).then_some(rec.gateway),
         bridge: Some(rec.bridge.clone()),
         mac: Some(mac),
+        addr6: ip6.zip(rec.subnet6.map(|(_, p)| p)),
+        gateway6: rec.gateway6.filter(|_| ip6.is_some() && !rec.internal),
     };
     Ok(Some(Attachment {
         network: rec.name.clone(),
@@ -224,11 +231,22 @@ pub fn attach_with_files(
     spec.set_mounts(Some(mounts));
     if let Some(a) = &joined {
         etcfiles::refresh(store, &a.record);
-        if crate::network::dns::serves(&a.record) && config.endpoint.dns.is_empty() {
+        // The network process serves DNS and [::1] for IPv6 containers'
+        // published ports (`v6proxy`).
+        let lease = a.record.lease_of(&config.id).map(|(_, l)| l.clone());
+        let v6_ports = lease
+            .as_ref()
+            .filter(|l| l.ip6.is_some())
+            .map(|l| l.ports.clone())
+            .unwrap_or_default();
+        if crate::network::dns::serves(&a.record)
+            && (config.endpoint.dns.is_empty() || !v6_ports.is_empty())
+        {
             if let Err(e) = crate::network::dns::ensure(store.root(), a.record.gateway) {
                 release(store.root(), &config.id);
                 return Err(e);
             }
+            crate::network::v6proxy::await_ports(store.root(), &v6_ports);
         }
     }
     Ok(joined)
@@ -244,7 +262,7 @@ pub fn release(engine_root: &Path, id: &str) {
         let had = rec.lease_of(id).is_some();
         rec.leases.retain(|_, l| {
             if l.container == id {
-                nft::unpublish(&l.ports);
+                nft::unpublish(&l.ports, l.ip6.is_some());
                 // A pair added by `network connect` (the first one went
                 // with the core container).
                 if let Ok(nl) = containerv::linux::net::Netlink::open() {

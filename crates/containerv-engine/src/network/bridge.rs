@@ -1,5 +1,7 @@
-//! The Linux bridge of a network: made (with the gateway address, unless
-//! the network is internal) when its first container joins and kept, as
+//! The Linux bridge of a network: made (with the gateway address, and the
+//! IPv6 one of an `--ipv6` network unless it is internal; an internal
+//! network's IPv4 gateway answers DNS only, see `nft`) when its first
+//! container joins and kept, as
 //! docker keeps `docker0`: making and deleting a bridge (and its nftables
 //! elements) cost ~70 ms of every `cv run` of an idle engine. It goes with
 //! the network (`network rm`, `prune`, `system reset`, or a stale subnet
@@ -18,16 +20,25 @@ fn nl() -> Result<Netlink> {
 /// Makes the bridge of `rec` if it is missing.
 pub fn ensure(rec: &NetworkRecord) -> Result<()> {
     let nl = nl()?;
-    if nl
+    if let Some(idx) = nl
         .link_index(&rec.bridge)
         .map_err(|e| Error::sys(format!("look up bridge {}", rec.bridge), e))?
-        .is_some()
     {
+        if rec.internal {
+            // An internal bridge made before internal networks got their
+            // (DNS-only) gateway address: marked, then addressed (EEXIST
+            // on every later start: one netlink request).
+            crate::network::nft::mark_internal(&rec.bridge);
+            let _ = nl.add_addr(idx, rec.gateway, rec.prefix_len);
+        }
         // Kept from before; its nftables elements too unless the table
         // is gone or of an older version (then it is made again and
         // every bridge enrolled).
-        if !crate::network::nft::table_exists() {
-            crate::network::nft::bridge_added(&rec.bridge, rec.internal)?;
+        if !crate::network::nft::table_exists()
+            || (rec.subnet6.is_some() && !crate::network::nft::table6_exists())
+            || (rec.internal && !crate::network::nft::internal_table_exists())
+        {
+            crate::network::nft::bridge_added(&rec.bridge, rec.internal, rec.subnet6.is_some())?;
         }
         return Ok(());
     }
@@ -43,18 +54,22 @@ pub fn ensure(rec: &NetworkRecord) -> Result<()> {
                     std::io::Error::from_raw_os_error(libc::ENODEV),
                 )
             })?;
-        if !rec.internal {
-            nl.add_addr(idx, rec.gateway, rec.prefix_len).map_err(|e| {
-                Error::sys(
-                    format!("add {}/{} to {}", rec.gateway, rec.prefix_len, rec.bridge),
-                    e,
-                )
-            })?;
+        // The nftables elements first: an internal bridge must be in the
+        // `internal` set before it has an address the host answers on.
+        crate::network::nft::bridge_added(&rec.bridge, rec.internal, rec.subnet6.is_some())?;
+        nl.add_addr(idx, rec.gateway, rec.prefix_len).map_err(|e| {
+            Error::sys(
+                format!("add {}/{} to {}", rec.gateway, rec.prefix_len, rec.bridge),
+                e,
+            )
+        })?;
+        if let (Some((_, p6)), Some(g6), false) = (rec.subnet6, rec.gateway6, rec.internal) {
+            nl.add_addr6(idx, g6, p6)
+                .map_err(|e| Error::sys(format!("add {g6}/{p6} to {}", rec.bridge), e))?;
         }
         nl.set_up(idx, None)
             .map_err(|e| Error::sys(format!("bring {} up", rec.bridge), e))
     })();
-    let r = r.and_then(|_| crate::network::nft::bridge_added(&rec.bridge, rec.internal));
     if r.is_err() {
         let _ = nl.del_link_named(&rec.bridge);
         crate::network::nft::bridge_removed(&rec.bridge, rec.internal);
@@ -69,6 +84,14 @@ pub fn remove(rec: &NetworkRecord) {
 
 /// Deletes bridge `name` and its nftables elements.
 pub fn remove_named(name: &str, internal: bool) {
+    // A stale claim's bridge: its alias says whether it was internal.
+    let alias = std::fs::read_to_string(
+        std::path::Path::new("/sys/class/net")
+            .join(name)
+            .join("ifalias"),
+    )
+    .unwrap_or_default();
+    let internal = internal || alias.trim() == crate::network::nft::INTERNAL_ALIAS;
     if let Ok(nl) = nl() {
         if let Ok(true) = nl.del_link_named(name) {
             crate::network::nft::bridge_removed(name, internal);

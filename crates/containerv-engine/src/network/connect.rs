@@ -2,7 +2,9 @@
 //! the other network and a veth pair (`eth1`, `eth2`, …, no default route:
 //! the first network keeps it) added to the container's namespace through
 //! the core, or the lease and pair removed. The container's `networks`
-//! record follows, and the hosts files of both sides are rewritten.
+//! record follows, the hosts files of both sides are rewritten, and its
+//! resolv.conf names the DNS server of its first user network (a
+//! container of the default bridge gets one at its first connect).
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -61,6 +63,7 @@ pub fn connect(
                 .ok_or_else(|| Error::NoSuchNetwork(network.to_string()))?
         };
         let addr = ipam::allocate(&rec, want)?;
+        let addr6 = ipam::allocate6(&rec)?;
         let lease = Lease {
             container: id.clone(),
             name: config.name.clone(),
@@ -68,6 +71,7 @@ pub fn connect(
             host_ifname: format!("veth{}x{n}", &id[..9]),
             aliases: aliases.to_vec(),
             ports: vec![],
+            ip6: addr6,
         };
         rec.leases.insert(addr, lease.clone());
         bridge::ensure(&rec)?;
@@ -83,6 +87,8 @@ pub fn connect(
         gateway: None,
         bridge: Some(rec.bridge.clone()),
         mac: Some(mac_for(addr)),
+        addr6: lease.ip6.zip(rec.subnet6.map(|(_, p)| p)),
+        gateway6: None,
     };
     let added = e
         .core(&id)
@@ -105,6 +111,9 @@ pub fn connect(
     drop(g);
     refresh_all(e);
     crate::events::network(store.root(), &rec, "connect", Some(&id));
+    // A container of the default bridge (no DNS server) now asks this
+    // network's: names resolve after connect, as docker's.
+    etcfiles::refresh_resolv(store, &config);
     Ok(())
 }
 
@@ -133,6 +142,7 @@ pub fn disconnect(e: &Engine, network: &str, container: &str) -> Result<()> {
     if let Some(rec) = left {
         crate::events::network(store.root(), &rec, "disconnect", Some(&id));
     }
+    etcfiles::refresh_resolv(store, &config);
     Ok(())
 }
 
@@ -144,7 +154,7 @@ fn drop_lease(e: &Engine, network: &str, id: &str) -> Option<NetworkRecord> {
     let mut rec = ns.load(network).ok()??;
     let had = match rec.lease_of(id).map(|(a, l)| (a, l.clone())) {
         Some((addr, l)) => {
-            nft::unpublish(&l.ports);
+            nft::unpublish(&l.ports, l.ip6.is_some());
             if let Ok(nl) = containerv::linux::net::Netlink::open() {
                 let _ = nl.del_link_named(&l.host_ifname);
             }

@@ -4,10 +4,12 @@
 //! port 53 of the gateway address of every user network that has
 //! containers. A query that arrives on network N's address from a
 //! container of N is answered from the records of the networks that
-//! container is on (container names, `--network-alias`es, short ids), so
+//! container is on (container names, `--network-alias`es, short ids; A
+//! and, on `--ipv6` networks, AAAA records), so
 //! names do not cross networks; other names are forwarded to the
 //! host's resolvers (the host's resolv.conf without loopback servers, or
-//! `CONTAINERV_DNS_UPSTREAM=ADDR,…|none`). The records are read at each
+//! `CONTAINERV_DNS_UPSTREAM=ADDR,…|none`; never for a container that is
+//! only on `--internal` networks). The records are read at each
 //! query (they are small and replaced atomically), so `network connect`
 //! and `disconnect` of running containers are followed with no signal.
 //!
@@ -19,6 +21,10 @@
 //! costs nothing on the default `bridge` network (which resolves no names,
 //! as docker's) and, per container on a user network, one signal.
 //!
+//! The same process serves `[::1]` for the published ports of
+//! containers with an IPv6 address (`v6proxy`: IPv6 cannot DNAT loopback
+//! out of the host).
+//!
 //! Lifecycle: the monitor makes sure the server runs and listens on the
 //! network's gateway before the container starts ([`ensure`]); the server
 //! holds `<root>/networks/.dns.lock` (one per root) and its pid is in
@@ -26,7 +32,7 @@
 //! which addresses to listen on; with none left it exits, so an idle
 //! engine runs no process.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,10 +57,11 @@ fn lock_file(root: &Path) -> PathBuf {
     root.join("networks").join(".dns.lock")
 }
 
-/// True when a network of this kind gets the DNS server: user-defined,
-/// not internal (its bridge has no address to listen on).
+/// True when a network of this kind gets the DNS server: user-defined
+/// (an `--internal` one too: its bridge has the gateway address for DNS
+/// only, see `nft`; docker resolves names on internal networks too).
 pub fn serves(rec: &NetworkRecord) -> bool {
-    rec.name != DEFAULT_NETWORK && !rec.internal
+    rec.name != DEFAULT_NETWORK
 }
 
 /// The addresses to answer names of, with their network's name.
@@ -68,8 +75,9 @@ fn wanted(root: &Path) -> Vec<(Ipv4Addr, String)> {
         .collect()
 }
 
-/// The addresses of the container named `name` on network `rec`.
-pub fn lookup(rec: &NetworkRecord, name: &str) -> Vec<Ipv4Addr> {
+/// The addresses (IPv4, and IPv6 on `--ipv6` networks) of the container
+/// named `name` on network `rec`.
+pub fn lookup(rec: &NetworkRecord, name: &str) -> Vec<IpAddr> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     rec.leases
         .iter()
@@ -78,7 +86,7 @@ pub fn lookup(rec: &NetworkRecord, name: &str) -> Vec<Ipv4Addr> {
                 || l.aliases.iter().any(|a| a.eq_ignore_ascii_case(&name))
                 || (name.len() == 12 && l.container.starts_with(&name))
         })
-        .map(|(a, _)| *a)
+        .flat_map(|(a, l)| std::iter::once(IpAddr::V4(*a)).chain(l.ip6.map(IpAddr::V6)))
         .collect()
 }
 
@@ -86,7 +94,7 @@ pub fn lookup(rec: &NetworkRecord, name: &str) -> Vec<Ipv4Addr> {
 /// networks the asking container is on (found by its address on `net`),
 /// so a container connected to two networks resolves both and nobody
 /// resolves a network it is not on.
-fn resolve(root: &Path, net: &str, from: SocketAddr, name: &str) -> Vec<Ipv4Addr> {
+fn resolve(root: &Path, net: &str, from: SocketAddr, name: &str) -> Vec<IpAddr> {
     let ns = NetworkStore::new(root);
     let Some(rec) = ns.load(net).ok().flatten() else {
         return vec![];
@@ -106,6 +114,30 @@ fn resolve(root: &Path, net: &str, from: SocketAddr, name: &str) -> Vec<Ipv4Addr
         }
     }
     found
+}
+
+/// True when a query from `from` on network `net` may go to the host's
+/// resolvers: not when it came from a container that is only on
+/// `--internal` networks (a way out for a network with none; docker's
+/// embedded DNS does not forward for those either).
+fn may_forward(root: &Path, net: &str, from: SocketAddr) -> bool {
+    let ns = NetworkStore::new(root);
+    let Some(rec) = ns.load(net).ok().flatten() else {
+        return false;
+    };
+    if !rec.internal {
+        return true;
+    }
+    let std::net::IpAddr::V4(src) = from.ip() else {
+        return false;
+    };
+    let Some(asker) = rec.leases.get(&src).map(|l| l.container.clone()) else {
+        return false;
+    };
+    ns.list()
+        .unwrap_or_default()
+        .iter()
+        .any(|r| !r.internal && r.lease_of(&asker).is_some())
 }
 
 /// Where names that are not containers go.
@@ -188,6 +220,7 @@ pub fn main(root: &Path) -> ! {
 fn serve(root: &Path) {
     let ups = upstreams();
     let mut socks: Vec<(Ipv4Addr, String, UdpSocket)> = Vec::new();
+    let mut proxies = crate::network::v6proxy::Proxies::default();
     let mut last_sync = Instant::now() - Duration::from_secs(10);
     loop {
         if HUP.swap(false, Ordering::Relaxed) || last_sync.elapsed() > Duration::from_secs(2) {
@@ -200,14 +233,17 @@ fn serve(root: &Path) {
                     }
                 }
             }
-            if socks.is_empty() {
+            proxies.sync(&crate::network::v6proxy::wanted(root));
+            if socks.is_empty() && proxies.is_empty() {
                 return;
             }
             last_sync = Instant::now();
         }
         let mut fds: Vec<nix::poll::PollFd> = socks
             .iter()
-            .map(|(_, _, s)| nix::poll::PollFd::new(s.as_fd(), nix::poll::PollFlags::POLLIN))
+            .map(|(_, _, s)| s.as_fd())
+            .chain(proxies.fds())
+            .map(|fd| nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN))
             .collect();
         let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(1000u16)).unwrap_or(0);
         if n <= 0 {
@@ -221,6 +257,10 @@ fn serve(root: &Path) {
             .collect();
         drop(fds);
         for i in ready {
+            if i >= socks.len() {
+                proxies.accept(i - socks.len());
+                continue;
+            }
             let (_, net, s) = &socks[i];
             let mut buf = [0u8; 1500];
             let Ok((len, from)) = s.recv_from(&mut buf) else {
@@ -231,13 +271,21 @@ fn serve(root: &Path) {
             };
             let found = resolve(root, net, from, &q.name);
             if !found.is_empty() {
-                let addrs = if q.qtype == dns_wire::TYPE_A {
-                    found
-                } else {
-                    vec![]
-                };
+                // A or AAAA records of the name; an empty NOERROR for
+                // other types (and for AAAA of an IPv4-only container).
+                let addrs: Vec<IpAddr> = found
+                    .into_iter()
+                    .filter(|a| match a {
+                        IpAddr::V4(_) => q.qtype == dns_wire::TYPE_A,
+                        IpAddr::V6(_) => q.qtype == dns_wire::TYPE_AAAA,
+                    })
+                    .collect();
                 let _ = s.send_to(&dns_wire::answer(&q, &addrs, 0, TTL), from);
-            } else if let (Some(up), Ok(reply)) = (ups.first().copied(), s.try_clone()) {
+            } else if let (Some(up), true, Ok(reply)) = (
+                ups.first().copied(),
+                may_forward(root, net, from),
+                s.try_clone(),
+            ) {
                 let query = buf[..len].to_vec();
                 std::thread::spawn(move || forward(&query, &q, up, &reply, from));
             } else {

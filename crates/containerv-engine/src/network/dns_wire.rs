@@ -1,11 +1,12 @@
 //! The few bytes of RFC 1035 the engine's DNS server needs: read a
-//! query's header and first question, and build an answer with A
-//! records or an error code. Everything else (compression in questions,
+//! query's header and first question, and build an answer with A or
+//! AAAA records or an error code. Everything else (compression in questions,
 //! EDNS options) is echoed or ignored; a malformed query gets no answer.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 pub const TYPE_A: u16 = 1;
+pub const TYPE_AAAA: u16 = 28;
 pub const CLASS_IN: u16 = 1;
 pub const RCODE_NXDOMAIN: u8 = 3;
 pub const RCODE_SERVFAIL: u8 = 2;
@@ -60,9 +61,9 @@ pub fn parse_query(msg: &[u8]) -> Option<Question> {
     })
 }
 
-/// An authoritative answer to `q`: `addrs` as A records (none: an empty
-/// NOERROR, e.g. AAAA for a known name) or `rcode`.
-pub fn answer(q: &Question, addrs: &[Ipv4Addr], rcode: u8, ttl: u32) -> Vec<u8> {
+/// An authoritative answer to `q`: `addrs` as A (IPv4) and AAAA (IPv6)
+/// records (none: an empty NOERROR, e.g. MX for a known name) or `rcode`.
+pub fn answer(q: &Question, addrs: &[IpAddr], rcode: u8, ttl: u32) -> Vec<u8> {
     let mut m = Vec::with_capacity(12 + q.raw.len() + addrs.len() * 16);
     m.extend_from_slice(&q.id.to_be_bytes());
     // QR, AA, RD as asked; RA; rcode.
@@ -75,11 +76,15 @@ pub fn answer(q: &Question, addrs: &[Ipv4Addr], rcode: u8, ttl: u32) -> Vec<u8> 
     for a in addrs {
         // A pointer to the question's name (offset 12).
         m.extend_from_slice(&[0xc0, 0x0c]);
-        m.extend_from_slice(&TYPE_A.to_be_bytes());
+        let (kind, data) = match a {
+            IpAddr::V4(a) => (TYPE_A, a.octets().to_vec()),
+            IpAddr::V6(a) => (TYPE_AAAA, a.octets().to_vec()),
+        };
+        m.extend_from_slice(&kind.to_be_bytes());
         m.extend_from_slice(&CLASS_IN.to_be_bytes());
         m.extend_from_slice(&ttl.to_be_bytes());
-        m.extend_from_slice(&4u16.to_be_bytes());
-        m.extend_from_slice(&a.octets());
+        m.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        m.extend_from_slice(&data);
     }
     m
 }
@@ -104,13 +109,25 @@ mod tests {
     fn parses_and_answers() {
         let q = parse_query(&query("Web.Example", TYPE_A)).unwrap();
         assert_eq!((q.id, q.name.as_str(), q.qtype), (0x1234, "web.example", 1));
-        let a = answer(&q, &[Ipv4Addr::new(10, 0, 0, 2)], 0, 600);
+        let a = answer(&q, &[IpAddr::from([10, 0, 0, 2])], 0, 600);
         assert_eq!(&a[..4], &[0x12, 0x34, 0x85, 0x80]);
         assert_eq!(u16::from_be_bytes([a[6], a[7]]), 1);
         assert_eq!(&a[a.len() - 4..], &[10, 0, 0, 2]);
         let nx = answer(&q, &[], RCODE_NXDOMAIN, 0);
         assert_eq!(nx[3] & 0x0f, 3);
         assert!(parse_query(&a).is_none(), "a response is not a query");
+        let q6 = parse_query(&query("web", TYPE_AAAA)).unwrap();
+        let six: IpAddr = "fd00:1::2".parse().unwrap();
+        let a6 = answer(&q6, &[six], 0, 10);
+        // type AAAA, 16 bytes of data at the end
+        assert_eq!(
+            &a6[a6.len() - 16..],
+            &"fd00:1::2".parse::<std::net::Ipv6Addr>().unwrap().octets()
+        );
+        assert_eq!(
+            u16::from_be_bytes([a6[a6.len() - 26], a6[a6.len() - 25]]),
+            TYPE_AAAA
+        );
         assert!(parse_query(&[1, 2, 3]).is_none());
         let mut cut = query("x", TYPE_A);
         cut.truncate(14);
@@ -138,7 +155,7 @@ mod tests {
             let mut m = real.clone();
             m[bit / 8] ^= 1 << (bit % 8);
             if let Some(q) = parse_query(&m) {
-                let a = answer(&q, &[Ipv4Addr::LOCALHOST], 0, 1);
+                let a = answer(&q, &[IpAddr::from([127, 0, 0, 1])], 0, 1);
                 assert!(a.len() >= 12 + q.raw.len());
             }
         }

@@ -11,10 +11,13 @@
 //! docker's). `resolv.conf` is `--dns`/`--dns-search`/`--dns-option` when
 //! given, else the network's DNS server, else (default bridge) the host's
 //! without loopback nameservers (they cannot work from another network
-//! namespace).
+//! namespace). It follows `network connect`/`disconnect` ([`refresh_resolv`]):
+//! a container of the default bridge connected to a user network gets
+//! that network's server (docker switches it to its embedded DNS then).
+//! IPv6 addresses (`--ipv6` networks) get their own lines.
 
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -30,12 +33,12 @@ fn hostname(c: &ContainerConfig) -> String {
         .unwrap_or_else(|| c.id[..12.min(c.id.len())].to_string())
 }
 
-/// `/etc/hosts` of container `c` with address `own` (if any) and `peers`.
+/// `/etc/hosts` of container `c` with addresses `own` (if any) and `peers`.
 pub fn hosts_text(
     c: &ContainerConfig,
-    own: Option<Ipv4Addr>,
+    own: &[IpAddr],
     gateway: Option<Ipv4Addr>,
-    peers: &[(Ipv4Addr, Vec<String>)],
+    peers: &[(IpAddr, Vec<String>)],
 ) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -51,7 +54,7 @@ pub fn hosts_text(
             s += &format!("{ip}\t{name}\n");
         }
     }
-    if let Some(ip) = own {
+    for ip in own {
         s += &format!("{ip}\t{}\n", hostname(c));
     }
     for (ip, names) in peers {
@@ -129,7 +132,7 @@ fn peer_names(l: &crate::network::Lease) -> Vec<String> {
 
 /// The other containers of every user network `id` is on (`rec`, the
 /// one it is joining, included even before its record is re-read).
-fn peers_of(store: &Store, rec: Option<&NetworkRecord>, id: &str) -> Vec<(Ipv4Addr, Vec<String>)> {
+fn peers_of(store: &Store, rec: Option<&NetworkRecord>, id: &str) -> Vec<(IpAddr, Vec<String>)> {
     let mut recs = crate::network::NetworkStore::new(store.root())
         .list()
         .unwrap_or_default();
@@ -143,8 +146,10 @@ fn peers_of(store: &Store, rec: Option<&NetworkRecord>, id: &str) -> Vec<(Ipv4Ad
         .filter(|r| r.name != DEFAULT_NETWORK && r.lease_of(id).is_some())
     {
         for (ip, l) in r.leases.iter().filter(|(_, l)| l.container != id) {
-            if !out.iter().any(|(a, _)| a == ip) {
-                out.push((*ip, peer_names(l)));
+            for a in std::iter::once(IpAddr::V4(*ip)).chain(l.ip6.map(IpAddr::V6)) {
+                if !out.iter().any(|(x, _)| *x == a) {
+                    out.push((a, peer_names(l)));
+                }
             }
         }
     }
@@ -163,9 +168,15 @@ pub fn write_files(
     let hosts = dir.join("hosts");
     let resolv = dir.join("resolv.conf");
     let gw = rec.filter(|r| !r.internal).map(|r| r.gateway);
+    let own6 = rec.and_then(|r| r.lease_of(&c.id)).and_then(|(_, l)| l.ip6);
+    let own: Vec<IpAddr> = own
+        .map(IpAddr::V4)
+        .into_iter()
+        .chain(own6.map(IpAddr::V6))
+        .collect();
     rewrite(
         &hosts,
-        &hosts_text(c, own, gw, &peers_of(store, rec, &c.id)),
+        &hosts_text(c, &own, gw, &peers_of(store, rec, &c.id)),
     )?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let dns = rec
@@ -196,17 +207,43 @@ pub fn refresh(store: &Store, rec: &NetworkRecord) {
         let Ok(c) = store.load_config(&l.container) else {
             continue;
         };
-        // The address on the container's first network names it.
-        let own = crate::network::NetworkStore::new(store.root())
+        // The addresses on the container's first network name it.
+        let first = crate::network::NetworkStore::new(store.root())
             .load(c.networks.first().map(String::as_str).unwrap_or(""))
             .ok()
-            .flatten()
-            .and_then(|r| r.lease_of(&c.id).map(|(a, _)| a))
-            .unwrap_or(*ip);
+            .flatten();
+        let own: Vec<IpAddr> = match first.as_ref().and_then(|r| r.lease_of(&c.id)) {
+            Some((a, l)) => std::iter::once(IpAddr::V4(a))
+                .chain(l.ip6.map(IpAddr::V6))
+                .collect(),
+            None => vec![IpAddr::V4(*ip)],
+        };
         let gw = (!rec.internal).then_some(rec.gateway);
         let _ = rewrite(
             &path,
-            &hosts_text(&c, Some(own), gw, &peers_of(store, Some(rec), &c.id)),
+            &hosts_text(&c, &own, gw, &peers_of(store, Some(rec), &c.id)),
         );
     }
+}
+
+/// Rewrites container `c`'s resolv.conf (in place) after `network
+/// connect`/`disconnect`: the DNS server of the first of its networks
+/// that has one, else the host's servers (`--dns` given: unchanged).
+pub fn refresh_resolv(store: &Store, c: &ContainerConfig) {
+    if !c.endpoint.dns.is_empty() {
+        return;
+    }
+    let path = store.dir(&c.id).join("resolv.conf");
+    if !path.exists() {
+        return;
+    }
+    let ns = crate::network::NetworkStore::new(store.root());
+    let dns = c
+        .networks
+        .iter()
+        .filter_map(|n| ns.load(n).ok().flatten())
+        .find(|r| crate::network::dns::serves(r) && r.lease_of(&c.id).is_some())
+        .map(|r| r.gateway);
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let _ = rewrite(&path, &resolv_text(&c.endpoint, &host_resolv, dns));
 }

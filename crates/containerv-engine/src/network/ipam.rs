@@ -10,11 +10,17 @@
 //! stale: its bridge (kept between containers, as docker0) is deleted and
 //! the subnet taken over. /run is a tmpfs: a reboot forgets the claims
 //! together with the bridges.
+//!
+//! IPv6 subnets (`--ipv6 --subnet`) are claimed the same way (files
+//! `fd00:1::_64`) against the host's IPv6 routes (/proc/net/ipv6_route,
+//! default, link-local and multicast routes aside). There is no default
+//! IPv6 pool (as docker 27 without `default-address-pools` for IPv6):
+//! `--ipv6` needs an IPv6 `--subnet`.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use containerv::network::mask;
+use containerv::network::{mask, mask6};
 
 use crate::error::{Error, Result};
 use crate::network::record::NetworkRecord;
@@ -53,6 +59,47 @@ pub fn parse_cidr(flag: &str, s: &str) -> Result<(Ipv4Addr, u8)> {
     Ok((a, n))
 }
 
+/// `a:b::/n` → (network, n) for an IPv6 subnet of containers: the
+/// address must be the network's own, with room for the gateway and a
+/// container (n ≤ 126), and not link-local, multicast or loopback.
+pub fn parse_cidr6(flag: &str, s: &str) -> Result<(Ipv6Addr, u8)> {
+    let (a, n) = s
+        .split_once('/')
+        .ok_or_else(|| Error::option(flag, s, "not an IPv6 subnet in CIDR form (a:b::/n)"))?;
+    let a: Ipv6Addr = a
+        .parse()
+        .map_err(|_| Error::option(flag, s, "not an IPv6 address before the '/'"))?;
+    let n: u8 = n
+        .parse()
+        .ok()
+        .filter(|n| (1..=126).contains(n))
+        .ok_or_else(|| Error::option(flag, s, "IPv6 prefix length must be 1..=126"))?;
+    if u128::from(a) & !mask6(n) != 0 {
+        return Err(Error::option(
+            flag,
+            s,
+            format!(
+                "host bits set: the network is {}/{n}",
+                Ipv6Addr::from(u128::from(a) & mask6(n))
+            ),
+        ));
+    }
+    for (r, rp, what) in [
+        ("fe80::", 10, "link-local"),
+        ("ff00::", 8, "multicast"),
+        ("::", 127, "loopback/unspecified"),
+    ] {
+        if overlaps6(a, n, r.parse().expect("literal"), rp) {
+            return Err(Error::option(
+                flag,
+                s,
+                format!("overlaps the {what} addresses {r}/{rp}"),
+            ));
+        }
+    }
+    Ok((a, n))
+}
+
 pub fn overlaps(a: Ipv4Addr, ap: u8, b: Ipv4Addr, bp: u8) -> bool {
     let p = ap.min(bp);
     u32::from(a) & mask(p) == u32::from(b) & mask(p)
@@ -87,43 +134,60 @@ fn default_pools() -> impl Iterator<Item = (Ipv4Addr, u8)> {
         .chain((0u8..16).map(|i| (Ipv4Addr::new(192, 168, i * 16, 0), 20)))
 }
 
-fn claim_name(net: Ipv4Addr, p: u8) -> String {
+fn claim_name(net: IpAddr, p: u8) -> String {
     format!("{net}_{p}")
 }
 
-fn parse_claim(name: &str) -> Option<(Ipv4Addr, u8)> {
+fn parse_claim(name: &str) -> Option<(IpAddr, u8)> {
     let (a, p) = name.split_once('_')?;
     Some((a.parse().ok()?, p.parse().ok()?))
 }
 
 /// True when the record a claim names still holds that subnet.
-fn claim_live(text: &str, net: Ipv4Addr, p: u8) -> bool {
+fn claim_live(text: &str, net: IpAddr, p: u8) -> bool {
     let rec_path = text.lines().next().unwrap_or("").trim();
     match crate::store::read_json::<NetworkRecord>(Path::new(rec_path)) {
-        Ok(r) => r.subnet == net && r.prefix_len == p && r.claimed,
+        Ok(r) => {
+            r.claimed
+                && match net {
+                    IpAddr::V4(n) => r.subnet == n && r.prefix_len == p,
+                    IpAddr::V6(n) => r.subnet6 == Some((n, p)),
+                }
+        }
         Err(_) => false,
     }
 }
 
-/// The bridge a claim names (second line).
-fn claim_bridge(text: &str) -> Option<&str> {
-    text.lines().nth(1).map(str::trim).filter(|b| !b.is_empty())
+/// True when two IPv6 subnets overlap.
+pub fn overlaps6(a: Ipv6Addr, ap: u8, b: Ipv6Addr, bp: u8) -> bool {
+    let m = mask6(ap.min(bp));
+    u128::from(a) & m == u128::from(b) & m
 }
 
-/// Claims `want` (explicit) or a free default pool for the record at
-/// `record_path`. Errors name what the subnet overlaps.
-pub fn claim(
-    flag: &str,
-    want: Option<(Ipv4Addr, u8)>,
-    record_path: &Path,
-    bridge: &str,
-) -> Result<(Ipv4Addr, u8)> {
-    let dir = claims_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-    let _g = lock_exclusive(&dir.join(".lock"))?;
+/// The host's IPv6 routes (network, prefix, device), default, link-local
+/// and multicast ones left out.
+pub fn host_routes6() -> Vec<(Ipv6Addr, u8, String)> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dst = u128::from_str_radix(f.first()?, 16).ok()?;
+            let p = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            let dev = f.get(9)?.to_string();
+            let a = Ipv6Addr::from(dst);
+            let skip =
+                p == 0 || dev == "lo" || a.segments()[0] & 0xffc0 == 0xfe80 || a.is_multicast();
+            (!skip).then_some((a, p, dev))
+        })
+        .collect()
+}
+
+/// The live claims (stale ones dropped, with their bridges); hold the
+/// claims lock.
+fn live_claims(dir: &Path) -> Result<Vec<(IpAddr, u8, String)>> {
     let mut claims = Vec::new();
-    for e in std::fs::read_dir(&dir)
-        .map_err(|e| Error::io("read", &dir, e))?
+    for e in std::fs::read_dir(dir)
+        .map_err(|e| Error::io("read", dir, e))?
         .flatten()
     {
         let n = e.file_name().to_string_lossy().into_owned();
@@ -142,6 +206,102 @@ pub fn claim(
             }
         }
     }
+    Ok(claims)
+}
+
+/// Claims IPv6 subnet `want` for the record at `record_path`; errors
+/// name what it overlaps.
+pub fn claim6(flag: &str, want: (Ipv6Addr, u8), record_path: &Path, bridge: &str) -> Result<()> {
+    let dir = claims_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let _g = lock_exclusive(&dir.join(".lock"))?;
+    let claims = live_claims(&dir)?;
+    let (a, p) = want;
+    let shown = format!("{a}/{p}");
+    if let Some((ra, rp, dev)) = host_routes6()
+        .into_iter()
+        .find(|(ra, rp, _)| overlaps6(a, p, *ra, *rp))
+    {
+        return Err(Error::option(
+            flag,
+            shown,
+            format!("overlaps the host's route {ra}/{rp} on {dev}"),
+        ));
+    }
+    if let Some((ca, cp, who)) = claims.iter().find(|(ca, cp, _)| match ca {
+        IpAddr::V6(c) => overlaps6(a, p, *c, *cp),
+        IpAddr::V4(_) => false,
+    }) {
+        return Err(Error::option(
+            flag,
+            shown,
+            format!("overlaps network {ca}/{cp} ({})", who.trim()),
+        ));
+    }
+    let f = dir.join(claim_name(a.into(), p));
+    std::fs::write(&f, format!("{}\n{bridge}\n", record_path.to_string_lossy()))
+        .map_err(|e| Error::io("write", &f, e))
+}
+
+/// Gives up the claim on an IPv6 subnet (network removed).
+pub fn unclaim6(net: Ipv6Addr, p: u8) {
+    let dir = claims_dir();
+    if let Ok(_g) = lock_exclusive(&dir.join(".lock")) {
+        let _ = std::fs::remove_file(dir.join(claim_name(net.into(), p)));
+    }
+}
+
+/// The next free IPv6 address of `rec` after its gateway (docker's
+/// order), never the subnet's own address or the gateway.
+pub fn allocate6(rec: &NetworkRecord) -> Result<Option<Ipv6Addr>> {
+    let Some((net, p)) = rec.subnet6 else {
+        return Ok(None);
+    };
+    let first = u128::from(net) + 1;
+    let last = u128::from(net) | !mask6(p);
+    let taken: std::collections::BTreeSet<Ipv6Addr> =
+        rec.leases.values().filter_map(|l| l.ip6).collect();
+    // Leases are few: the first free one is within leases + 2 of the start.
+    (first..=last)
+        .take(taken.len() + 2)
+        .map(Ipv6Addr::from)
+        .find(|a| Some(*a) != rec.gateway6 && !taken.contains(a))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::option(
+                "network",
+                rec.name.as_str(),
+                format!(
+                    "no free IPv6 address left in {}",
+                    rec.subnet6_cidr().unwrap_or_default()
+                ),
+            )
+        })
+}
+
+/// The bridge a claim names (second line).
+fn claim_bridge(text: &str) -> Option<&str> {
+    text.lines().nth(1).map(str::trim).filter(|b| !b.is_empty())
+}
+
+/// Claims `want` (explicit) or a free default pool for the record at
+/// `record_path`. Errors name what the subnet overlaps.
+pub fn claim(
+    flag: &str,
+    want: Option<(Ipv4Addr, u8)>,
+    record_path: &Path,
+    bridge: &str,
+) -> Result<(Ipv4Addr, u8)> {
+    let dir = claims_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let _g = lock_exclusive(&dir.join(".lock"))?;
+    let claims: Vec<(Ipv4Addr, u8, String)> = live_claims(&dir)?
+        .into_iter()
+        .filter_map(|(a, p, who)| match a {
+            IpAddr::V4(a) => Some((a, p, who)),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
     let routes = host_routes();
     let conflict = |a: Ipv4Addr, p: u8| -> Option<String> {
         if let Some((ra, rp, dev)) = routes.iter().find(|(ra, rp, _)| overlaps(a, p, *ra, *rp)) {
@@ -169,7 +329,7 @@ pub fn claim(
                 )
             })?,
     };
-    let f = dir.join(claim_name(chosen.0, chosen.1));
+    let f = dir.join(claim_name(chosen.0.into(), chosen.1));
     std::fs::write(&f, format!("{}\n{bridge}\n", record_path.to_string_lossy()))
         .map_err(|e| Error::io("write", &f, e))?;
     Ok(chosen)
@@ -179,7 +339,7 @@ pub fn claim(
 pub fn unclaim(net: Ipv4Addr, p: u8) {
     let dir = claims_dir();
     if let Ok(_g) = lock_exclusive(&dir.join(".lock")) {
-        let _ = std::fs::remove_file(dir.join(claim_name(net, p)));
+        let _ = std::fs::remove_file(dir.join(claim_name(net.into(), p)));
     }
 }
 
@@ -255,5 +415,20 @@ mod tests {
             16
         ));
         assert_eq!(default_pools().count(), 31);
+        let a: Ipv6Addr = "fd00:1::".parse().unwrap();
+        assert!(overlaps6(a, 64, "fd00:1::8000:0:0".parse().unwrap(), 80));
+        assert!(!overlaps6(a, 64, "fd00::".parse().unwrap(), 64));
+        assert_eq!(parse_cidr6("--subnet", "fd00:1::/64").unwrap(), (a, 64));
+        for bad in [
+            "fd00:1::1/64",
+            "fd00:1::/127",
+            "fe80::/64",
+            "ff02::/16",
+            "::/0",
+            "fd00:1::",
+        ] {
+            assert!(parse_cidr6("--subnet", bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_claim("fd00:1::_64"), Some((IpAddr::V6(a), 64)));
     }
 }

@@ -17,7 +17,8 @@
 //! - [`bridge`]: the bridge of a network: made on first use, kept (as
 //!   docker0) until the network is removed or the engine reset.
 //! - [`nft`]: published ports, egress and isolation in one nftables table.
-//! - [`dns`]: the DNS server that resolves names on user networks.
+//! - [`dns`]: the DNS server that resolves names on user networks (and
+//!   runs [`v6proxy`], `[::1]` for published ports of IPv6 containers).
 //! - [`attach`]: a container joins (lease + veth config) and leaves.
 //! - [`ops`]: `network create/ls/inspect/rm/prune`.
 
@@ -32,6 +33,7 @@ pub mod nft;
 pub mod ops;
 pub mod ports;
 pub mod record;
+pub mod v6proxy;
 
 pub use attach::{attach, attach_with_files, release, Attachment};
 pub use record::{Lease, NetworkRecord, NetworkStore};

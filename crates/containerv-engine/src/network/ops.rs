@@ -4,7 +4,7 @@
 //! not overlap the host's routes or another network.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use chrono::Utc;
@@ -23,10 +23,14 @@ pub const PREDEFINED: [&str; 3] = [DEFAULT_NETWORK, "host", "none"];
 pub struct CreateOptions {
     pub name: String,
     pub driver: Option<String>,
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
+    /// `--subnet` (at most one IPv4 and one IPv6).
+    pub subnets: Vec<String>,
+    /// `--gateway` (each matched to the subnet of its family).
+    pub gateways: Vec<String>,
     pub ip_range: Option<String>,
     pub internal: bool,
+    /// `--ipv6`: dual stack (needs an IPv6 `--subnet`).
+    pub ipv6: bool,
     /// `-o KEY=VALUE`.
     pub options: Vec<String>,
     /// `--label KEY=VALUE`.
@@ -72,30 +76,73 @@ pub fn create(engine_root: &Path, o: &CreateOptions) -> Result<NetworkRecord> {
             ))
         }
     }
-    let want = o
-        .subnet
-        .as_deref()
-        .map(|s| ipam::parse_cidr("--subnet", s))
-        .transpose()?;
-    if want.is_none() && (o.gateway.is_some() || o.ip_range.is_some()) {
+    let mut want: Option<(Ipv4Addr, u8)> = None;
+    let mut want6: Option<(Ipv6Addr, u8)> = None;
+    for sn in &o.subnets {
+        if sn.contains(':') {
+            if want6.replace(ipam::parse_cidr6("--subnet", sn)?).is_some() {
+                return Err(Error::option(
+                    "--subnet",
+                    sn.as_str(),
+                    "only one IPv6 subnet per network is supported",
+                ));
+            }
+        } else if want.replace(ipam::parse_cidr("--subnet", sn)?).is_some() {
+            return Err(Error::option(
+                "--subnet",
+                sn.as_str(),
+                "only one IPv4 subnet per network is supported",
+            ));
+        }
+    }
+    if let (Some((a, p)), false) = (want6, o.ipv6) {
         return Err(Error::option(
-            if o.gateway.is_some() {
-                "--gateway"
-            } else {
-                "--ip-range"
-            },
-            o.gateway.clone().or(o.ip_range.clone()).unwrap_or_default(),
-            "needs --subnet",
+            "--subnet",
+            format!("{a}/{p}"),
+            "an IPv6 subnet needs --ipv6",
         ));
     }
-    let gateway: Option<Ipv4Addr> = o
-        .gateway
-        .as_deref()
-        .map(|g| {
-            g.parse()
-                .map_err(|_| Error::option("--gateway", g, "not an IPv4 address"))
-        })
-        .transpose()?;
+    if o.ipv6 && want6.is_none() {
+        return Err(Error::option(
+            "--ipv6",
+            "",
+            "needs an IPv6 --subnet (e.g. --subnet fd00:1::/64): there is no default IPv6 address pool (as docker 27 without one configured)",
+        ));
+    }
+    if want.is_none() && o.ip_range.is_some() {
+        return Err(Error::option(
+            "--ip-range",
+            o.ip_range.clone().unwrap_or_default(),
+            "needs an IPv4 --subnet",
+        ));
+    }
+    let mut gateway: Option<Ipv4Addr> = None;
+    let mut gateway6: Option<Ipv6Addr> = None;
+    for g in &o.gateways {
+        let a: IpAddr = g
+            .parse()
+            .map_err(|_| Error::option("--gateway", g.as_str(), "not an IP address"))?;
+        let ok = match a {
+            IpAddr::V4(a) => want.is_some() && gateway.replace(a).is_none(),
+            IpAddr::V6(a) => want6.is_some() && gateway6.replace(a).is_none(),
+        };
+        if !ok {
+            return Err(Error::option(
+                "--gateway",
+                g.as_str(),
+                "needs --subnet of its family (one gateway per subnet)",
+            ));
+        }
+    }
+    if let (Some((net, p)), Some(g)) = (want6, gateway6) {
+        if containerv::network::network6(g, p) != net || u128::from(g) == u128::from(net) {
+            return Err(Error::option(
+                "--gateway",
+                g.to_string(),
+                format!("not a host address of {net}/{p}"),
+            ));
+        }
+    }
     let ip_range = o
         .ip_range
         .as_deref()
@@ -139,6 +186,18 @@ pub fn create(engine_root: &Path, o: &CreateOptions) -> Result<NetworkRecord> {
         .cloned()
         .unwrap_or_else(|| format!("cv-{}", &id[..12]));
     let (subnet, prefix_len) = ipam::claim("--subnet", want, &ns.path(&o.name), &bridge)?;
+    if let Some(w6) = want6 {
+        if let Err(e) = ipam::claim6("--subnet", w6, &ns.path(&o.name), &bridge) {
+            ipam::unclaim(subnet, prefix_len);
+            return Err(e);
+        }
+    }
+    let unclaim_all = || {
+        ipam::unclaim(subnet, prefix_len);
+        if let Some((a, p)) = want6 {
+            ipam::unclaim6(a, p);
+        }
+    };
     let rec = NetworkRecord {
         name: o.name.clone(),
         bridge,
@@ -154,13 +213,16 @@ pub fn create(engine_root: &Path, o: &CreateOptions) -> Result<NetworkRecord> {
         labels,
         claimed: true,
         leases: Default::default(),
+        enable_ipv6: o.ipv6,
+        subnet6: want6,
+        gateway6: want6.map(|(a, _)| gateway6.unwrap_or(Ipv6Addr::from(u128::from(a) + 1))),
     };
     if let Err(e) =
         containerv::network::check_ifname("-o com.docker.network.bridge.name", &rec.bridge)
             .map_err(Error::from)
             .and_then(|_| ns.save(&rec, &g))
     {
-        ipam::unclaim(subnet, prefix_len);
+        unclaim_all();
         return Err(e);
     }
     crate::events::network(engine_root, &rec, "create", None);
@@ -194,6 +256,9 @@ pub fn remove(engine_root: &Path, reference: &str) -> Result<String> {
     bridge::remove(&rec);
     ns.delete(&rec.name, &g)?;
     ipam::unclaim(rec.subnet, rec.prefix_len);
+    if let Some((a, p)) = rec.subnet6 {
+        ipam::unclaim6(a, p);
+    }
     crate::network::dns::nudge(engine_root);
     crate::events::network(engine_root, &rec, "destroy", None);
     Ok(rec.name)
@@ -255,6 +320,9 @@ pub fn reset(engine_root: &Path) -> Result<Vec<String>> {
         if rec.claimed {
             ipam::unclaim(rec.subnet, rec.prefix_len);
         }
+        if let Some((a, p)) = rec.subnet6 {
+            ipam::unclaim6(a, p);
+        }
         crate::events::network(engine_root, &rec, "destroy", None);
         out.push(rec.name);
     }
@@ -300,6 +368,11 @@ pub fn inspect_json(r: &NetworkRecord) -> Value {
     if let Some((a, p)) = r.ip_range {
         ipam_cfg["IPRange"] = format!("{a}/{p}").into();
     }
+    let mut configs = vec![ipam_cfg];
+    if let (Some(sn), Some(g6)) = (r.subnet6_cidr(), r.gateway6) {
+        configs.push(json!({"Subnet": sn, "Gateway": g6.to_string()}));
+    }
+    let p6 = r.subnet6.map(|(_, p)| p).unwrap_or(0);
     let containers: serde_json::Map<String, Value> = r
         .leases
         .iter()
@@ -308,7 +381,8 @@ pub fn inspect_json(r: &NetworkRecord) -> Value {
                 l.container.clone(),
                 json!({
                     "Name": l.name, "EndpointID": "", "MacAddress": l.mac,
-                    "IPv4Address": format!("{ip}/{}", r.prefix_len), "IPv6Address": ""
+                    "IPv4Address": format!("{ip}/{}", r.prefix_len),
+                    "IPv6Address": l.ip6.map(|a| format!("{a}/{p6}")).unwrap_or_default()
                 }),
             )
         })
@@ -319,8 +393,8 @@ pub fn inspect_json(r: &NetworkRecord) -> Value {
         .or_insert_with(|| r.bridge.clone());
     json!({
         "Name": r.name, "Id": r.id, "Created": r.created.to_rfc3339(), "Scope": "local",
-        "Driver": r.driver, "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": [ipam_cfg]},
+        "Driver": r.driver, "EnableIPv6": r.enable_ipv6,
+        "IPAM": {"Driver": "default", "Options": {}, "Config": configs},
         "Internal": r.internal, "Attachable": false, "Ingress": false,
         "ConfigFrom": {"Network": ""}, "ConfigOnly": false,
         "Containers": containers, "Options": options, "Labels": r.labels
@@ -335,11 +409,17 @@ pub fn network_settings(engine_root: &Path, id: &str) -> Value {
     let mut first: Option<Value> = None;
     for r in ns.list().unwrap_or_default() {
         if let Some((ip, l)) = r.lease_of(id) {
+            let gw6 = match (l.ip6, r.gateway6, r.internal) {
+                (Some(_), Some(g), false) => g.to_string(),
+                _ => String::new(),
+            };
             let v = json!({
                 "IPAMConfig": null, "Links": null, "Aliases": l.aliases, "NetworkID": r.id,
                 "EndpointID": "", "Gateway": if r.internal { String::new() } else { r.gateway.to_string() },
-                "IPAddress": ip.to_string(), "IPPrefixLen": r.prefix_len, "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": l.mac,
+                "IPAddress": ip.to_string(), "IPPrefixLen": r.prefix_len, "IPv6Gateway": gw6,
+                "GlobalIPv6Address": l.ip6.map(|a| a.to_string()).unwrap_or_default(),
+                "GlobalIPv6PrefixLen": if l.ip6.is_some() { r.subnet6.map(|(_, p)| p).unwrap_or(0) } else { 0 },
+                "MacAddress": l.mac,
                 "DriverOpts": null
             });
             if first.is_none() {
@@ -352,7 +432,7 @@ pub fn network_settings(engine_root: &Path, id: &str) -> Value {
     for p in ports_of(engine_root, id) {
         let key = format!("{}/{}", p.container_port, p.proto);
         let host = json!({
-            "HostIp": p.host_ip.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+            "HostIp": host_ip_text(&p),
             "HostPort": p.host_port.to_string(),
         });
         match ports.get_mut(&key).and_then(Value::as_array_mut) {
@@ -367,21 +447,40 @@ pub fn network_settings(engine_root: &Path, id: &str) -> Value {
     json!({
         "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": ports,
         "SandboxKey": "", "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null,
-        "EndpointID": "", "Gateway": s("Gateway"), "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "EndpointID": "", "Gateway": s("Gateway"), "GlobalIPv6Address": s("GlobalIPv6Address"),
+        "GlobalIPv6PrefixLen": f.get("GlobalIPv6PrefixLen").cloned().unwrap_or(json!(0)),
         "IPAddress": s("IPAddress"), "IPPrefixLen": f.get("IPPrefixLen").cloned().unwrap_or(json!(0)),
-        "IPv6Gateway": "", "MacAddress": s("MacAddress"), "Networks": networks
+        "IPv6Gateway": s("IPv6Gateway"), "MacAddress": s("MacAddress"), "Networks": networks
     })
 }
 
-/// The ports container `id` has published (while it runs).
+/// A mapping's host address as docker shows it (`0.0.0.0`, `::`).
+pub fn host_ip_text(p: &crate::network::ports::PortMapping) -> String {
+    p.host_ip
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "0.0.0.0".into())
+}
+
+/// The ports container `id` has published (while it runs), one entry
+/// per family: a port on every address of a container with an IPv6
+/// address is listed for `0.0.0.0` and for `::` (as docker lists it).
 pub fn ports_of(engine_root: &Path, id: &str) -> Vec<crate::network::ports::PortMapping> {
-    NetworkStore::new(engine_root)
-        .list()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| r.lease_of(id).map(|(_, l)| l.ports.clone()))
-        .flatten()
-        .collect()
+    let mut out = Vec::new();
+    for r in NetworkStore::new(engine_root).list().unwrap_or_default() {
+        let Some((_, l)) = r.lease_of(id) else {
+            continue;
+        };
+        for p in &l.ports {
+            out.push(p.clone());
+            if p.host_ip.is_none() && l.ip6.is_some() {
+                out.push(crate::network::ports::PortMapping {
+                    host_ip: Some(Ipv6Addr::UNSPECIFIED.into()),
+                    ..p.clone()
+                });
+            }
+        }
+    }
+    out
 }
 
 /// docker's `ps` PORTS text: `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`.
@@ -391,9 +490,7 @@ pub fn ports_text(engine_root: &Path, id: &str) -> String {
         .map(|p| {
             format!(
                 "{}:{}->{}/{}",
-                p.host_ip
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "0.0.0.0".into()),
+                host_ip_text(p),
                 p.host_port,
                 p.container_port,
                 p.proto

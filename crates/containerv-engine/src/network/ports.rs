@@ -3,7 +3,7 @@
 //! into [`PortSpec`]s when the container is created; host ports left open
 //! are picked when it starts ([`resolve`]).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 /// One requested mapping (host port 0: any free port).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortSpec {
+    /// `None`: every local address of both families (docker's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<Ipv4Addr>,
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
     pub container_port: u16,
     /// `tcp` or `udp`.
@@ -23,7 +24,9 @@ pub struct PortSpec {
 /// One mapping in force (docker's `Ports` entries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
-    pub host_ip: Option<Ipv4Addr>,
+    /// `None`: every local address, IPv4 and (for a container with an
+    /// IPv6 address) IPv6; `::` every IPv6 one.
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
     pub container_port: u16,
     pub proto: String,
@@ -69,25 +72,57 @@ pub fn parse_publish(s: &str) -> Result<Vec<PortSpec>> {
             format!("unsupported protocol {proto:?} (tcp or udp)"),
         ));
     }
+    // `[v6]:hostPort:containerPort` (docker's form for an IPv6 address).
+    let (bracketed, rest) = match rest.strip_prefix('[') {
+        Some(r) => {
+            let (a, tail) = r
+                .split_once(']')
+                .ok_or_else(|| Error::option(flag, s, "missing ']' after the IPv6 address"))?;
+            let tail = tail.strip_prefix(':').ok_or_else(|| {
+                Error::option(flag, s, "expected [ipv6]:[hostPort:]containerPort")
+            })?;
+            (Some(a), tail)
+        }
+        None => (None, rest),
+    };
     let parts: Vec<&str> = rest.split(':').collect();
-    let (ip, hp, cp) = match parts.as_slice() {
-        [cp] => (None, "", *cp),
-        [hp, cp] => (None, *hp, *cp),
-        [ip, hp, cp] => (Some(*ip), *hp, *cp),
-        _ => {
+    let (ip, hp, cp) = match (bracketed, parts.as_slice()) {
+        (Some(a), [hp, cp]) => (Some(a), *hp, *cp),
+        (Some(_), _) => {
             return Err(Error::option(
                 flag,
                 s,
-                "expected [ip:][hostPort:]containerPort[/proto]",
+                "expected [ipv6]:[hostPort:]containerPort",
             ))
         }
+        (None, parts) => match parts {
+            [cp] => (None, "", *cp),
+            [hp, cp] => (None, *hp, *cp),
+            [ip, hp, cp] => (Some(*ip), *hp, *cp),
+            _ => {
+                return Err(Error::option(
+                    flag,
+                    s,
+                    "expected [ip:][hostPort:]containerPort[/proto]",
+                ))
+            }
+        },
     };
     let host_ip = match ip {
         None | Some("") | Some("0.0.0.0") => None,
-        Some(a) => Some(
-            a.parse::<Ipv4Addr>()
-                .map_err(|_| Error::option(flag, s, format!("invalid IPv4 address {a:?}")))?,
-        ),
+        Some(a) => {
+            let ip = a
+                .parse::<IpAddr>()
+                .map_err(|_| Error::option(flag, s, format!("invalid IP address {a:?}")))?;
+            if bracketed.is_some() != ip.is_ipv6() {
+                return Err(Error::option(
+                    flag,
+                    s,
+                    "an IPv6 address goes in brackets: [::1]:8080:80",
+                ));
+            }
+            Some(ip)
+        }
     };
     let (c0, c1) = port(flag, s, cp, false)?;
     let (h0, h1) = if hp.is_empty() {
@@ -181,7 +216,12 @@ mod tests {
             (8080, 80, "tcp")
         );
         let p = parse_publish("127.0.0.1:5353:53/udp").unwrap();
-        assert_eq!(p[0].host_ip, Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(p[0].host_ip, Some(IpAddr::from([127, 0, 0, 1])));
+        let p = parse_publish("[::1]:8080:80").unwrap();
+        assert_eq!(p[0].host_ip, "::1".parse().ok());
+        assert_eq!((p[0].host_port, p[0].container_port), (8080, 80));
+        let p = parse_publish("[::]::80/udp").unwrap();
+        assert_eq!((p[0].host_ip, p[0].host_port), ("::".parse().ok(), 0));
         assert_eq!(p[0].proto, "udp");
         let p = parse_publish("127.0.0.1::80").unwrap();
         assert_eq!(p[0].host_port, 0);
@@ -198,6 +238,10 @@ mod tests {
             "8000-8001:80-89",
             "0:80",
             "a:b:c:d",
+            "::1:8080:80",
+            "[::1:8080:80",
+            "[127.0.0.1]:8080:80",
+            "[::1]:80",
         ] {
             assert!(parse_publish(bad).is_err(), "{bad}");
         }

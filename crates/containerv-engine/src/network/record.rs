@@ -3,7 +3,7 @@
 //! two `cv` processes never hand out one address twice.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -26,6 +26,9 @@ pub struct Lease {
     /// Published ports in force (their nftables elements).
     #[serde(default)]
     pub ports: Vec<crate::network::ports::PortMapping>,
+    /// The container's IPv6 address (networks with `--ipv6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// A network (docker's `network inspect` names where they exist).
@@ -57,12 +60,25 @@ pub struct NetworkRecord {
     /// Address → lease.
     #[serde(default)]
     pub leases: BTreeMap<Ipv4Addr, Lease>,
+    /// `--ipv6`: dual stack, with this IPv6 subnet (claimed host-wide
+    /// like the IPv4 one) and gateway (on the bridge unless internal).
+    #[serde(default)]
+    pub enable_ipv6: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<(Ipv6Addr, u8)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 impl NetworkRecord {
     /// `a.b.c.d/n`.
     pub fn subnet_cidr(&self) -> String {
         format!("{}/{}", self.subnet, self.prefix_len)
+    }
+
+    /// `a:b::/n` of the IPv6 subnet, if any.
+    pub fn subnet6_cidr(&self) -> Option<String> {
+        self.subnet6.map(|(a, p)| format!("{a}/{p}"))
     }
 
     /// The lease of container `id`, if any.

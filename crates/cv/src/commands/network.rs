@@ -17,18 +17,23 @@ pub enum NetworkCmd {
         /// Driver (only "bridge").
         #[arg(short, long)]
         driver: Option<String>,
-        /// Subnet in CIDR form (default: a free pool).
+        /// Subnet in CIDR form (default: a free IPv4 pool); give it
+        /// twice for dual stack (an IPv4 and, with --ipv6, an IPv6 one).
         #[arg(long)]
-        subnet: Option<String>,
-        /// Gateway address (default: the subnet's first address).
+        subnet: Vec<String>,
+        /// Gateway address (default: the subnet's first address); one per
+        /// subnet, matched by family.
         #[arg(long)]
-        gateway: Option<String>,
+        gateway: Vec<String>,
         /// Hand out container addresses from this sub-range.
         #[arg(long = "ip-range")]
         ip_range: Option<String>,
         /// No route out of the network.
         #[arg(long)]
         internal: bool,
+        /// Enable IPv6 (dual stack; needs an IPv6 --subnet).
+        #[arg(long)]
+        ipv6: bool,
         /// Driver options (KEY=VALUE), e.g. com.docker.network.bridge.name.
         #[arg(short, long = "opt")]
         opt: Vec<String>,
@@ -108,7 +113,7 @@ fn summary(v: &Value, no_trunc: bool) -> Value {
     serde_json::json!({
         "ID": if no_trunc { id } else { &id[..12.min(id.len())] },
         "Name": v["Name"], "Driver": v["Driver"], "Scope": "local",
-        "IPv6": "false", "Internal": v["Internal"].to_string(),
+        "IPv6": v["EnableIPv6"].to_string(), "Internal": v["Internal"].to_string(),
         "Labels": labels.join(","), "CreatedAt": v["Created"],
     })
 }
@@ -143,6 +148,7 @@ pub fn run(ctx: &Context, c: NetworkCmd) -> anyhow::Result<()> {
             gateway,
             ip_range,
             internal,
+            ipv6,
             opt,
             label,
             name,
@@ -152,10 +158,11 @@ pub fn run(ctx: &Context, c: NetworkCmd) -> anyhow::Result<()> {
                 &CreateOptions {
                     name,
                     driver,
-                    subnet,
-                    gateway,
+                    subnets: subnet,
+                    gateways: gateway,
                     ip_range,
                     internal,
+                    ipv6,
                     options: opt,
                     labels: label,
                 },

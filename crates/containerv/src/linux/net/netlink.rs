@@ -8,7 +8,7 @@
 //! dependency, and a request takes tens of microseconds.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 const NLMSG_ERROR: u16 = 2;
@@ -36,6 +36,8 @@ const NLA_F_NESTED: u16 = 0x8000;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
+/// `ifaddrmsg.ifa_flags`: no duplicate address detection (usable at once).
+const IFA_F_NODAD: u8 = 0x02;
 
 const RTA_GATEWAY: u16 = 5;
 const RT_TABLE_MAIN: u8 = 254;
@@ -339,11 +341,35 @@ impl Netlink {
         self.request(m, None)
     }
 
+    /// IPv6 `addr/prefix` on link `index`, without duplicate address
+    /// detection (the address is usable at once; the caller hands each
+    /// address out once).
+    pub fn add_addr6(&self, index: u32, addr: Ipv6Addr, prefix: u8) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        m.buf.push(libc::AF_INET6 as u8);
+        m.buf.push(prefix);
+        m.buf.push(IFA_F_NODAD);
+        m.buf.push(0); // scope: universe
+        m.buf.extend_from_slice(&index.to_ne_bytes());
+        m.attr(IFA_LOCAL, &addr.octets());
+        m.attr(IFA_ADDRESS, &addr.octets());
+        self.request(m, None)
+    }
+
     /// The default route via `gateway` in the main table.
     pub fn add_default_route(&self, gateway: Ipv4Addr) -> io::Result<()> {
+        self.default_route(libc::AF_INET as u8, &gateway.octets())
+    }
+
+    /// The IPv6 default route via `gateway` in the main table.
+    pub fn add_default_route6(&self, gateway: Ipv6Addr) -> io::Result<()> {
+        self.default_route(libc::AF_INET6 as u8, &gateway.octets())
+    }
+
+    fn default_route(&self, family: u8, gateway: &[u8]) -> io::Result<()> {
         let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
         m.buf.extend_from_slice(&[
-            libc::AF_INET as u8,
+            family,
             0, // dst_len
             0, // src_len
             0, // tos
@@ -353,7 +379,7 @@ impl Netlink {
             RTN_UNICAST,
         ]);
         m.buf.extend_from_slice(&0u32.to_ne_bytes()); // flags
-        m.attr(RTA_GATEWAY, &gateway.octets());
+        m.attr(RTA_GATEWAY, gateway);
         self.request(m, None)
     }
 }

@@ -121,6 +121,14 @@ fn configure(nl: &Netlink, v: &Veth, index: u32, master: Option<u32>, netns: &Fi
             e,
         )
     })?;
+    if let Some((a6, p6)) = v.addr6 {
+        inner.add_addr6(cidx, a6, p6).map_err(|e| {
+            nl_err(
+                &format!("add {a6}/{p6} to the container's {}", v.container_ifname),
+                e,
+            )
+        })?;
+    }
     inner
         .set_up(cidx, None)
         .map_err(|e| nl_err("bring the container's veth end up", e))?;
@@ -128,6 +136,14 @@ fn configure(nl: &Netlink, v: &Veth, index: u32, master: Option<u32>, netns: &Fi
         inner
             .add_default_route(gw)
             .map_err(|e| nl_err(&format!("add the container's default route via {gw}"), e))?;
+    }
+    if let Some(gw) = v.gateway6 {
+        inner.add_default_route6(gw).map_err(|e| {
+            nl_err(
+                &format!("add the container's IPv6 default route via {gw}"),
+                e,
+            )
+        })?;
     }
     Ok(())
 }

@@ -436,13 +436,15 @@ fn port_cmd(ctx: &Context, container: &str, which: Option<&str>) -> anyhow::Resu
     });
     let mut found = false;
     for p in containerv_engine::network::ops::ports_of(e.store.root(), &id) {
-        let host = format!(
-            "{}:{}",
-            p.host_ip
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "0.0.0.0".into()),
-            p.host_port
-        );
+        // docker: `0.0.0.0:8080`, `[::]:8080`.
+        let host = match p.host_ip {
+            Some(a) if a.is_ipv6() => format!("[{a}]:{}", p.host_port),
+            _ => format!(
+                "{}:{}",
+                containerv_engine::network::ops::host_ip_text(&p),
+                p.host_port
+            ),
+        };
         match &want {
             Some((wp, wproto)) => {
                 if *wp == p.container_port.to_string() && *wproto == p.proto {
