@@ -63,8 +63,11 @@ impl Cv {
     }
 
     /// A real container on `image` (entrypoint /bin/sh) runs `script`.
+    /// No network: the test thread has a private /run (for podman), where
+    /// the engine's claim of its default bridge would vanish with the test
+    /// and leave the bridge on the host.
     fn run_sh(&self, image: &str, script: &str) -> String {
-        self.ok(&["run", "--rm", image, "-c", script])
+        self.ok(&["run", "--rm", "--network", "none", image, "-c", script])
     }
 
     /// Nothing of cv's left: no container, no mount of either root.

@@ -65,7 +65,9 @@ fn defaults_match_podman_where_docker_and_podman_agree() {
         parse(&run_ok(&mut c))
     };
     let cv_status = |flags: &[&str]| -> Status {
-        let mut a = vec!["run", "--rm"];
+        // No network, like podman's side (and the engine's default bridge
+        // would be claimed in this thread's private /run, then left).
+        let mut a = vec!["run", "--rm", "--network", "none"];
         a.extend_from_slice(flags);
         a.extend_from_slice(&["containerv/busybox", "cat", "/proc/self/status"]);
         parse(&cv.ok(&a))
