@@ -145,6 +145,10 @@ pub struct Outside {
     pub host_addr: Ipv4Addr,
     /// The outside's own address.
     pub addr: Ipv4Addr,
+    /// The host end's and the outside's IPv6 addresses (a ULA /64 of
+    /// their own; the outside's IPv6 default route is the host end).
+    pub host_addr6: std::net::Ipv6Addr,
+    pub addr6: std::net::Ipv6Addr,
 }
 
 fn ip(args: &[&str]) {
@@ -172,17 +176,29 @@ impl Outside {
         let name = unique_ifname("cvo");
         let host_if = unique_ifname("cvx");
         let (host_addr, addr) = (nth(net, 1), nth(net, 2));
+        let net6 = free_subnet6();
+        let (host_addr6, addr6) = (nth6(net6, 1), nth6(net6, 2));
         ip(&["netns", "add", &name]);
         let o = Outside {
             name: name.clone(),
             host_if: host_if.clone(),
             host_addr,
             addr,
+            host_addr6,
+            addr6,
         };
         ip(&[
             "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &name,
         ]);
         ip(&["addr", "add", &format!("{host_addr}/30"), "dev", &host_if]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{host_addr6}/64"),
+            "dev",
+            &host_if,
+            "nodad",
+        ]);
         ip(&["link", "set", &host_if, "up"]);
         let x = |a: &[&str]| {
             let mut v = vec!["-n", name.as_str()];
@@ -193,6 +209,22 @@ impl Outside {
         x(&["link", "set", "eth0", "up"]);
         x(&["link", "set", "lo", "up"]);
         x(&["route", "add", "default", "via", &host_addr.to_string()]);
+        x(&[
+            "addr",
+            "add",
+            &format!("{addr6}/64"),
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
+        x(&[
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            &host_addr6.to_string(),
+        ]);
         o
     }
 
@@ -215,12 +247,30 @@ impl Outside {
         port: u16,
         window: std::time::Duration,
     ) -> std::thread::JoinHandle<Vec<(std::net::SocketAddr, String)>> {
+        self.listen_tcp_on(std::net::Ipv4Addr::UNSPECIFIED.into(), port, window)
+    }
+
+    /// [`Outside::listen_tcp`] on IPv6 (`::`).
+    pub fn listen_tcp6(
+        &self,
+        port: u16,
+        window: std::time::Duration,
+    ) -> std::thread::JoinHandle<Vec<(std::net::SocketAddr, String)>> {
+        self.listen_tcp_on(std::net::Ipv6Addr::UNSPECIFIED.into(), port, window)
+    }
+
+    fn listen_tcp_on(
+        &self,
+        on: std::net::IpAddr,
+        port: u16,
+        window: std::time::Duration,
+    ) -> std::thread::JoinHandle<Vec<(std::net::SocketAddr, String)>> {
         let path = format!("/run/netns/{}", self.name);
         let (tx, rx) = std::sync::mpsc::channel();
         let h = std::thread::spawn(move || {
             use std::io::Read;
             join_netns(&path);
-            let l = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+            let l = std::net::TcpListener::bind((on, port)).unwrap();
             l.set_nonblocking(true).unwrap();
             tx.send(()).unwrap();
             let end = std::time::Instant::now() + window;

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::Cv;
-use containerv_testutil::net::{free_subnet, free_subnet6, link_exists, nth6};
+use containerv_testutil::net::{free_subnet, free_subnet6, link_exists, nth6, Outside};
 
 /// `nslookup -type=TYPE NAME` from container `from`: the addresses answered.
 fn lookup(cv: &Cv, from: &str, qtype: &str, name: &str) -> Vec<String> {
@@ -281,4 +281,56 @@ fn dual_stack_network_like_docker() {
             "{bridge} left in ip6 {set}"
         );
     }
+}
+
+/// IPv6 egress as docker 27 (ip6tables on by default: NAT for IPv6 too):
+/// a container of an `--ipv6` network reaches a namespace this test made
+/// to play "the outside" over IPv6, arriving from the host's address
+/// (masqueraded); one of an `--internal --ipv6` network reaches nothing.
+#[test]
+fn ipv6_egress_is_masqueraded_and_internal_reaches_nothing() {
+    let cv = Cv::new();
+    let out = Outside::new();
+    let (net, int) = (
+        containerv_testutil::unique_id("e6"),
+        containerv_testutil::unique_id("i6"),
+    );
+    for (n, extra) in [(&net, None), (&int, Some("--internal"))] {
+        let (s4, s6) = (
+            format!("{}/24", free_subnet(24)),
+            format!("{}/64", free_subnet6()),
+        );
+        let mut a = vec![
+            "network", "create", "--ipv6", "--subnet", &s4, "--subnet", &s6,
+        ];
+        a.extend(extra);
+        a.push(n);
+        cv.ok(&a);
+    }
+    let l = out.listen_tcp6(9006, Duration::from_secs(10));
+    let send = |n: &str, text: &str| {
+        cv.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            n,
+            "containerv/busybox",
+            "sh",
+            "-c",
+            &format!("echo {text} | nc -w 2 {} 9006; echo rc=$?", out.addr6),
+        ])
+    };
+    let a = send(&net, "from-v6");
+    assert!(a.contains("rc=0"), "{a}");
+    let b = send(&int, "from-internal");
+    assert!(!b.contains("rc=0"), "{b}");
+    let got = l.join().unwrap();
+    let texts: Vec<&str> = got.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(texts, ["from-v6"], "{got:?}");
+    assert_eq!(
+        got[0].0.ip(),
+        std::net::IpAddr::V6(out.host_addr6),
+        "not masqueraded: {got:?}"
+    );
+    cv.ok(&["network", "rm", &net, &int]);
 }
