@@ -31,7 +31,7 @@ $CV run --rm --network none containerv/busybox true # makes the built-in image
 uptime
 hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$work/r.md" \
   -n "remapped" "$CV run --rm --network none containerv/busybox true" \
-  -n "--userns host" "$CV run --rm --network none --userns host containerv/busybox true"
+  -n "userns=host" "$CV run --rm --network none --userns host containerv/busybox true"
 cat "$work/r.md"
 $CV container prune -f >/dev/null
 uptime
