@@ -129,8 +129,8 @@ impl Drop for Unshared {
 
 /// linux.namespaces by path: a pid namespace (the init is born in it, so
 /// it is pid 2 after unshare's sleep) and a mount namespace (the rootfs is
-/// set up in it); the runtime's own mount namespace and a spec without a
-/// mount namespace are refused by name.
+/// set up in it); the runtime's own mount namespace by path is refused by
+/// name; a spec without a mount namespace shares the runtime's (chroot).
 #[test]
 fn namespaces_by_path() {
     let pidns = Unshared::new(&["--pid"]);
@@ -179,12 +179,48 @@ fn namespaces_by_path() {
     assert!(!ok && err.contains("runtime's own"), "{err}");
     assert_no_leftovers(b.root.path(), &id);
 
-    // No mount namespace at all.
-    b.edit(|c| ns(c, serde_json::json!([{"type": "pid"}])));
+    // No mount namespace at all: the runtime's own, as with runc and crun.
+    // The rootfs and the spec's mounts go below the state directory, the
+    // init chroots there, and delete detaches them all without removing
+    // anything through them. In a private mount namespace of the test's
+    // (the runtime's "own" here), so nothing reaches the host's.
+    b.edit(|c| {
+        ns(c, serde_json::json!([{"type": "pid"}]));
+        c["process"]["args"] = serde_json::json!([
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/mnt; test -x /bin/busybox && test -d /proc/1 && echo rooted"
+        ]);
+    });
     let id = common::id("nsnone");
-    let (ok, _, err) = run(common::bin(), b.root.path(), &b, &id);
-    assert!(!ok && err.contains("linux.namespaces"), "{err}");
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("readlink /proc/self/ns/mnt; exec \"$0\" \"$@\"")
+        .arg(common::bin())
+        .arg("--root")
+        .arg(b.root.path())
+        .args(["run", "--bundle"])
+        .arg(b.dir.path())
+        .arg(&id)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", common::stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0], lines[1],
+        "the container shares the runtime's mount namespace"
+    );
+    assert_eq!(lines[2], "rooted");
     assert_no_leftovers(b.root.path(), &id);
+    assert!(
+        containerv_testutil::busybox_rootfs()
+            .join("bin/busybox")
+            .exists(),
+        "delete must not remove anything through the container's root"
+    );
 }
 
 /// Hooks get the container's state on stdin with the status the runtime

@@ -1,11 +1,16 @@
 // gen writes OCI bundles the way the runtime-tools validation programs
 // write theirs: runtime-tools' own generator (generate.New("linux"), the
 // Debian package golang-github-opencontainers-runtime-tools-dev) and
-// encoding/json, so every spec has Go's omitempty shape. One bundle per
-// case, each in a 0700 directory as os.MkdirTemp makes them, with the
-// probe the container runs and the output it must print ("expect").
+// encoding/json, so every spec has Go's omitempty shape. It also reads
+// back what the suite reads back from outside a container (cgroups,
+// through runtime-tools' own cgroups package; the state hooks get on
+// stdin).
 //
-//	gen OUTDIR ROOTFS
+//	gen bundles OUTDIR ROOTFS CGABS CGREL   one bundle per case (cases.go)
+//	gen spec DIR ROOTFS [OPTION...] -- ARG... one bundle for lifecycle.sh (spec.go)
+//	gen cgcheck BUNDLE PID                  cgroup values vs the spec (check.go)
+//	gen hookstate FILE ID BUNDLE PID STATUS the state a hook got (check.go)
+//	gen field NAME < STATE                  one field of `state`'s JSON
 package main
 
 import (
@@ -13,107 +18,159 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
-	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
-	"github.com/opencontainers/runtime-tools/generate/seccomp"
 )
 
-type testCase struct {
-	name   string
-	probe  string
-	expect string
-	edit   func(g *generate.Generator)
-}
-
-const rootTags = `awk '$5 == "/" { t = "none"; for (i = 7; $i != "-"; i++) { if ($i ~ /^shared:/) t = "shared"; if ($i == "unbindable") t = "unbindable" }; print t }' /proc/self/mountinfo`
-
-func cgroupMount(g *generate.Generator) {
-	g.RemoveMount("/sys/fs/cgroup")
-	g.AddMount(rspec.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
-		Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
-}
-
-var cases = []testCase{
-	{"default", "echo ok", "ok", nil},
-	{"hostname", "hostname", "conformance", func(g *generate.Generator) { g.SetHostname("conformance") }},
-	{"seccomp-default", "grep Seccomp: /proc/self/status | tr -d '\\t '", "Seccomp:2",
-		func(g *generate.Generator) { g.Config.Linux.Seccomp = seccomp.DefaultProfile(g.Config) }},
-	{"propagation-shared", rootTags, "shared", func(g *generate.Generator) { g.SetLinuxRootPropagation("shared") }},
-	{"propagation-slave", rootTags, "none", func(g *generate.Generator) { g.SetLinuxRootPropagation("slave") }},
-	{"propagation-private", rootTags, "none", func(g *generate.Generator) { g.SetLinuxRootPropagation("private") }},
-	{"propagation-unbindable", rootTags, "unbindable", func(g *generate.Generator) { g.SetLinuxRootPropagation("unbindable") }},
-	{"user-namespace", "id -u", "0", func(g *generate.Generator) {
-		g.AddOrReplaceLinuxNamespace("user", "")
-		g.AddLinuxUIDMapping(1000, 0, 1000)
-		g.AddLinuxGIDMapping(1000, 0, 1000)
-	}},
-	{"memory-limit-v1-view", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes", "67108864", func(g *generate.Generator) {
-		cgroupMount(g)
-		g.SetLinuxResourcesMemoryLimit(64 << 20)
-	}},
-	{"kernel-tcp-memory", "cat /sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes", "33554432", func(g *generate.Generator) {
-		cgroupMount(g)
-		g.SetLinuxResourcesMemoryLimit(128 << 20)
-		g.SetLinuxResourcesMemoryKernelTCP(32 << 20)
-	}},
-	{"pids-limit", "cat /sys/fs/cgroup/pids/pids.max", "55", func(g *generate.Generator) {
-		cgroupMount(g)
-		g.SetLinuxResourcesPidsLimit(55)
-	}},
-	{"systemd-hierarchy-own", "test -e /sys/fs/cgroup/systemd/release_agent && echo host || echo own", "own", cgroupMount},
-	{"masked-path", "test -s /proc/kcore && echo visible || echo masked", "masked",
-		func(g *generate.Generator) { g.AddLinuxMaskedPaths("/proc/kcore") }},
-	{"readonly-path", "touch /proc/sys/kernel/x 2>/dev/null; echo 1 > /proc/sys/vm/swappiness 2>/dev/null || echo ro", "ro",
-		func(g *generate.Generator) { g.AddLinuxReadonlyPaths("/proc/sys") }},
-	{"sysctl", "cat /proc/sys/net/ipv4/ip_forward", "1",
-		func(g *generate.Generator) { g.AddLinuxSysctl("net.ipv4.ip_forward", "1") }},
-	{"rlimit", "ulimit -n", "777", func(g *generate.Generator) { g.AddProcessRlimits("RLIMIT_NOFILE", 777, 777) }},
-	{"capabilities", "grep CapEff: /proc/self/status | tr -d '\\t '", "CapEff:0000000000000020", func(g *generate.Generator) {
-		g.ClearProcessCapabilities()
-		g.AddProcessCapability("CAP_KILL")
-	}},
-	{"device", "test -c /dev/cvfull && echo dev", "dev", func(g *generate.Generator) {
-		mode := os.FileMode(0o666)
-		g.AddDevice(rspec.LinuxDevice{Path: "/dev/cvfull", Type: "c", Major: 1, Minor: 7, FileMode: &mode})
-	}},
-	{"oom-score-adj", "cat /proc/self/oom_score_adj", "123", func(g *generate.Generator) { g.SetProcessOOMScoreAdj(123) }},
-	{"umask", "umask", "0027", func(g *generate.Generator) {
-		m := uint32(0o027)
-		g.Config.Process.User.Umask = &m
-	}},
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: gen bundles OUTDIR ROOTFS CGABS CGREL | spec DIR ROOTFS [OPTION...] -- ARG... | cgcheck BUNDLE PID | hookstate FILE ID BUNDLE PID STATUS | field NAME")
+	os.Exit(2)
 }
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: gen OUTDIR ROOTFS")
-		os.Exit(2)
+	if len(os.Args) < 2 {
+		usage()
 	}
-	out, rootfs := os.Args[1], os.Args[2]
-	for _, c := range cases {
-		g, err := generate.New("linux")
-		if err != nil {
-			panic(err)
+	var err error
+	switch a := os.Args[2:]; os.Args[1] {
+	case "bundles":
+		if len(a) != 4 {
+			usage()
 		}
-		g.SetRootPath(rootfs)
-		g.SetProcessTerminal(false)
-		g.SetProcessArgs([]string{"sh", "-c", c.probe})
+		err = writeBundles(a[0], a[1], a[2], a[3])
+	case "spec":
+		if len(a) < 2 {
+			usage()
+		}
+		err = writeSpec(a[0], a[1], a[2:])
+	case "cgcheck":
+		if len(a) != 2 {
+			usage()
+		}
+		err = cgcheck(a[0], a[1])
+	case "hookstate":
+		if len(a) != 5 {
+			usage()
+		}
+		err = hookState(a[0], a[1], a[2], a[3], a[4])
+	case "field":
+		if len(a) != 1 {
+			usage()
+		}
+		err = field(a[0])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+// newGenerator is the suite's default generator with our rootfs and a
+// non-terminal process.
+func newGenerator(rootfs string, args ...string) *generate.Generator {
+	g, err := generate.New("linux")
+	if err != nil {
+		panic(err)
+	}
+	g.SetRootPath(rootfs)
+	g.SetProcessTerminal(false)
+	g.SetProcessArgs(args)
+	return &g
+}
+
+// save writes config.json as Go marshals it, with raw edits applied at
+// the JSON level.
+func save(dir string, g *generate.Generator, raw func(map[string]interface{})) error {
+	b, err := json.MarshalIndent(g.Config, "", "\t")
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		var m map[string]interface{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		raw(m)
+		if b, err = json.MarshalIndent(m, "", "\t"); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600)
+}
+
+// firstDisk is a real block device's major:minor for blkio throttling.
+func firstDisk() (int64, int64) {
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "ram") || strings.HasPrefix(n, "zram") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/sys/block", n, "dev"))
+		if err != nil {
+			continue
+		}
+		mm := strings.SplitN(strings.TrimSpace(string(b)), ":", 2)
+		if len(mm) != 2 {
+			continue
+		}
+		maj, err1 := strconv.ParseInt(mm[0], 10, 64)
+		min, err2 := strconv.ParseInt(mm[1], 10, 64)
+		if err1 == nil && err2 == nil {
+			return maj, min
+		}
+	}
+	return -1, -1
+}
+
+func writeBundles(out, rootfs, cgAbs, cgRel string) error {
+	env := &genEnv{rootfs: rootfs, cgAbs: cgAbs, cgRel: cgRel}
+	env.blkMajor, env.blkMinor = firstDisk()
+	for _, c := range cases {
+		if strings.HasPrefix(c.name, "cgroups-blkio") && env.blkMajor < 0 {
+			fmt.Fprintf(os.Stderr, "gen: %s skipped: no disk in /sys/block\n", c.name)
+			continue
+		}
+		if c.prep != nil {
+			if err := c.prep(rootfs); err != nil {
+				return fmt.Errorf("%s: %v", c.name, err)
+			}
+		}
+		probe := c.probe
+		if c.kind == kindCgroup && probe == "" {
+			probe = "sleep 30"
+		} else if probe == "" {
+			probe = "true"
+		}
+		g := newGenerator(rootfs, "sh", "-c", probe)
 		if c.edit != nil {
-			c.edit(&g)
+			c.edit(g, env)
 		}
 		dir := filepath.Join(out, c.name)
 		if err := os.Mkdir(dir, 0o700); err != nil {
-			panic(err)
+			return err
 		}
-		b, err := json.MarshalIndent(g.Config, "", "\t")
-		if err != nil {
-			panic(err)
+		if err := save(dir, g, c.raw); err != nil {
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
-			panic(err)
+		kind := c.kind
+		if kind == "" {
+			kind = kindRun
 		}
-		if err := os.WriteFile(filepath.Join(dir, "expect"), []byte(c.expect+"\n"), 0o600); err != nil {
-			panic(err)
+		expect := c.expect
+		if kind == kindCgroup {
+			expect = "ok"
+		}
+		if err := os.WriteFile(filepath.Join(dir, "kind"), []byte(kind+"\n"), 0o600); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "expect"), []byte(expect+"\n"), 0o600); err != nil {
+			return err
 		}
 	}
+	return nil
 }

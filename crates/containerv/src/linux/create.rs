@@ -54,6 +54,11 @@ impl Drop for Undo {
             let _ = cg.kill_all();
             let _ = cg.remove();
         }
+        // Never through a mount left by a container without a mount
+        // namespace of its own (see rootfs::detach).
+        if super::rootfs::detach(&self.dir).is_err() {
+            return;
+        }
         for d in self.made.iter().rev() {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -338,6 +343,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         cgroups: &cgroup_state.hierarchies,
         uts: ns.uts,
         no_pivot: config.no_pivot,
+        shared_mount: ns.shared_mount,
         etc_files: &etc_files,
         held,
     };
@@ -572,7 +578,21 @@ fn map_root(maps: Option<&[oci_spec::runtime::LinuxIdMapping]>) -> Option<u32> {
 }
 
 /// Checks on the spec that need no system state, before anything exists.
+/// `ociVersion` must name a runtime-spec 1.x version ("1.0.2", "1.2.0",
+/// "1.0.2-dev"), as crun requires: a spec of another major version (or
+/// none) is not one this runtime knows how to read.
+fn check_oci_version(v: &str) -> Result<()> {
+    let minor = v.strip_prefix("1.").unwrap_or("");
+    if minor.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok(());
+    }
+    Err(Error::InvalidSpec(format!(
+        "ociVersion {v:?}: not a runtime-spec 1.x version (e.g. \"1.0.2\")"
+    )))
+}
+
 fn validate(spec: &Spec, config: &CreateConfig) -> Result<()> {
+    check_oci_version(spec.version())?;
     for m in spec.mounts().iter().flatten() {
         rootfs::relative_destination(m.destination())?;
         let typ = m.typ().as_deref().unwrap_or("");

@@ -116,6 +116,13 @@ fn namespace_fds(pid: i32) -> Result<Vec<(RawFd, OwnedFd)>> {
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
         if t.dev() == o.dev() && t.ino() == o.ino() {
+            if name == "mnt" {
+                // A container without a mount namespace of its own: the
+                // process would see our root, not the container's.
+                return Err(Error::Unsupported(
+                    "exec into a container without a mount namespace of its own (it shares the runtime's)".into(),
+                ));
+            }
             continue;
         }
         let f =

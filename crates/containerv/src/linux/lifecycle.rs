@@ -200,6 +200,7 @@ impl Container {
         }
         self.cgroup.kill_all()?;
         self.wait_gone()?;
+        crate::linux::rootfs::detach(&self.dir)?;
         self.cgroup.remove()?;
         if let Some(v) = &self.state.veth {
             crate::linux::net::veth::remove(v);

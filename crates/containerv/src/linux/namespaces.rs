@@ -6,9 +6,12 @@
 //! init is born in it, as runc's nsexec does. A mount namespace given by
 //! `path` is joined and the rootfs set up in it (as crun and runc do); the
 //! runtime's own mount namespace is refused (pivot_root there would move
-//! the host's root). A spec without a mount namespace is refused: runc's
-//! way (the mounts made in the caller's namespace, then chroot) leaves
-//! them on the host after the container is gone.
+//! the host's root). A spec without a mount namespace shares the
+//! runtime's, as with runc and crun: the rootfs and the spec's mounts are
+//! made under the container's mount point in the state directory (made
+//! private first, so nothing propagates from it), the init chroots there,
+//! and `delete` detaches that mount point with everything below it (runc
+//! leaves them behind).
 //!
 //! Limits: with a new user namespace, joining a namespace owned by the
 //! host's user namespace (e.g. a prepared network namespace) fails with
@@ -40,6 +43,8 @@ pub(crate) struct NsPlan {
     pub uts: bool,
     /// The container has a cgroup namespace (new or joined).
     pub cgroup: bool,
+    /// No mount namespace in the spec: the container shares the runtime's.
+    pub shared_mount: bool,
 }
 
 fn flag(t: LinuxNamespaceType) -> libc::c_int {
@@ -107,11 +112,7 @@ pub(crate) fn plan(spec: &Spec) -> Result<NsPlan> {
         p.uts |= t == LinuxNamespaceType::Uts && ns.path().is_none();
         p.cgroup |= t == LinuxNamespaceType::Cgroup;
     }
-    if !seen.contains(&LinuxNamespaceType::Mount) {
-        return Err(Error::InvalidSpec(
-            "linux.namespaces: a mount namespace (new or by path) is required: the rootfs and the spec's mounts are set up in it, and without one they would stay on the host after the container is gone".into(),
-        ));
-    }
+    p.shared_mount = !seen.contains(&LinuxNamespaceType::Mount);
     p.join
         .sort_by_key(|(t, _)| if *t == LinuxNamespaceType::User { 0 } else { 1 });
     let linux = spec.linux().as_ref();

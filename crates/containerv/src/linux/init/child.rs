@@ -411,6 +411,15 @@ fn exec_op(op: &Op, root: &mut i32, placed: bool) -> Result<(), i32> {
             }
             reopen_root(root)
         }
+        Op::Chroot { path } => {
+            // SAFETY: path is NUL-terminated; these calls change only this process.
+            unsafe {
+                sys::check(libc::chdir(path.as_ptr()) as libc::c_long)?;
+                sys::check(libc::chroot(c".".as_ptr()) as libc::c_long)?;
+                sys::check(libc::chdir(c"/".as_ptr()) as libc::c_long)?;
+            }
+            reopen_root(root)
+        }
         Op::Mask { path } => match stat_kind(path)? {
             None => Ok(()),
             Some(true) => sys::mount(

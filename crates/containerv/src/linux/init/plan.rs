@@ -43,6 +43,10 @@ pub(crate) enum Op {
         fd: OwnedFd,
         unless_placed: bool,
     },
+    /// chroot into `path` (no mount namespace of its own: no pivot_root).
+    Chroot {
+        path: CString,
+    },
     /// `unshare(CLONE_NEWCGROUP)`, so the container's cgroup is its root.
     UnshareCgroupNs,
     /// Bring `lo` up in the init's new network namespace.

@@ -44,6 +44,10 @@ pub(crate) struct RootfsInput<'a> {
     pub cgroups: &'a [crate::linux::cgroups::Placed],
     pub uts: bool,
     pub no_pivot: bool,
+    /// No mount namespace of its own: everything is mounted under
+    /// `mountpoint` in the runtime's namespace (made private first), and
+    /// the init chroots there (see `namespaces`).
+    pub shared_mount: bool,
     /// (destination, host file) binds for /etc/hostname, /etc/hosts, /etc/resolv.conf.
     pub etc_files: &'a [(String, PathBuf)],
     /// Host paths the paths above go through in a new user namespace
@@ -173,6 +177,32 @@ pub(crate) fn relative_destination(dest: &Path) -> Result<String> {
     Ok(parts.join("/"))
 }
 
+/// Detach what a container without a mount namespace of its own left
+/// mounted on `<state dir>/rootfs` (its root and everything below, see
+/// `namespaces`); nothing for any other container (EINVAL: not a mount
+/// point). An error when something stays mounted there, so the state
+/// directory is never removed through a mount (that would delete files of
+/// the rootfs or a bind source).
+pub(crate) fn detach(state_dir: &Path) -> Result<()> {
+    let mp = state_dir.join("rootfs");
+    let c = cpath(&mp)?;
+    for _ in 0..64 {
+        // SAFETY: c is a NUL-terminated path; umount2 changes no memory.
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EINVAL) | Some(libc::ENOENT) => Ok(()),
+                _ => Err(Error::io("unmount the container's root", &mp, e)),
+            };
+        }
+    }
+    Err(Error::io(
+        "unmount the container's root",
+        &mp,
+        std::io::Error::other("still mounted after 64 unmounts"),
+    ))
+}
+
 /// Append the rootfs steps to `out`.
 pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> {
     let linux = input.spec.linux().as_ref();
@@ -196,17 +226,20 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
     } else {
         prop_flags
     };
-    out.push(step(
-        format!(
-            "set mount propagation {} on /",
-            if late {
-                "rslave (the requested one after entering the root)"
-            } else {
-                prop.unwrap_or("rslave (default)")
-            }
-        ),
-        Op::Propagation { flags: before },
-    ));
+    // Not the runtime's own "/" when the container shares its namespace.
+    if !input.shared_mount {
+        out.push(step(
+            format!(
+                "set mount propagation {} on /",
+                if late {
+                    "rslave (the requested one after entering the root)"
+                } else {
+                    prop.unwrap_or("rslave (default)")
+                }
+            ),
+            Op::Propagation { flags: before },
+        ));
+    }
     // Host and domain name first: createContainer hooks (run before
     // pivot_root) already see them.
     if input.uts {
@@ -267,6 +300,19 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
             },
         )),
     }
+    if input.shared_mount {
+        // Nothing mounted below it reaches the runtime's other mounts.
+        out.push(step(
+            format!("make {} private", input.mountpoint.display()),
+            Op::MountAt {
+                source: None,
+                target: mp.clone(),
+                fstype: None,
+                flags: libc::MS_PRIVATE | libc::MS_REC,
+                data: None,
+            },
+        ));
+    }
     out.push(step(
         format!("open the root {}", input.mountpoint.display()),
         Op::OpenRoot { path: mp.clone() },
@@ -315,7 +361,12 @@ pub(crate) fn steps(input: &RootfsInput<'_>, out: &mut Vec<Step>) -> Result<()> 
         }
     }
 
-    if input.no_pivot {
+    if input.shared_mount {
+        out.push(step(
+            "enter the root (chroot: no mount namespace of its own)".into(),
+            Op::Chroot { path: mp },
+        ));
+    } else if input.no_pivot {
         out.push(step(
             "enter the root (MS_MOVE + chroot)".into(),
             Op::MoveRoot { path: mp },
