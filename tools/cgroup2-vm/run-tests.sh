@@ -44,7 +44,7 @@ done
 # mkfs (the VM has no mkfs; this host's kernel has no quotas). xfsprogs
 # refuses a filesystem under 300 MiB unless its own test suite runs it:
 # the variables say so.
-truncate -s 32M "$work/quota-xfs.img" "$work/quota-ext4.img"
+truncate -s 64M "$work/quota-xfs.img" "$work/quota-ext4.img"
 TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f "$work/quota-xfs.img" \
   || fail "mkfs.xfs failed (scripts/install-deps installs xfsprogs)"
 mkfs.ext4 -q -F -O project,quota "$work/quota-ext4.img" \
@@ -64,7 +64,7 @@ EOS
 chmod +x "$work/run-all"
 
 out="$work/vm.log"
-"$here/cgroup2-vm.sh" -m 768 -t 900 -k brd -k crc32c_generic -k loop -k xfs -k ext4 -k quota_v2 "${files[@]}" "$work/run-all" | tee "$out"
+"$here/cgroup2-vm.sh" -m 768 -t 900 -k brd -k crc32c_generic -k loop -k xfs -k ext4 -k quota_v2 -k overlay "${files[@]}" "$work/run-all" | tee "$out"
 vmrc=${PIPESTATUS[0]}
 passed=$(sed -n 's/^test result: .*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
 failed=$(sed -n 's/^test result: .*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$out" | awk '{s+=$1} END {print s+0}')

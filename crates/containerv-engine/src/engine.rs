@@ -181,6 +181,13 @@ impl Engine {
             if tries == 0 {
                 self.finish_unfinished();
             }
+            // A size the filesystem cannot enforce: refused, nothing made.
+            if config.storage_size.is_some() {
+                crate::storage_opt::check_supported(
+                    self.store.root(),
+                    &opts.storage_opts.join(","),
+                )?;
+            }
             let staged = self.store.stage(&id)?;
             let tmp = staged.path().join("check");
             // Checked before any volume exists: their mount points stand
@@ -198,7 +205,12 @@ impl Engine {
             let checked = crate::spec::build(&check, &tmp).map(|_| ());
             let _ = std::fs::remove_dir_all(&tmp);
             checked?;
-            // Every flag is valid: now the missing `-v` host directories.
+            // Every flag is valid: the writable layer's project (in the
+            // staged directory: gone with it if anything below fails).
+            if let Some(bytes) = config.storage_size {
+                crate::storage_opt::limit(self.store.root(), staged.path(), bytes)?;
+            }
+            // Now the missing `-v` host directories.
             crate::volumes::mounts::make_missing_sources(&config.binds)?;
             // Held until rm: image prune keeps what a container uses.
             let images = self.images()?;

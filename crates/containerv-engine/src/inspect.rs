@@ -91,6 +91,7 @@ pub fn inspect(store: &Store, e: &Entry) -> Value {
             "CpusetCpus": c.resources.cpuset_cpus,
             "PidsLimit": c.resources.pids_limit,
             "Init": c.init,
+            "StorageOpt": c.storage_size.map(|n| serde_json::json!({"size": n.to_string()})),
         },
         "Config": {
             "Hostname": c.hostname.clone().unwrap_or_else(|| c.id[..12].to_string()),

@@ -34,6 +34,7 @@ pub mod security;
 pub mod signal;
 pub mod spec;
 pub mod stop;
+pub mod storage_opt;
 pub mod store;
 pub mod template;
 pub mod tty;

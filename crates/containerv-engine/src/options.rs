@@ -22,6 +22,8 @@ use crate::volumes::mounts::{self, MountArg};
 pub struct RunOptions {
     /// `--name`.
     pub name: Option<String>,
+    /// `--storage-opt KEY=VALUE` (docker's: `size=`).
+    pub storage_opts: Vec<String>,
     /// IMAGE; `None`: the built-in image.
     pub image: Option<String>,
     /// COMMAND ARG...; empty: the image's.
@@ -314,6 +316,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         ..Default::default()
     })?;
     let stats_history = o.history.to_config()?;
+    let storage_size = crate::storage_opt::parse(&o.storage_opts)?;
     let mut layers = image.layers;
     layers.reverse();
     Ok(ContainerConfig {
@@ -364,6 +367,7 @@ pub fn to_config(o: &RunOptions, id: &str, image: ImageInfo) -> Result<Container
         security,
         endpoint,
         stats_history,
+        storage_size,
     })
 }
 

@@ -106,6 +106,10 @@ pub struct ContainerConfig {
     /// `--stats-interval`, `--stats-retention` (older records: the defaults).
     #[serde(default)]
     pub stats_history: crate::history::HistoryConfig,
+    /// `--storage-opt size=`: the writable layer's bound in bytes (a
+    /// project quota; the layer then lives in `layer/upper`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_size: Option<u64>,
 }
 
 /// Lifecycle status (docker's `State.Status`).

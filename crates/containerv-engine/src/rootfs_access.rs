@@ -40,7 +40,7 @@ impl Engine {
         }
         let config = self.store.load_config(&id)?;
         let dir = self.store.dir(&id);
-        let upper = dir.join("upper");
+        let upper = crate::storage_opt::upper_dir(&config, &dir);
         // The core's work directory for this upper (kept beside it).
         let work = PathBuf::from(format!("{}.work", upper.display()));
         let mountpoint = dir.join(format!("cp-{}", std::process::id()));

@@ -14,7 +14,8 @@ use crate::options::parse_tmpfs;
 use crate::record::{ContainerConfig, NetworkMode};
 
 /// Builds the spec of container `config`; `dir` is its engine directory
-/// (its writable layer lives in `dir/upper`, kept across restarts).
+/// (its writable layer lives in `dir/upper`, or `dir/layer/upper` with a
+/// `--storage-opt size`, kept across restarts).
 pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig)> {
     let Some((root, above)) = config.layers.split_first() else {
         return Err(Error::option(
@@ -28,7 +29,7 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
     let mut o = ContainerOptions::new()
         .rootfs(root)
         .layers(lower)
-        .overlay_upper_dir(dir.join("upper"), true)
+        .overlay_upper_dir(crate::storage_opt::upper_dir(config, dir), true)
         .hostname(
             config
                 .hostname
@@ -128,7 +129,7 @@ pub fn build(config: &ContainerConfig, dir: &Path) -> Result<(Spec, CreateConfig
             .map_or(2147483648, |m| m.gid_count().min(2147483648));
         allow_ping(&mut spec, gids - 1);
     }
-    let upper = dir.join("upper");
+    let upper = crate::storage_opt::upper_dir(config, dir);
     crate::security::apply(
         &mut spec,
         &config.security,

@@ -8,6 +8,13 @@
 //! lets the writer on; a filesystem without quotas is refused naming what
 //! it lacks. Mounts and loop devices are gone afterwards, even on failure.
 //!
+//! The same bound on a container's writable layer, as the engine lays it
+//! out for `cv run --storage-opt size=` (`containerv-engine/src/
+//! storage_opt.rs`: the project on `<dir>/layer`, the overlay's upper and
+//! work directories made under it): `dd` inside the container is refused
+//! at the bound, copy-up and renames through the work directory work (no
+//! EXDEV across projects), the rest of the filesystem is unaffected.
+//!
 //! This host's kernel has no quota support (built without CONFIG_QUOTA,
 //! its xfs without quota), so the test is ignored here and run in the
 //! cgroup v2 VM on Debian's kernel by tools/cgroup2-vm/run-tests.sh, which
@@ -15,6 +22,8 @@
 //! quota_v2.
 
 #![cfg(target_os = "linux")]
+
+mod spec_common;
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -51,7 +60,7 @@ fn image(fs: &str, tmp: &Path) -> PathBuf {
     }
     let img = tmp.join(format!("{fs}.img"));
     let f = std::fs::File::create(&img).unwrap();
-    f.set_len(32 * MIB).unwrap();
+    f.set_len(64 * MIB).unwrap();
     let st = match fs {
         // xfsprogs refuses filesystems under 300 MiB unless run by its own
         // test suite: these variables say so.
@@ -247,6 +256,93 @@ fn xfs_project_quota_holds() {
 #[ignore = "this host's kernel has no quota support (no CONFIG_QUOTA): run in the VM by tools/cgroup2-vm/run-tests.sh"]
 fn ext4_project_quota_holds() {
     project_quotas_hold("ext4", "prjquota", libc::EDQUOT);
+}
+
+/// A container's writable layer bounded as `--storage-opt size=4m` lays
+/// it out: `layer` holds the project, the upper and the core's work
+/// directory (`upper.work`) are made under it and inherit it.
+fn writable_layer_bounded(fs: &str, opt: &str, refusal: &str) {
+    use spec_common::{root_is_initramfs, run, runtime, unique_id};
+    containerv_testutil::require_root();
+    let m = mount(fs, opt);
+    // The image may hold the other test's projects: their ids are taken.
+    let others: Vec<PathBuf> = std::fs::read_dir(&m.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let layer = m.dir.join("ctr/layer");
+    std::fs::create_dir_all(&layer).unwrap();
+    std::fs::create_dir_all(m.dir.join("ctr-host")).unwrap();
+    quota::limit(&layer, 4 * MIB, &others).unwrap();
+    let upper = layer.join("upper");
+    let (_root, rt) = runtime();
+    let id = unique_id("quota-layer");
+    // Copy-up of an image file and a rename first (both go through the
+    // work directory), then fill the layer.
+    let script = "echo more >> /etc/group && echo copyup-ok; \
+                  mkdir -p /d/e && mv /etc/passwd /d/e/pw && echo rename-ok; \
+                  dd if=/dev/zero of=/fill bs=64k count=160 2>&1; echo dd=$?";
+    let (spec, mut config) = containerv::ContainerOptions::new()
+        .rootfs(containerv_testutil::busybox_rootfs())
+        .overlay_upper_dir(&upper, true)
+        .command(["/bin/sh", "-c", script])
+        .build(&id)
+        .unwrap();
+    config.no_pivot = root_is_initramfs();
+    let (status, out) = run(&rt, &id, spec, config);
+    println!("{fs}: {status:?}: {out}");
+    assert!(
+        out.contains("copyup-ok") && out.contains("rename-ok"),
+        "{fs}: {out}"
+    );
+    assert!(
+        out.contains(refusal) && out.contains("dd=1"),
+        "{fs}: dd was not refused: {out}"
+    );
+    let fill = std::fs::metadata(upper.join("fill")).unwrap().len();
+    let used = quota::usage(&layer).unwrap();
+    println!(
+        "{fs}: dd wrote {fill} bytes; the project counts {used} of {}",
+        4 * MIB
+    );
+    // The bound is exact: the kernel counts no more than 4 MiB, and the
+    // refused write is the one that would have passed it (one dd block).
+    assert!(
+        used <= 4 * MIB,
+        "{fs}: {used} bytes counted, over the bound"
+    );
+    assert!(
+        used > 4 * MIB - 64 * 1024,
+        "{fs}: refused at {used} bytes, before the bound"
+    );
+    assert!(
+        fill <= used && fill > 4 * MIB - 128 * 1024,
+        "{fs}: {fill} bytes in the file"
+    );
+    // The rest of the filesystem is not bounded by it.
+    assert_eq!(
+        write_as_container(&m.dir.join("ctr-host/f"), 6 * MIB),
+        (6 * MIB, 0)
+    );
+    // Released (what `cv rm` does before deleting the layer).
+    quota::release(&layer).unwrap();
+    assert_eq!(write_as_container(&upper.join("more"), MIB), (MIB, 0));
+    // Deleted, as `cv rm` does: the id counts nothing any more (the other
+    // test on this image may be handed the same id).
+    std::fs::remove_dir_all(m.dir.join("ctr")).unwrap();
+    std::fs::remove_dir_all(m.dir.join("ctr-host")).unwrap();
+}
+
+#[test]
+#[ignore = "this host's kernel has no quota support (no CONFIG_QUOTA): run in the VM by tools/cgroup2-vm/run-tests.sh"]
+fn xfs_bounds_a_containers_writable_layer() {
+    writable_layer_bounded("xfs", "pquota", "No space left on device");
+}
+
+#[test]
+#[ignore = "this host's kernel has no quota support (no CONFIG_QUOTA): run in the VM by tools/cgroup2-vm/run-tests.sh"]
+fn ext4_bounds_a_containers_writable_layer() {
+    writable_layer_bounded("ext4", "prjquota", "Disk quota exceeded");
 }
 
 /// Without quotas the refusal says what the filesystem lacks: tmpfs has

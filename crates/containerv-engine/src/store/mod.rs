@@ -417,6 +417,8 @@ impl Store {
         for n in self.names_of(id) {
             let _ = std::fs::remove_file(self.name_link(&n));
         }
+        // A `--storage-opt size` goes with the layer it bounds.
+        crate::storage_opt::release(&gone);
         match std::fs::remove_dir_all(&gone) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -579,6 +581,7 @@ mod tests {
             security: Default::default(),
             endpoint: Default::default(),
             stats_history: Default::default(),
+            storage_size: None,
         }
     }
 

@@ -118,12 +118,10 @@ impl VolumeStore {
         self.dir.parent().unwrap_or(&self.dir)
     }
 
-    /// Every volume data directory (being made too): their project ids
-    /// are taken.
+    /// Every directory of the engine with a project id (volume data and
+    /// containers' writable layers, being made too): their ids are taken.
     pub fn quota_dirs(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(&self.dir)
-            .map(|rd| rd.flatten().map(|e| e.path().join("_data")).collect())
-            .unwrap_or_default()
+        crate::storage_opt::quota_dirs(self.store_root())
     }
 
     /// `<root>/volumes/<name>/_data`: what containers mount.

@@ -43,7 +43,7 @@ pub fn df(ctx: &Context, verbose: bool, format: Option<String>) -> anyhow::Resul
     let mut ctr_rows = Vec::new();
     let (mut ctr_total, mut ctr_reclaim, mut ctr_active) = (0u64, 0u64, 0usize);
     for x in &entries {
-        let size = containerv_engine::volumes::disk_usage(&e.store.dir(&x.config.id).join("upper"));
+        let size = containerv_engine::storage_opt::usage(&x.config, &e.store.dir(&x.config.id));
         let st = x.state.observed();
         ctr_total += size;
         if st.status.is_active() {

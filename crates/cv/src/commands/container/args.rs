@@ -87,6 +87,10 @@ pub struct RunArgs {
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// Storage driver options for the container: size=SIZE bounds its
+    /// writable layer (a project quota: xfs pquota or ext4 prjquota).
+    #[arg(long = "storage-opt")]
+    pub storage_opt: Vec<String>,
     /// Logging driver: json-file (default), local, none.
     #[arg(long = "log-driver")]
     pub log_driver: Option<String>,
@@ -149,6 +153,7 @@ impl RunArgs {
         let mut args = self.args.iter();
         RunOptions {
             name: self.name.clone(),
+            storage_opts: self.storage_opt.clone(),
             image: args.next().cloned(),
             command: args.cloned().collect(),
             entrypoint: self.entrypoint.clone(),

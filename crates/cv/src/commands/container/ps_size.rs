@@ -12,8 +12,8 @@ use crate::output::human_size;
 pub fn add_sizes(ctx: &Context, e: &Engine, list: &[Entry], rows: &mut [Value]) {
     let images = ctx.images().ok();
     for (r, x) in rows.iter_mut().zip(list) {
-        let upper = e.store.dir(&x.config.id).join("upper");
-        let rw = containerv_engine::volumes::disk_usage(&upper);
+        // With --storage-opt size: the kernel's count of its project.
+        let rw = containerv_engine::storage_opt::usage(&x.config, &e.store.dir(&x.config.id));
         let image = images
             .as_ref()
             .and_then(|s| s.inspect(&x.config.image).ok())
