@@ -13,12 +13,17 @@
 # (":cv-test:ID") means system.slice; no cgroupsPath gives <prefix>-ID.scope
 # (runc: runc-, containerv: containerv-); a container whose last process
 # exited is cleaned up by systemd and delete still succeeds; a failing
-# create and a cgroupsPath not of the slice:prefix:name form leave no unit.
+# create and a cgroupsPath not of the slice:prefix:name form leave no unit;
+# a name ending in .slice makes a slice unit (not a scope) holding the
+# init (containerv only: runc 1.1.5 asks systemd for PIDs on the slice,
+# which systemd refuses, so its run fails); org.systemd.property.* annotations (GVariant text) become unit
+# properties; with pids.max 2 the program can still fork once (nothing of
+# the runtime's counts against the container's limit).
 # Then containerv's observations must equal runc's.
 #
 # One line per test: "ok - ...", "FAIL - ...". The number of tests is PLAN
 # (run-tests.sh checks that all were reported).
-PLAN=51
+PLAN=62
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pass=0 failn=0
@@ -167,6 +172,39 @@ for rt in containerv runc; do
   check "$rt: create of a missing program fails" fails_naming nonexistent "rt_$rt" create --bundle "/tmp/b-$id" "$id"
   "rt_$rt" delete -f "$id" >/dev/null 2>&1
   check "$rt: the failed create left no unit, no cgroup" gone "$unit" "/sys/fs/cgroup/system.slice/$unit"
+  # 5. a name ending in .slice: a slice unit, Wants= its parent (runc
+  # 1.1.5 cannot start one: it passes PIDs, which a slice refuses).
+  if [ "$rt" = containerv ]; then
+    id=${rt}5 unit=system-cvtest${rt}.slice
+    cg=/sys/fs/cgroup/system.slice/$unit
+    mkbundle "/tmp/b-$id" "system.slice:ignored:$unit"
+    check "$rt: run -d with system.slice:ignored:$unit" "rt_$rt" run -d --bundle "/tmp/b-$id" "$id"
+    pid=$(state_field "$rt" "$id" pid)
+    check "$rt: $unit is an active slice holding the init ($pid)" \
+      bash -c "$(declare -f unit_is procs_are); unit_is $unit ActiveState=active Wants=system.slice && procs_are $cg $pid"
+    # systemd keeps a stopped slice loaded (inactive); its cgroup goes.
+    check "$rt: delete -f stops the slice and removes its cgroup" \
+      bash -c "$(declare -f rt_$rt unit_is); rt_$rt delete -f $id && unit_is $unit ActiveState=inactive && [ ! -e $cg ]"
+  fi
+
+  # 6. org.systemd.property.* annotations (runc's documented example).
+  id=${rt}6 unit=cv-test-${rt}6.scope
+  mkbundle "/tmp/b-$id" "system.slice:cv-test:$id"
+  sed -i '1a "annotations": {"org.systemd.property.TimeoutStopUSec": "uint64 123456789", "org.systemd.property.CollectMode": "'"'inactive-or-failed'"'"},' "/tmp/b-$id/config.json"
+  check "$rt: run -d with org.systemd.property annotations" "rt_$rt" run -d --bundle "/tmp/b-$id" "$id"
+  check "$rt: the annotations are unit properties" \
+    unit_is "$unit" "TimeoutStopUSec=2min 3.456789s" CollectMode=inactive-or-failed
+  "rt_$rt" delete -f "$id" >/dev/null 2>&1
+
+  # 7. pids.max 2: the program forks once, then sleeps.
+  id=${rt}7
+  mkbundle "/tmp/b-$id" "system.slice:cv-test:$id"
+  sed -i 's/"limit": 42/"limit": 2/; s/"sleep",/"sh", "-c", "(exec sleep 0) \&\& exec sleep 1000",/' "/tmp/b-$id/config.json"
+  check "$rt: run -d with pids.limit 2" "rt_$rt" run -d --bundle "/tmp/b-$id" "$id"
+  check "$rt: under pids.max 2 the program's fork worked (still running)" \
+    bash -c "sleep 1; $(declare -f rt_$rt state_field state_is); state_is $rt $id running"
+  "rt_$rt" delete -f "$id" >/dev/null 2>&1
+
   mkbundle "/tmp/b-${rt}path" "/cv-test-not-systemd"
   check "$rt: a cgroupsPath not of the slice:prefix:name form is refused, named" \
     fails_naming "slice:prefix:name" "rt_$rt" create --bundle "/tmp/b-${rt}path" "${rt}path"
@@ -176,7 +214,7 @@ done
 # 5. containerv and runc: the same observable results.
 check "containerv and runc: same unit properties and files after create" diff /tmp/obs-create-containerv /tmp/obs-create-runc
 check "containerv and runc: same unit properties and files after update" diff /tmp/obs-update-containerv /tmp/obs-update-runc
-check "nothing left in system.slice" bash -c '! ls -d /sys/fs/cgroup/system.slice/cv-test-* /sys/fs/cgroup/system.slice/runc-* /sys/fs/cgroup/system.slice/containerv-* 2>/dev/null'
+check "nothing left in system.slice" bash -c '! ls -d /sys/fs/cgroup/system.slice/cv-test-* /sys/fs/cgroup/system.slice/system-cvtest* /sys/fs/cgroup/system.slice/runc-* /sys/fs/cgroup/system.slice/containerv-* 2>/dev/null'
 
 echo "PLAN $PLAN, reported $((pass + failn))"
 [ "$failn" -eq 0 ] && [ $((pass + failn)) -eq "$PLAN" ]

@@ -121,6 +121,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         linux.and_then(|l| l.cgroups_path().as_deref()),
         Some(&resources),
         config.cgroup_driver,
+        spec.annotations().as_ref(),
     )?;
     let cgroup_join = cgroup.child_join()?;
     let cgroup_state = cgroup.state();
@@ -255,6 +256,19 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
             op: Op::JoinCgroup { fd, unless_placed },
         })
         .collect();
+    // The systemd driver's placeholder still sits in the new scope: the
+    // init waits, once it joined, until the parent let go of it, so it
+    // never counts against the container's pids.max.
+    let mut settle_release = None;
+    if !steps.is_empty() && undo.cgroup.as_ref().is_some_and(|c| c.holds_placeholder()) {
+        let (joined, notify) = pipe()?;
+        let (rx, tx) = pipe()?;
+        steps.push(Step {
+            desc: "wait for the runtime to let go of the scope's placeholder".into(),
+            op: Op::WaitForParent { notify, fd: rx },
+        });
+        settle_release = Some((joined, tx));
+    }
     let mut maps = None;
     if ns.new_user {
         let (rx, tx) = pipe()?;
@@ -485,12 +499,21 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         release,
         run: &mut run_create_hooks,
     });
+    let settle_run = || cg.settled();
+    let parent = init::ParentSync {
+        settle: settle_release.map(|(joined, release)| init::Settle {
+            joined,
+            release,
+            run: &settle_run,
+        }),
+        maps: user_maps,
+    };
     let started = init::start(
         plan,
         ns.clone_flags,
         ns.open_pid()?,
         host_paths,
-        user_maps,
+        parent,
         report_rx,
         hook_sync,
     );

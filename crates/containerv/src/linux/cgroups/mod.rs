@@ -104,6 +104,13 @@ pub trait CgroupManager: Send + Sync + std::fmt::Debug {
     /// The container's init has joined the cgroup (the systemd driver
     /// then lets go of the placeholder that kept its new scope alive).
     fn settled(&self) {}
+    /// Whether a process other than the container's holds the cgroup until
+    /// [`settled`](Self::settled) (the systemd driver's placeholder): the
+    /// init then waits, once it has joined, until the runtime let go of it,
+    /// so the placeholder never counts against `pids.max` in the container.
+    fn holds_placeholder(&self) -> bool {
+        false
+    }
     /// Every `cgroup.procs` of this cgroup, opened for writing, so a child
     /// between clone and exec can join with `write(fd, "0")` and no allocation.
     fn procs_fds(&self) -> Result<Vec<OwnedFd>>;
@@ -144,17 +151,20 @@ pub fn create(
     cgroups_path: Option<&Path>,
     resources: Option<&LinuxResources>,
 ) -> Result<Box<dyn CgroupManager>> {
-    create_with(id, cgroups_path, resources, CgroupDriver::Cgroupfs)
+    create_with(id, cgroups_path, resources, CgroupDriver::Cgroupfs, None)
 }
 
 /// [`create`] with a choice of driver: with [`CgroupDriver::Systemd`] the
-/// cgroup is a systemd scope and `cgroups_path` has the form
-/// `slice:prefix:name`.
+/// cgroup is a systemd scope (or slice) and `cgroups_path` has the form
+/// `slice:prefix:name`; the spec's `annotations` named
+/// `org.systemd.property.NAME` become unit properties (the cgroupfs driver
+/// ignores them, as runc does).
 pub fn create_with(
     id: &str,
     cgroups_path: Option<&Path>,
     resources: Option<&LinuxResources>,
     driver: CgroupDriver,
+    annotations: Option<&std::collections::HashMap<String, String>>,
 ) -> Result<Box<dyn CgroupManager>> {
     crate::id::validate_id(id)?;
     if driver == CgroupDriver::Systemd {
@@ -166,6 +176,7 @@ pub fn create_with(
             id,
             path.as_deref(),
             resources,
+            annotations,
         )?));
     }
     if let Some(p) = cgroups_path {

@@ -255,6 +255,13 @@ fn exec_op(op: &Op, root: &mut i32, placed: bool) -> Result<(), i32> {
             Ok(())
         }
         Op::SyncHooks { .. } => Ok(()),
+        Op::WaitForParent { notify, fd } => {
+            sys::write_all(notify.as_raw_fd(), b"1")?;
+            sys::close(notify.as_raw_fd());
+            sys::read_byte(fd.as_raw_fd())?;
+            sys::close(fd.as_raw_fd());
+            Ok(())
+        }
         Op::JoinCgroup { fd, unless_placed } => {
             if !(*unless_placed && placed) {
                 sys::write_all(fd.as_raw_fd(), b"0")?;

@@ -12,7 +12,7 @@ pub(crate) mod plan;
 pub(crate) mod reaper;
 pub(crate) mod sys;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::LinuxIdMapping;
@@ -27,6 +27,22 @@ pub(crate) struct UserMaps<'a> {
     pub gid: &'a [LinuxIdMapping],
     /// Write end of the pipe the child waits on.
     pub sync: OwnedFd,
+}
+
+/// The parent's part of a `WaitForParent` step right after the init joined
+/// its cgroup: wait for the init's byte on `joined`, run `run` (let go of
+/// the systemd driver's placeholder), then release the init (`release`).
+pub(crate) struct Settle<'a> {
+    pub joined: OwnedFd,
+    pub release: OwnedFd,
+    pub run: &'a dyn Fn(),
+}
+
+/// What the parent does for the init between clone and its report, in
+/// the order the init's steps wait for it.
+pub(crate) struct ParentSync<'a> {
+    pub settle: Option<Settle<'a>>,
+    pub maps: Option<UserMaps<'a>>,
 }
 
 /// The parent's part of a `SyncHooks` step: the write end of the child's
@@ -47,7 +63,7 @@ pub(crate) fn start(
     flags: libc::c_int,
     pidns: Option<OwnedFd>,
     host_paths: Option<hostfds::HostPaths>,
-    maps: Option<UserMaps<'_>>,
+    parent: ParentSync<'_>,
     report_rx: OwnedFd,
     mut hooks: Option<HookSync<'_>>,
 ) -> Result<i32> {
@@ -73,7 +89,18 @@ pub(crate) fn start(
     let descs: Vec<String> = plan.steps.iter().map(|s| s.desc.clone()).collect();
     // Close our copies of the child's fds so its exec closes the report pipe.
     drop(plan);
+    let ParentSync { settle, maps } = parent;
     let result = (|| {
+        if let Some(s) = settle {
+            // EOF: the init failed before; its report below says why.
+            let mut b = [0u8; 1];
+            if std::fs::File::from(s.joined).read_exact(&mut b).is_ok() {
+                (s.run)();
+                std::fs::File::from(s.release)
+                    .write_all(b"1")
+                    .map_err(|e| Error::sys("signal the init that its cgroup is settled", e))?;
+            }
+        }
         if let Some(m) = maps {
             write_map(pid, "uid_map", m.uid)?;
             write_map(pid, "gid_map", m.gid)?;

@@ -47,6 +47,13 @@ pub(crate) enum Op {
     Chroot {
         path: CString,
     },
+    /// Tell the parent (one byte on `notify`) that the init is in its
+    /// cgroup, then wait for one byte on `fd` (the parent let go of the
+    /// systemd scope's placeholder meanwhile: see `init::Settle`).
+    WaitForParent {
+        notify: OwnedFd,
+        fd: OwnedFd,
+    },
     /// `unshare(CLONE_NEWCGROUP)`, so the container's cgroup is its root.
     UnshareCgroupNs,
     /// Bring `lo` up in the init's new network namespace.
@@ -210,6 +217,10 @@ impl Plan<'_> {
         keep.extend(self.process.and_then(|p| p.seccomp_fd()));
         for s in &self.steps {
             match &s.op {
+                Op::WaitForParent { notify, fd } => {
+                    keep.push(notify.as_raw_fd());
+                    keep.push(fd.as_raw_fd());
+                }
                 Op::WaitForMaps { fd }
                 | Op::SetNs { fd, .. }
                 | Op::JoinCgroup { fd, .. }

@@ -8,11 +8,15 @@
 //!
 //! How (cgroup v2 only, like every systemd host that runs containers
 //! today):
-//! 1. `cgroupsPath` `slice:prefix:name` names the scope ([`path`]).
+//! 1. `cgroupsPath` `slice:prefix:name` names the scope ([`path`]); a
+//!    name ending in `.slice` names a slice unit instead (runc's rule).
 //! 2. StartTransientUnit on org.freedesktop.systemd1 ([`bus`]) with
 //!    Description, Slice, Delegate=yes, the accounting switches,
 //!    DefaultDependencies=no, PIDs, and the limits as unit properties
-//!    ([`props`]); then wait for the job.
+//!    ([`props`]); for a slice, Wants= its parent instead of Slice,
+//!    Delegate and PIDs. Then the spec's `org.systemd.property.NAME`
+//!    annotations ([`annotations`], GVariant text as runc reads it). Then
+//!    wait for the job.
 //! 3. The limits, and everything systemd has no property for (io, hugetlb,
 //!    devices, `unified`), are written to the scope's files by the cgroupfs
 //!    driver's code ([`super::v2`]): Delegate=yes hands the scope to us.
@@ -25,17 +29,22 @@
 //! A scope cannot start empty, and the container's init joins its cgroup
 //! itself between clone and exec (through a `cgroup.procs` descriptor
 //! opened before the clone). So the scope starts with a *placeholder*: a
-//! forked child that only sleeps. Once the init has joined,
-//! [`CgroupManager::settled`] kills it; if the runtime dies first, the
+//! forked child that only sleeps. The init's first step joins the scope,
+//! its second waits until the runtime has killed the placeholder
+//! ([`CgroupManager::settled`], `init::Settle`), so the placeholder never
+//! counts against the container's `pids.max` (with a limit of 1 or 2 the
+//! program's first fork would fail). If the runtime dies first, the
 //! placeholder dies with it (PR_SET_PDEATHSIG) and systemd collects the
 //! empty scope. When the container's last process exits, systemd stops
 //! and removes the scope on its own: reads of a scope that is gone see an
 //! empty cgroup.
 
+mod annotations;
 mod bus;
 mod path;
 mod props;
 
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -63,18 +72,25 @@ impl Systemd {
         id: &str,
         cgroups_path: Option<&str>,
         resources: Option<&LinuxResources>,
+        annotations: Option<&HashMap<String, String>>,
     ) -> Result<Systemd> {
         let where_ = parse_path(cgroups_path, id)?;
-        let res_props = match resources {
+        let mut res_props = match resources {
             Some(r) => props::resources(r)?,
             None => Vec::new(),
         };
+        // Last, so they can set or override anything (runc's order).
+        res_props.extend(annotations::properties(annotations)?);
         let mount = super::placement::mounts()?
             .1
             .map(|(m, _)| m)
             .unwrap_or_else(|| PathBuf::from(super::mode::CGROUP_ROOT));
         let dir = mount.join(&where_.cgroup);
-        let placeholder = spawn_placeholder()?;
+        // A slice lives without processes; a scope cannot start empty.
+        let placeholder = match where_.is_slice {
+            true => None,
+            false => Some(spawn_placeholder()?),
+        };
         let mgr = Systemd {
             unit: where_.unit.clone(),
             files: V2::open(&CgroupState {
@@ -86,7 +102,7 @@ impl Systemd {
                 created: Vec::new(),
                 systemd_unit: Some(where_.unit.clone()),
             }),
-            placeholder: Mutex::new(Some(placeholder)),
+            placeholder: Mutex::new(placeholder),
         };
         let started = bus::in_child(|| {
             // systemd first: without it nothing else matters.
@@ -109,20 +125,28 @@ impl Systemd {
                     ),
                 ));
             }
-            let mut all: Vec<props::Prop> = vec![
-                (
-                    "Description",
-                    Value::from(format!("containerv container {id}")),
-                ),
-                ("Slice", Value::from(where_.slice.clone())),
-                ("Delegate", Value::Bool(true)),
-                ("PIDs", Value::from(vec![placeholder as u32])),
-                ("MemoryAccounting", Value::Bool(true)),
-                ("CPUAccounting", Value::Bool(true)),
-                ("IOAccounting", Value::Bool(true)),
-                ("TasksAccounting", Value::Bool(true)),
-                ("DefaultDependencies", Value::Bool(false)),
-            ];
+            let mut all: Vec<props::Prop> = vec![(
+                "Description".into(),
+                Value::from(format!("containerv container {id}")),
+            )];
+            match placeholder {
+                // A scope: in its slice, delegated to us, born with the
+                // placeholder.
+                Some(pid) => all.extend([
+                    ("Slice".into(), Value::from(where_.slice.clone())),
+                    ("Delegate".into(), Value::Bool(true)),
+                    ("PIDs".into(), Value::from(vec![pid as u32])),
+                ]),
+                // A slice: a weak dependency on its parent (runc's Wants=).
+                None => all.push(("Wants".into(), Value::from(vec![where_.slice.clone()]))),
+            }
+            all.extend([
+                ("MemoryAccounting".into(), Value::Bool(true)),
+                ("CPUAccounting".into(), Value::Bool(true)),
+                ("IOAccounting".into(), Value::Bool(true)),
+                ("TasksAccounting".into(), Value::Bool(true)),
+                ("DefaultDependencies".into(), Value::Bool(false)),
+            ]);
             all.extend(res_props);
             if let Err(e) = bus.start_transient(&where_.unit, &all) {
                 let _ = bus.stop(&where_.unit);
@@ -238,6 +262,13 @@ impl CgroupManager for Systemd {
 
     fn settled(&self) {
         self.release_placeholder();
+    }
+
+    fn holds_placeholder(&self) -> bool {
+        self.placeholder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     fn procs_fds(&self) -> Result<Vec<OwnedFd>> {

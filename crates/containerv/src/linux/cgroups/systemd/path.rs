@@ -9,8 +9,12 @@
 //! - with `--systemd-cgroup` and no `cgroupsPath` the path is
 //!   `system.slice:containerv:<id>` (runc uses prefix `runc`).
 //!
-//! A name ending in `.slice` (runc then makes a slice, not a scope) is
-//! refused: a container here always lives in a scope.
+//! - a name ending in `.slice` asks for a slice unit of that name instead
+//!   of a scope (the prefix is then ignored), as runc does; the slice is
+//!   started with `Wants=` its parent slice, and its cgroup is where
+//!   systemd puts a slice of that name (`a-b.slice` → `a.slice/a-b.slice`);
+//!   so the name must be a slice below the given one (runc would make a
+//!   directory of that name under the parent slice behind systemd's back).
 
 use std::path::PathBuf;
 
@@ -21,8 +25,10 @@ use crate::error::{Error, Result};
 pub(crate) struct UnitPath {
     /// The parent slice, e.g. `system.slice`.
     pub slice: String,
-    /// The scope, e.g. `cv-test-c1.scope`.
+    /// The unit, e.g. `cv-test-c1.scope` (or `machine-pod1.slice`).
     pub unit: String,
+    /// Whether the unit is a slice (the name ended in `.slice`).
+    pub is_slice: bool,
     /// The scope's cgroup relative to the cgroup2 root, e.g.
     /// `system.slice/cv-test-c1.scope`.
     pub cgroup: PathBuf,
@@ -53,17 +59,33 @@ pub(crate) fn parse(cgroups_path: Option<&str>, id: &str) -> Result<UnitPath> {
             "the name part of \"slice:prefix:name\" is empty",
         ));
     }
-    if name.ends_with(".slice") {
-        return Err(bad(
-            value,
-            "a name ending in \".slice\" asks for a slice unit; containerv places a container in a scope: give a plain name",
-        ));
-    }
     let slice = if slice.is_empty() {
         "system.slice"
     } else {
         slice
     };
+    if name.ends_with(".slice") {
+        let cgroup = expand_slice(name).map_err(|why| bad(value, why))?;
+        let parent = expand_slice(slice).map_err(|why| bad(value, why))?;
+        if cgroup.parent() != Some(parent.as_path()) {
+            return Err(bad(
+                value,
+                format!(
+                    "slice {name} is not a child of slice {slice} (systemd places it by its name: \
+                     {}); name it {}-NAME.slice",
+                    cgroup.display(),
+                    slice.strip_suffix(".slice").unwrap_or(slice)
+                ),
+            ));
+        }
+        check_unit_chars(value, name)?;
+        return Ok(UnitPath {
+            slice: slice.to_string(),
+            unit: name.to_string(),
+            is_slice: true,
+            cgroup,
+        });
+    }
     let unit = if prefix.is_empty() {
         format!("{name}.scope")
     } else {
@@ -75,6 +97,7 @@ pub(crate) fn parse(cgroups_path: Option<&str>, id: &str) -> Result<UnitPath> {
     Ok(UnitPath {
         slice: slice.to_string(),
         unit,
+        is_slice: false,
         cgroup,
     })
 }
@@ -149,7 +172,15 @@ mod tests {
         let p = parse(Some("-.slice::c1"), "x").unwrap();
         assert_eq!(p.unit, "c1.scope");
         assert_eq!(p.cgroup, PathBuf::from("c1.scope"));
+        let p = parse(Some("machine.slice:ignored:machine-pod1.slice"), "x").unwrap();
+        assert!(p.is_slice);
+        assert_eq!(p.unit, "machine-pod1.slice");
+        assert_eq!(p.slice, "machine.slice");
+        assert_eq!(p.cgroup, PathBuf::from("machine.slice/machine-pod1.slice"));
+        let p = parse(Some("-.slice::top.slice"), "x").unwrap();
+        assert_eq!(p.cgroup, PathBuf::from("top.slice"));
         let p = parse(None, "c9").unwrap();
+        assert!(!p.is_slice);
         assert_eq!(p.unit, "containerv-c9.scope");
         assert_eq!(p.cgroup, PathBuf::from("system.slice/containerv-c9.scope"));
     }
@@ -162,6 +193,7 @@ mod tests {
             "a:b:c:d",
             "system.slice:p:",
             "system.slice:p:n.slice",
+            "machine.slice:p:system-x.slice",
             "system:p:n",
             "a/b.slice:p:n",
             "a--b.slice:p:n",

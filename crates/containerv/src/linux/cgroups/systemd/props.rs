@@ -22,7 +22,7 @@ use zbus::zvariant::Value;
 use crate::error::{Error, Result};
 
 /// One unit property (D-Bus `(sv)`).
-pub(crate) type Prop = (&'static str, Value<'static>);
+pub(crate) type Prop = (String, Value<'static>);
 
 /// "infinity" for systemd's u64 limits.
 const INFINITY: u64 = u64::MAX;
@@ -35,47 +35,50 @@ pub(crate) fn resources(r: &LinuxResources) -> Result<Vec<Prop>> {
     if let Some(m) = r.memory() {
         let limit = m.limit().unwrap_or(0);
         if limit != 0 {
-            p.push(("MemoryMax", Value::U64(limit_u64(limit))));
+            p.push(("MemoryMax".into(), Value::U64(limit_u64(limit))));
         }
         if let Some(low) = m.reservation().filter(|v| *v != 0) {
-            p.push(("MemoryLow", Value::U64(limit_u64(low))));
+            p.push(("MemoryLow".into(), Value::U64(limit_u64(low))));
         }
         if let Some(swap) = swap_v2(m.swap().unwrap_or(0), limit)? {
-            p.push(("MemorySwapMax", Value::U64(swap)));
+            p.push(("MemorySwapMax".into(), Value::U64(swap)));
         }
     }
     if let Some(c) = r.cpu() {
         if let Some(s) = c.shares().filter(|s| *s != 0) {
             p.push((
-                "CPUWeight",
+                "CPUWeight".into(),
                 Value::U64(crate::linux::cgroups::shares_to_weight(s)),
             ));
         }
         let quota = c.quota().unwrap_or(0);
         let period = c.period().unwrap_or(0);
         if period != 0 {
-            p.push(("CPUQuotaPeriodUSec", Value::U64(period)));
+            p.push(("CPUQuotaPeriodUSec".into(), Value::U64(period)));
         }
         if quota != 0 || period != 0 {
             p.push((
-                "CPUQuotaPerSecUSec",
+                "CPUQuotaPerSecUSec".into(),
                 Value::U64(quota_per_sec(quota, period)),
             ));
         }
         if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            p.push(("AllowedCPUs", Value::from(range_to_bits("cpu.cpus", cpus)?)));
+            p.push((
+                "AllowedCPUs".into(),
+                Value::from(range_to_bits("cpu.cpus", cpus)?),
+            ));
         }
         if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
             p.push((
-                "AllowedMemoryNodes",
+                "AllowedMemoryNodes".into(),
                 Value::from(range_to_bits("cpu.mems", mems)?),
             ));
         }
     }
     if let Some(pids) = r.pids() {
         match pids.limit() {
-            l if l > 0 => p.push(("TasksMax", Value::U64(l as u64))),
-            l if l < 0 => p.push(("TasksMax", Value::U64(INFINITY))),
+            l if l > 0 => p.push(("TasksMax".into(), Value::U64(l as u64))),
+            l if l < 0 => p.push(("TasksMax".into(), Value::U64(INFINITY))),
             _ => {}
         }
     }
