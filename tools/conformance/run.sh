@@ -49,7 +49,8 @@ done
 work=$(mktemp -d /tmp/cv-conformance.XXXXXX)
 # Absolute cgroupsPaths go below our own memory cgroup (so the container
 # stays inside what we were given); every directory of that path that
-# was not there before is removed at the end, in every hierarchy.
+# was not there before is removed at the end, in every hierarchy (v1 and
+# the hybrid host's cgroup2 mount).
 own_mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' /proc/self/cgroup)
 cg_abs="${own_mem%/}/cvconf-abs-$$"
 cg_rel="cvconf-rel-$$"
@@ -57,7 +58,10 @@ cg_rel="cvconf-rel-$$"
 v1_hierarchies() {
   awk '{ for (i = 7; $i != "-"; i++) {}; if ($(i + 1) == "cgroup") print $5, $(i + 3) }' /proc/self/mountinfo
 }
-cg_mounts=$(v1_hierarchies | cut -d' ' -f1)
+# ...and the cgroup2 mount of a hybrid host (/sys/fs/cgroup/unified),
+# where runtimes make the container's directories too.
+cg_mounts=$(v1_hierarchies | cut -d' ' -f1
+  awk '{ for (i = 7; $i != "-"; i++) {}; if ($(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo)
 pre_existing=$(for m in $cg_mounts; do
   p=$cg_abs; while [ "$p" != / ] && [ -n "$p" ]; do [ -d "$m$p" ] && echo "$m$p"; p=$(dirname "$p"); done
 done)
