@@ -193,7 +193,7 @@ fn live_claims(dir: &Path) -> Result<Vec<(IpAddr, u8, String)>> {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some((a, p)) = parse_claim(&n) {
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-            if claim_live(&text, a, p) {
+            if claim_live(&text, a, p) || being_made(&e.path(), &text) {
                 let who = text.lines().next().unwrap_or("").to_string();
                 claims.push((a, p, who));
             } else {
@@ -277,6 +277,21 @@ pub fn allocate6(rec: &NetworkRecord) -> Result<Option<Ipv6Addr>> {
                 ),
             )
         })
+}
+
+/// True for a fresh claim whose record does not exist yet: `network
+/// create` claims (under the claims lock) before it writes the record
+/// (under its root's lock), so another engine's claim in between must
+/// not take it for stale (seen: two `create`s at once, the second's
+/// overlapping subnet accepted).
+fn being_made(claim: &Path, text: &str) -> bool {
+    let rec_path = text.lines().next().unwrap_or("").trim();
+    let young = std::fs::metadata(claim)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(60));
+    young && !Path::new(rec_path).exists()
 }
 
 /// The bridge a claim names (second line).
