@@ -23,6 +23,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::TypedMetric;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use crate::stats::Stats;
 
@@ -85,7 +86,11 @@ impl MetricsTarget {
     }
 }
 
-type Labels = Vec<(String, String)>;
+/// `id`, `image`, `name`: shared by every family of one container (a
+/// clone per family is three reference counts, not three strings).
+type Labels = [(&'static str, Arc<str>); 3];
+/// [`Labels`] and `status`.
+type HealthLabels = [(&'static str, Arc<str>); 4];
 type F64Counter = Family<Labels, Counter<f64, AtomicU64>>;
 type U64Counter = Family<Labels, Counter>;
 type F64Gauge = Family<Labels, Gauge<f64, AtomicU64>>;
@@ -203,7 +208,7 @@ pub fn render(targets: &[MetricsTarget]) -> String {
         "container_start_time_seconds",
         "Start time of the container since unix epoch in seconds",
     );
-    let health: F64Gauge = f.family(
+    let health: Family<HealthLabels, Gauge<f64, AtomicU64>> = f.family(
         "container_health_status",
         "Health check status of the container (1 for the status in the status label)",
     );
@@ -214,10 +219,10 @@ pub fn render(targets: &[MetricsTarget]) -> String {
 
     for t in targets {
         let s = &t.stats;
-        let l: Labels = vec![
-            ("id".into(), t.id.clone()),
-            ("image".into(), t.image.clone()),
-            ("name".into(), t.name.clone()),
+        let l: Labels = [
+            ("id", Arc::from(t.id.as_str())),
+            ("image", Arc::from(t.image.as_str())),
+            ("name", Arc::from(t.name.as_str())),
         ];
         cpu.get_or_create(&l).inc_by(secs(s.cpu_time_ns));
         periods.get_or_create(&l).inc_by(s.cpu_periods);
@@ -257,8 +262,8 @@ pub fn render(targets: &[MetricsTarget]) -> String {
             start.get_or_create(&l).set(st);
         }
         if let Some(h) = &t.health {
-            let mut hl = l.clone();
-            hl.push(("status".into(), h.clone()));
+            let [id, image, name] = l.clone();
+            let hl: HealthLabels = [id, image, name, ("status", Arc::from(h.as_str()))];
             health.get_or_create(&hl).set(1.0);
         }
         if let Some(r) = t.restarts {

@@ -263,6 +263,31 @@ fn listen_serves_the_text_on_loopback() {
         value(&r, "container_processes", "later") == Some(1.0),
         "{r}"
     );
+    // It keeps each container's records too, read again when they
+    // change: a rename right after a scrape that trusted them (their
+    // directory settled), a second process (more than one task: counted
+    // from cgroup.procs), a restart (a new init: a new handle).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    srv.get("/metrics");
+    cv.ok(&["rename", "later", "renamed"]);
+    cv.ok(&["exec", "-d", "renamed", "sleep", "1000"]);
+    let r = srv.get("/metrics");
+    assert!(value(&r, "container_processes", "later").is_none(), "{r}");
+    assert_eq!(
+        value(&r, "container_processes", "renamed"),
+        Some(2.0),
+        "{r}"
+    );
+    cv.ok(&["restart", "-t", "0", "renamed"]);
+    let r = srv.get("/metrics");
+    assert_eq!(
+        value(&r, "container_processes", "renamed"),
+        Some(1.0),
+        "{r}"
+    );
+    cv.ok(&["stop", "-t", "0", "renamed"]);
+    let r = srv.get("/metrics");
+    assert!(value(&r, "container_processes", "renamed").is_none(), "{r}");
 }
 
 #[test]

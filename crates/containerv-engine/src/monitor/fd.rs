@@ -58,21 +58,20 @@ pub fn read_some(f: &mut File, buf: &mut [u8]) -> ReadOutcome {
 
 /// poll(2) for readability (or hang-up) of `fds`; returns which are ready.
 /// A negative fd is ignored.
-pub fn poll_readable(fds: &[RawFd], timeout_ms: i32) -> Vec<bool> {
-    let mut p: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+pub fn poll_readable<const N: usize>(fds: &[RawFd; N], timeout_ms: i32) -> [bool; N] {
+    // On the stack: the monitor polls at every wake-up (each stats
+    // sample), and a wake-up should not allocate.
+    let mut p = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
     // SAFETY: poll on a valid array of pollfd.
-    let r = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
+    let r = unsafe { libc::poll(p.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
     if r <= 0 {
-        return vec![false; fds.len()];
+        return [false; N];
     }
-    p.iter().map(|x| x.fd >= 0 && x.revents != 0).collect()
+    p.map(|x| x.fd >= 0 && x.revents != 0)
 }
 
 /// Waits (up to `timeout_ms`) until the reader of pipe write end `f` has

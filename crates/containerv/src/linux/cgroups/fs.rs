@@ -5,8 +5,10 @@
 //! write "1": Device or resource busy`. Reads go through a caller-owned buffer
 //! so sampling does not allocate per file.
 
+use std::ffi::CStr;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -146,6 +148,9 @@ pub(crate) fn wait_until(
 #[derive(Debug, Default)]
 pub(crate) struct Reader {
     files: Vec<(&'static str, Option<File>)>,
+    /// Directories of [`Reader::fresh`] reads, opened (`O_PATH`) once:
+    /// a fresh open is then a lookup of one name, not of the whole path.
+    dirs: Vec<(PathBuf, OwnedFd)>,
     data: Vec<u8>,
 }
 
@@ -176,11 +181,27 @@ impl Reader {
     /// `cgroup.procs` and `tasks`: on cgroup v1 an open descriptor keeps
     /// serving the pid list built at its first read for as long as it is
     /// re-read, so a kept one would never see processes leave.
-    pub fn fresh(&mut self, dir: &Path, name: &str) -> Result<&str> {
-        let path = dir.join(name);
-        File::open(&path)
-            .and_then(|f| read_seq(&f, &mut self.data))
-            .map_err(|e| cg_err(&path, format!("read: {e}")))?;
+    pub fn fresh(&mut self, dir: &Path, name: &CStr) -> Result<&str> {
+        let path = || dir.join(name.to_str().unwrap_or_default());
+        let at = match self.dirs.iter().position(|(d, _)| d == dir) {
+            Some(i) => self.dirs[i].1.as_raw_fd(),
+            None => {
+                let d = open_dir(dir).map_err(|e| cg_err(dir, format!("open: {e}")))?;
+                let fd = d.as_raw_fd();
+                self.dirs.push((dir.to_path_buf(), d));
+                fd
+            }
+        };
+        // SAFETY: openat(2) relative to a directory descriptor we own, with
+        // a NUL-terminated name; the result is checked.
+        let fd = unsafe { libc::openat(at, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(cg_err(&path(), format!("read: {e}")));
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let f = unsafe { File::from_raw_fd(fd) };
+        read_seq(&f, &mut self.data).map_err(|e| cg_err(&path(), format!("read: {e}")))?;
         Ok(std::str::from_utf8(&self.data).unwrap_or(""))
     }
 
@@ -202,6 +223,16 @@ impl Reader {
         s.parse()
             .map_err(|_| cg_err(&dir.join(name), format!("not a number: {s:?}")))
     }
+}
+
+/// An `O_PATH` descriptor of directory `dir` (for `openat`).
+fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(dir)?;
+    Ok(f.into())
 }
 
 /// Reads a kernfs/proc seq file (any file) from its start into `data`

@@ -453,7 +453,7 @@ impl CgroupManager for V1 {
 
     fn pids(&self) -> Result<Vec<i32>> {
         let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(fs::parse_pids(r.fresh(self.procs_dir()?, "cgroup.procs")?))
+        Ok(fs::parse_pids(r.fresh(self.procs_dir()?, c"cgroup.procs")?))
     }
 
     fn freeze(&self) -> Result<()> {
@@ -511,9 +511,17 @@ impl CgroupManager for V1 {
         let procs = self.procs_dir()?;
         s.tasks = match self.dir("pids") {
             Some(d) => r.u64(d, "pids.current")?,
-            None => fs::count_lines(r.fresh(procs, "tasks")?),
+            None => fs::count_lines(r.fresh(procs, c"tasks")?),
         };
-        s.processes = fs::count_lines(r.fresh(procs, "cgroup.procs")?);
+        // No more than one task is that many processes: the pid list (on
+        // v1 the dearest read of a sample: built, sorted, and freed by a
+        // kernel worker a second later) only when there are more. (An
+        // unreaped zombie init still counts in pids.current for a moment.)
+        s.processes = if s.tasks <= 1 {
+            s.tasks
+        } else {
+            fs::count_lines(r.fresh(procs, c"cgroup.procs")?)
+        };
         Ok(s)
     }
 

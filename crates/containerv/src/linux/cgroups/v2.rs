@@ -440,7 +440,7 @@ impl CgroupManager for V2 {
 
     fn pids(&self) -> Result<Vec<i32>> {
         let mut r = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(fs::parse_pids(r.fresh(self.dir(), "cgroup.procs")?))
+        Ok(fs::parse_pids(r.fresh(self.dir(), c"cgroup.procs")?))
     }
 
     fn freeze(&self) -> Result<()> {
@@ -483,9 +483,14 @@ impl CgroupManager for V2 {
         }
         s.tasks = match r.opt(d, "pids.current")? {
             Some(t) => t.trim().parse().unwrap_or(0),
-            None => fs::count_lines(r.fresh(d, "cgroup.threads")?),
+            None => fs::count_lines(r.fresh(d, c"cgroup.threads")?),
         };
-        s.processes = fs::count_lines(r.fresh(d, "cgroup.procs")?);
+        // No more than one task is that many processes (see v1.rs).
+        s.processes = if s.tasks <= 1 {
+            s.tasks
+        } else {
+            fs::count_lines(r.fresh(d, c"cgroup.procs")?)
+        };
         Ok(s)
     }
 
