@@ -13,7 +13,9 @@
 //! not ours to judge). The check
 //! lists them; `--repair` finishes each one. Records that cannot be read
 //! are reported, never removed here: `cv rm -f` removes them (and stops
-//! their processes). Running containers are not touched, and anything a
+//! their processes); except those of a `--rm` container with no monitor
+//! left, whose records skip the fsync (see [`crate::store`]): a power
+//! loss may tear them, and `--repair` removes them as `rm -f` would. Running containers are not touched, and anything a
 //! live `cv` is still building (its lock is held) is left alone.
 
 use std::path::Path;
@@ -114,13 +116,26 @@ impl Engine {
             }
         }
         for d in &scan.damaged {
+            let short = &d.id[..d.id.len().min(12)];
+            let name = d.name.as_deref().unwrap_or("no name");
+            // A `--rm` container's records skip the fsync: a power loss
+            // may tear them. Removed like `rm -f` once no monitor is left.
+            if self.store.is_volatile(&d.id) && self.monitor_gone(&d.id) {
+                let done = repair && self.remove(&d.id, true).is_ok();
+                note(
+                    format!(
+                        "torn record of --rm container {short} ({name}): {}{}",
+                        d.error,
+                        if done { " (removed)" } else { "" }
+                    ),
+                    done,
+                );
+                continue;
+            }
             note(
                 format!(
-                    "unreadable record of container {} ({}): {}; `cv rm -f {}` removes it",
-                    &d.id[..d.id.len().min(12)],
-                    d.name.as_deref().unwrap_or("no name"),
+                    "unreadable record of container {short} ({name}): {}; `cv rm -f {short}` removes it",
                     d.error,
-                    &d.id[..d.id.len().min(12)]
                 ),
                 false,
             );
@@ -145,6 +160,12 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// True if no monitor holds container `id`'s `monitor.lock`.
+    fn monitor_gone(&self, id: &str) -> bool {
+        let lock = self.store.dir(id).join("monitor.lock");
+        !matches!(crate::store::try_lock(&lock), Ok(None))
     }
 
     /// Finishes what killed `create`s and `rm`s left (`.new-<id>` whose

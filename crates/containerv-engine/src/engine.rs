@@ -212,9 +212,15 @@ impl Engine {
             }
             // Now the missing `-v` host directories.
             crate::volumes::mounts::make_missing_sources(&config.binds)?;
-            // Held until rm: image prune keeps what a container uses.
+            // Held until rm: image prune keeps what a container uses. A
+            // `--rm` container holds it for this boot only (no fsync; its
+            // records skip it too, see `store`).
             let images = self.images()?;
-            images.hold(&digest, &id).map_err(image_err)?;
+            if config.auto_remove {
+                images.hold_for_boot(&digest, &id).map_err(image_err)?;
+            } else {
+                images.hold(&digest, &id).map_err(image_err)?;
+            }
             // Volumes made (and copied up) under the volumes lock, held
             // until the record names them.
             let volumes = match self.prepare_volumes(&mut config) {

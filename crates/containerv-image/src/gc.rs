@@ -48,6 +48,7 @@ impl ImageStore {
         let _lock = self.gc_lock()?;
         let mut report = PruneReport::default();
         self.meta.update(|m| {
+            self.meta.drop_stale_boot_holds();
             let doomed: Vec<String> = m
                 .images
                 .keys()

@@ -305,16 +305,7 @@ impl ImageStore {
     /// keeps it (and its blobs and layers) and `rmi` refuses it unless
     /// forced. The engine holds an image from container create to remove.
     pub fn hold(&self, image: &str, holder: &str) -> Result<Digest> {
-        if holder.is_empty()
-            || !holder
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        {
-            return Err(Error::invalid(
-                format!("holder {holder:?}"),
-                "expected letters, digits, '_', '.' or '-'",
-            ));
-        }
+        check_holder(holder)?;
         self.meta.update(|m| {
             let d = resolve_in(m, image)?;
             m.holds.insert(holder.to_string(), d.to_string());
@@ -322,8 +313,24 @@ impl ImageStore {
         })
     }
 
-    /// Drops `holder`'s hold (missing is fine).
+    /// [`ImageStore::hold`] for this boot only, without fsync (see
+    /// `store/meta.rs`): for a holder that cannot outlive the boot (the
+    /// engine's `--rm` containers). Until [`ImageStore::release`] or the
+    /// next boot, prune keeps the image and `rmi` refuses it.
+    pub fn hold_for_boot(&self, image: &str, holder: &str) -> Result<Digest> {
+        check_holder(holder)?;
+        self.meta.with_locked(|m| {
+            let d = resolve_in(m, image)?;
+            self.meta.hold_for_boot(holder, d.as_str())?;
+            Ok(d)
+        })
+    }
+
+    /// Drops `holder`'s hold, durable or for this boot (missing is fine).
     pub fn release(&self, holder: &str) -> Result<()> {
+        if !holder.is_empty() && !holder.contains('/') && !holder.starts_with('.') {
+            self.meta.release_boot_hold(holder)?;
+        }
         if !self.meta.load()?.holds.contains_key(holder) {
             return Ok(());
         }
@@ -440,4 +447,21 @@ pub(crate) fn resolve_in(meta: &Meta, what: &str) -> Result<Digest> {
 /// The current time as RFC 3339 (UTC, seconds).
 pub(crate) fn now_rfc3339() -> String {
     containerv::time::rfc3339(std::time::SystemTime::now(), false)
+}
+
+/// A holder name is a file name under `holds/`: letters, digits, `_`,
+/// `.` and `-`, not starting with a dot.
+fn check_holder(holder: &str) -> Result<()> {
+    if holder.is_empty()
+        || holder.starts_with('.')
+        || !holder
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        return Err(Error::invalid(
+            format!("holder {holder:?}"),
+            "expected letters, digits, '_', '.' or '-' (not first)",
+        ));
+    }
+    Ok(())
 }

@@ -145,3 +145,71 @@ fn images_held_by_containers_survive_prune_and_rmi() {
     assert!(e.to_string().contains("nosuch:tag"), "{e}");
     assert!(store.meta().unwrap().holds.is_empty());
 }
+
+#[test]
+fn holds_for_this_boot_protect_until_released_and_hold_nothing_after_a_reboot() {
+    require_root();
+    let reg = TestRegistry::start(RegistryAuth::Anonymous);
+    reg.push_test_images("busybox");
+    let root = temp_root();
+    let store = ImageStore::open(root.path()).unwrap();
+    let (latest, multi) = (
+        format!("{}/busybox:latest", reg.addr),
+        format!("{}/busybox:multi", reg.addr),
+    );
+    store.pull(&latest, &quiet()).unwrap();
+    store.pull(&multi, &quiet()).unwrap();
+    let held = store.hold_for_boot(&multi, "rm-1").unwrap();
+    let file = root.path().join("holds/rm-1");
+    assert!(file.is_file());
+    // Not in the durable index: no rewrite (and no fsync) of images.json.
+    assert!(store.meta().unwrap().holds.is_empty());
+    assert_eq!(store.meta().unwrap().holders_of(held.as_str()), ["rm-1"]);
+
+    // rmi refuses it, naming the holder; prune -a keeps it whole.
+    let e = store.remove(&multi, false).unwrap_err();
+    assert!(e.to_string().contains("rm-1"), "{e}");
+    let rep = store.prune(true, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1, "{rep:?}");
+    assert_complete(&store, &multi);
+
+    // What a power loss may leave: the file of a release that never
+    // reached the disk, from the previous boot, and a torn one. Neither
+    // holds anything now, and the next prune removes both files.
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert!(!boot.trim().is_empty());
+    std::fs::write(
+        &file,
+        format!("00000000-0000-0000-0000-000000000000 {held}\n"),
+    )
+    .unwrap();
+    std::fs::write(root.path().join("holds/rm-2"), b"").unwrap();
+    assert!(store.meta().unwrap().holders_of(held.as_str()).is_empty());
+    let rep = store.prune(true, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1, "{rep:?}");
+    assert!(!file.exists() && !root.path().join("holds/rm-2").exists());
+
+    // Released: gone at once, and a second release is fine.
+    store.pull(&latest, &quiet()).unwrap();
+    store.hold_for_boot(&latest, "rm-3").unwrap();
+    store.release("rm-3").unwrap();
+    store.release("rm-3").unwrap();
+    assert!(!root.path().join("holds/rm-3").exists());
+    let rep = store.prune(true, &|_| false).unwrap();
+    assert_eq!(rep.images_deleted.len(), 1, "{rep:?}");
+
+    // Bad input: a holder that is no file name, an unknown image.
+    store.pull(&latest, &quiet()).unwrap();
+    for bad in ["../x", ".hidden", ""] {
+        let e = store.hold_for_boot(&latest, bad).unwrap_err();
+        assert!(e.to_string().contains("holder"), "{bad}: {e}");
+    }
+    let e = store.hold_for_boot("nosuch:tag", "rm-4").unwrap_err();
+    assert!(e.to_string().contains("nosuch:tag"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(root.path().join("holds"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1,5 +1,5 @@
-//! Atomic record files: write a temporary file beside the target, fsync,
-//! rename over it. A reader sees the old record or the new one, never a
+//! Atomic record files: write a temporary file beside the target, fsync
+//! (unless the record need not survive a power loss), rename over it. A reader sees the old record or the new one, never a
 //! torn one, even without taking the lock.
 
 use std::io::Write;
@@ -21,6 +21,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 /// of containers that all die with the host).
 pub fn write_json_volatile<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_json_with(path, value, false)
+}
+
+/// [`write_json`] if `durable`, else [`write_json_volatile`].
+pub fn write_json_durable<T: Serialize>(path: &Path, value: &T, durable: bool) -> Result<()> {
+    write_json_with(path, value, durable)
 }
 
 fn write_json_with<T: Serialize>(path: &Path, value: &T, sync: bool) -> Result<()> {

@@ -4,6 +4,14 @@
 //! written to a temporary file, fsynced, renamed over the old one and the
 //! directory fsynced, under an exclusive flock so concurrent changes do not
 //! lose each other. A crash mid-write leaves the old file intact.
+//!
+//! Holds for this boot only (`holds/<holder>`, see
+//! [`MetaStore::hold_for_boot`]) live beside it, one small file each,
+//! written without fsync: a container that cannot outlive the boot (the
+//! engine's `--rm`) holds its image for as long as it can run, for the
+//! price of a rename instead of four journal commits, and nothing a power
+//! loss leaves of such a file (torn, or a release that never reached the
+//! disk) holds anything in the next boot.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -47,6 +55,11 @@ pub struct Meta {
     /// (then it is untagged but kept until released).
     #[serde(default)]
     pub holds: BTreeMap<String, String>,
+    /// Holds of this boot (`holds/<holder>` files, see
+    /// [`MetaStore::hold_for_boot`]): holder → manifest digest. Read with
+    /// the index, never written into it.
+    #[serde(skip)]
+    pub boot_holds: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -63,6 +76,7 @@ impl Meta {
     pub fn holders_of(&self, digest: &str) -> Vec<String> {
         self.holds
             .iter()
+            .chain(&self.boot_holds)
             .filter(|(_, d)| d.as_str() == digest)
             .map(|(h, _)| h.clone())
             .collect()
@@ -75,6 +89,18 @@ pub struct MetaStore {
     path: PathBuf,
     lock: PathBuf,
     dir: PathBuf,
+    /// `holds/`: the holds of this boot.
+    boot_holds: PathBuf,
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`; "" if unknown).
+fn boot_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
 }
 
 impl MetaStore {
@@ -83,19 +109,105 @@ impl MetaStore {
             path: root.join("images.json"),
             lock: root.join("images.lock"),
             dir: root.to_path_buf(),
+            boot_holds: root.join("holds"),
         }
     }
 
-    /// The current index (empty if none was written yet).
+    /// The current index (empty if none was written yet), with the
+    /// holds of this boot.
     pub fn load(&self) -> Result<Meta> {
-        match std::fs::read(&self.path) {
+        let mut m: Meta = match std::fs::read(&self.path) {
             Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::invalid(self.path.display().to_string(), e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Meta {
+                .map_err(|e| Error::invalid(self.path.display().to_string(), e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Meta {
                 version: 1,
                 ..Meta::default()
-            }),
-            Err(e) => Err(Error::io("read", &self.path, e)),
+            },
+            Err(e) => return Err(Error::io("read", &self.path, e)),
+        };
+        m.boot_holds = self.boot_holds();
+        Ok(m)
+    }
+
+    /// The holds of this boot: files of another boot, torn ones (a power
+    /// loss) and temporaries are no holds.
+    fn boot_holds(&self) -> BTreeMap<String, String> {
+        let Ok(rd) = std::fs::read_dir(&self.boot_holds) else {
+            return BTreeMap::new();
+        };
+        let now = boot_id();
+        rd.flatten()
+            .filter_map(|e| {
+                let holder = e.file_name().into_string().ok()?;
+                if holder.starts_with('.') || now.is_empty() {
+                    return None;
+                }
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let (boot, digest) = text.trim_end().split_once(' ')?;
+                (boot == now && digest.starts_with("sha256:")).then(|| (holder, digest.to_string()))
+            })
+            .collect()
+    }
+
+    /// Runs `f` on the index under the lock, writing nothing back.
+    pub fn with_locked<T>(&self, f: impl FnOnce(&Meta) -> Result<T>) -> Result<T> {
+        let _g = StoreLock::acquire(&self.lock, true)?;
+        f(&self.load()?)
+    }
+
+    /// Records that `holder` uses `digest` for this boot only: a file
+    /// `holds/<holder>` ("<boot id> <digest>"), replaced by rename and
+    /// never fsynced (see the module docs). Call it under the lock
+    /// ([`MetaStore::with_locked`]) so a prune sees it or runs first.
+    pub fn hold_for_boot(&self, holder: &str, digest: &str) -> Result<()> {
+        let now = boot_id();
+        if now.is_empty() {
+            return Err(Error::invalid(
+                "/proc/sys/kernel/random/boot_id",
+                "unreadable: no hold for this boot can be told from an old one",
+            ));
+        }
+        std::fs::create_dir_all(&self.boot_holds).ctx("create", &self.boot_holds)?;
+        let path = self.boot_holds.join(holder);
+        let tmp = self
+            .boot_holds
+            .join(format!(".{holder}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, format!("{now} {digest}\n")).ctx("write", &tmp)?;
+        std::fs::rename(&tmp, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io("rename into place", &path, e)
+        })
+    }
+
+    /// Drops `holder`'s hold of this boot; true if it had one.
+    pub fn release_boot_hold(&self, holder: &str) -> Result<bool> {
+        let path = self.boot_holds.join(holder);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove", &path, e)),
+        }
+    }
+
+    /// Removes the hold files that hold nothing any more (another
+    /// boot's, torn ones, temporaries of a killed writer). Call it under
+    /// the lock.
+    pub fn drop_stale_boot_holds(&self) {
+        let live = self.boot_holds();
+        let Ok(rd) = std::fs::read_dir(&self.boot_holds) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let young_tmp = n.starts_with('.')
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() < 60);
+            if !live.contains_key(&n) && !young_tmp {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 
