@@ -434,10 +434,18 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     }
     if !create_hooks.is_empty() || config.network.is_some() {
         let (rx, tx) = pipe()?;
-        let at = steps
-            .iter()
-            .position(|s| matches!(s.op, Op::PivotRoot { .. } | Op::MoveRoot { .. }))
-            .unwrap_or(steps.len());
+        // Hooks run after the mounts, before entering the root. The veth
+        // alone is made from the moment the init exists (see below): the
+        // init waits for it only at the end of its plan, so the kernel's
+        // veth work overlaps the init's mounts and pivot.
+        let at = if create_hooks.is_empty() {
+            steps.len()
+        } else {
+            steps
+                .iter()
+                .position(|s| matches!(s.op, Op::PivotRoot { .. } | Op::MoveRoot { .. }))
+                .unwrap_or(steps.len())
+        };
         steps.insert(
             at,
             Step {
@@ -475,13 +483,18 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
         sync,
     });
     let cg = undo.cgroup.as_deref().expect("set above");
-    // The veth pair is made at the same sync point, before the hooks
-    // (prestart hooks may expect the network).
+    // The veth pair is made as soon as the init (and so its network
+    // namespace) exists, while the init makes its mounts: before the
+    // hooks (prestart hooks may expect the network) and before the init
+    // goes past its sync step.
     let veth_made: std::cell::RefCell<Option<VethState>> = Default::default();
-    let mut run_create_hooks = |pid: i32| -> Result<()> {
+    let mut make_veth = |pid: i32| -> Result<()> {
         if let Some(v) = &config.network {
             *veth_made.borrow_mut() = Some(veth::setup(v, pid)?);
         }
+        Ok(())
+    };
+    let mut run_create_hooks = |pid: i32| -> Result<()> {
         let st = hooks::creating_state(id, pid, config.bundle.as_deref(), &spec);
         // prestart (deprecated, runc's and crun's order) sees "created".
         let mut created = st.clone();
@@ -497,6 +510,7 @@ pub(crate) fn create(root: &Path, id: &str, spec: Spec, config: CreateConfig) ->
     };
     let hook_sync = hook_release.map(|release| init::HookSync {
         release,
+        early: &mut make_veth,
         run: &mut run_create_hooks,
     });
     let settle_run = || cg.settled();

@@ -46,9 +46,12 @@ pub(crate) struct ParentSync<'a> {
 }
 
 /// The parent's part of a `SyncHooks` step: the write end of the child's
-/// sync pipe and what to run (given the init's host pid) before releasing it.
+/// sync pipe, what to run (given the init's host pid) as soon as the init
+/// exists (`early`: it goes on with its plan meanwhile, up to the sync
+/// step), and what to run once it waits there, before releasing it.
 pub(crate) struct HookSync<'a> {
     pub release: OwnedFd,
+    pub early: &'a mut dyn FnMut(i32) -> Result<()>,
     pub run: &'a mut dyn FnMut(i32) -> Result<()>,
 }
 
@@ -110,6 +113,9 @@ pub(crate) fn start(
             let mut f = std::fs::File::from(m.sync);
             f.write_all(b"1")
                 .map_err(|e| Error::sys("signal the init that its id maps are written", e))?;
+        }
+        if let Some(h) = hooks.as_mut() {
+            (h.early)(pid)?;
         }
         let mut rx = std::fs::File::from(report_rx);
         let mut report =
