@@ -25,7 +25,9 @@ pub struct ReadOptions {
     /// Only the last N lines (before following).
     pub tail: Option<usize>,
     pub follow: bool,
-    /// Poll period while following (default 50 ms).
+    /// Poll period while following (default 50 ms). The follower parks
+    /// (`std::thread::park_timeout`): a caller that ends `running()`
+    /// and unparks the reading thread ends the wait at once.
     pub poll: Option<Duration>,
 }
 
@@ -359,7 +361,10 @@ fn follow(
             finishing = true;
             continue;
         }
-        std::thread::sleep(poll);
+        // Parked, not slept: `cv run` unparks this thread when the
+        // container ends, so its last lines and its exit are not held up
+        // by a poll period (a spurious wake-up only polls once more).
+        std::thread::park_timeout(poll);
     }
 }
 

@@ -111,6 +111,8 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
     let code = launched.wait_exit();
     done.store(true, Ordering::Release);
     if let Some(p) = printer {
+        // Out of its poll wait now (it parks), not up to 10 ms later.
+        p.thread().unpark();
         let _ = p.join();
     }
     drop(launched);
@@ -129,10 +131,12 @@ fn follow(e: &Engine, id: &str, mut launched: Launched) -> anyhow::Result<i32> {
 }
 
 /// docker's `run --rm` returns once the container is gone (its monitor
-/// may still be deleting it): waits, at most 10 s.
+/// may still be deleting it): waits, at most 10 s. Polled every
+/// millisecond (three `stat`s): the removal takes a few, and a coarser
+/// period was added whole to every `run --rm`.
 fn wait_removed(e: &containerv_engine::Engine, id: &str) {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while e.store.present(id) && std::time::Instant::now() < end {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
