@@ -20,6 +20,7 @@ mod fd;
 pub mod launch;
 mod probe;
 mod sampler;
+mod trim;
 
 use std::fs::File;
 use std::io::Write;
@@ -773,6 +774,10 @@ fn supervise(
     let mut sampler = sampler::Sampler::open(store, config);
     let mut reported_drops = logs.dropped();
     let mut next_drop_report = Instant::now();
+    // Start-up's heap and code pages go once the container has run a
+    // second (see `trim`): an idle monitor holds what it runs, and a
+    // short-lived container (`run --rm … true`) does not wait for it.
+    let mut trim_at = Some(started + Duration::from_secs(1));
     loop {
         // When to wake up without any descriptor being ready.
         let now = Instant::now();
@@ -810,6 +815,9 @@ fn supervise(
                 });
             }
         }
+        if let Some(t) = trim_at {
+            wake = Some(wake.map_or(t, |w| w.min(t)));
+        }
         let mut timeout = wake.map_or(-1, |w| {
             w.saturating_duration_since(now).as_millis().min(60_000) as i32
         });
@@ -828,6 +836,10 @@ fn supervise(
             run.tty_in.as_ref().map_or(-1, |(i, _)| i.as_raw_fd()),
         ];
         let ready = poll_readable(&fds, timeout);
+        if trim_at.is_some_and(|t| Instant::now() >= t) {
+            trim_at = None;
+            trim::after_start();
+        }
         if let Some(s) = sampler.as_mut() {
             if s.tick(&run.container) > 0 {
                 crate::events::container(store.root(), config, "oom", &[]);
