@@ -48,7 +48,7 @@ fn droppable(smaps: impl BufRead) -> Vec<(usize, usize)> {
     }
     let mut out = Vec::new();
     let mut cur: Option<Vma> = None;
-    let mut finish = |v: Option<Vma>, out: &mut Vec<(usize, usize)>| {
+    let finish = |v: Option<Vma>, out: &mut Vec<(usize, usize)>| {
         if let Some(v) = v {
             if v.candidate && !v.private {
                 out.push((v.start, v.end));
