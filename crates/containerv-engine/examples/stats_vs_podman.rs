@@ -221,6 +221,8 @@ mod imp {
         let mut a = vec!["rm", "-f"];
         a.extend(names.iter().map(String::as_str));
         ok(&mut cv(&exe, &root, &images, &a));
+        // The engine keeps its default bridge as docker keeps docker0.
+        let _ = cv(&exe, &root, &images, &["system", "reset", "-f"]).output();
         println!("removed");
     }
 }

@@ -50,9 +50,14 @@ fn proc_options_masked_paths_and_bind_sources_as_podman() {
     let cv = Cv::new();
     let host_etc = temp_root();
     let etc = format!("{}:/etc", path_str(host_etc.path()));
+    // No network, like podman's side below; and the engine's default bridge
+    // would be removed by the reset at the end from this thread's private
+    // /run (after `private_run`), which does not hold the engine's markers.
     let out = cv.ok(&[
         "run",
         "--rm",
+        "--network",
+        "none",
         "-v",
         &etc,
         IMG,
@@ -61,7 +66,7 @@ fn proc_options_masked_paths_and_bind_sources_as_podman() {
     ]);
     let ours = mounts(&out);
     // The spec the engine built: both of podman's additions are there.
-    let id = cv.run_d(&[IMG, "sleep", "100"]);
+    let id = cv.run_d(&["--network", "none", IMG, "sleep", "100"]);
     let state: serde_json::Value = serde_json::from_slice(
         &std::fs::read(
             cv.engine_root()

@@ -392,15 +392,30 @@ pub fn bridge_added(bridge: &str, internal: bool, v6: bool) -> Result<()> {
 }
 
 /// A removed bridge leaves the tables (one transaction per element: one
-/// already gone must not keep the others).
+/// already gone must not keep the others). A table the marker does not
+/// vouch for is asked of the kernel: the remover may see another /run (a
+/// private one, or after the markers were lost) than the process that
+/// enrolled the bridge, and its elements must not outlive the bridge (they
+/// did in the IPv6 table, which nothing makes again to clean them).
 pub fn bridge_removed(bridge: &str, internal: bool) {
     for f in [Family::V4, Family::V6, Family::Internal] {
-        if exists(f) {
+        if exists(f) || in_kernel(f) {
             for line in bridge_elements(f, "delete", bridge, internal).lines() {
                 let _ = nft(&format!("{line}\n"));
             }
         }
     }
+}
+
+/// True if table `f` is in the kernel's ruleset, whatever the marker says.
+fn in_kernel(f: Family) -> bool {
+    Command::new("nft")
+        .args(["list", "table"])
+        .args(f.name().split(' '))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The element lines of `ports` for table `f`: a port on every address
