@@ -10,11 +10,9 @@
 # Needs: hyperfine. Uses a private engine root; nothing is left behind.
 set -euo pipefail
 RUNS=${1:-40}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-cargo build -q --release -p cv -p containerv-engine --bins --manifest-path "$repo/Cargo.toml"
-cvbin=$CARGO_TARGET_DIR/release/cv
+# shellcheck source=lib/peers.sh
+. "$(dirname "$0")/lib/peers.sh"
+bench_cv
 work=$(mktemp -d /var/tmp/cv-seccomp-bench.XXXXXX)
 CV="$cvbin --root $work/cv --image-root $work/images"
 # The engine keeps its default bridge as docker keeps docker0: reset it.

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::dns::lookup;
 use common::Cv;
 use containerv_testutil::net::free_subnet;
 
@@ -23,25 +24,6 @@ fn ok(cv: &Cv, args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// `nslookup NAME` from container `from`: the addresses answered.
-fn lookup(cv: &Cv, from: &str, name: &str) -> Vec<String> {
-    let o = cv
-        .cmd(&["exec", from, "nslookup", "-type=a", name])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    // busybox: "Name:\tNAME\nAddress: A" after the server's own lines.
-    out.split("Name:")
-        .skip(1)
-        .flat_map(|b| {
-            b.lines()
-                .filter_map(|l| l.trim().strip_prefix("Address:"))
-                .map(|a| a.trim().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// Processes that are this engine root's DNS server.
@@ -103,23 +85,35 @@ fn names_resolve_through_dns_per_network_and_follow_changes() {
     assert_eq!(servers, [gw1.as_str()], "{resolv}");
 
     // By name and by alias on one network; not across networks.
-    assert_eq!(lookup(&cv, "dns-b", "dns-a"), std::slice::from_ref(&a_ip));
-    assert_eq!(lookup(&cv, "dns-b", "web"), std::slice::from_ref(&a_ip));
-    assert_eq!(lookup(&cv, "dns-b", "DNS-A."), std::slice::from_ref(&a_ip));
-    assert!(lookup(&cv, "dns-b", "dns-c").is_empty());
-    assert!(lookup(&cv, "dns-c", "dns-a").is_empty());
-    assert!(lookup(&cv, "dns-c", "no-such-name").is_empty());
+    assert_eq!(
+        lookup(&cv, "dns-b", "a", "dns-a"),
+        std::slice::from_ref(&a_ip)
+    );
+    assert_eq!(
+        lookup(&cv, "dns-b", "a", "web"),
+        std::slice::from_ref(&a_ip)
+    );
+    assert_eq!(
+        lookup(&cv, "dns-b", "a", "DNS-A."),
+        std::slice::from_ref(&a_ip)
+    );
+    assert!(lookup(&cv, "dns-b", "a", "dns-c").is_empty());
+    assert!(lookup(&cv, "dns-c", "a", "dns-a").is_empty());
+    assert!(lookup(&cv, "dns-c", "a", "no-such-name").is_empty());
 
     // connect: b now resolves c (and a still does not).
     ok(&cv, &["network", "connect", &n2, "dns-b"]);
-    assert_eq!(lookup(&cv, "dns-b", "dns-c"), std::slice::from_ref(&c_ip));
-    assert!(lookup(&cv, "dns-a", "dns-c").is_empty());
+    assert_eq!(
+        lookup(&cv, "dns-b", "a", "dns-c"),
+        std::slice::from_ref(&c_ip)
+    );
+    assert!(lookup(&cv, "dns-a", "a", "dns-c").is_empty());
     // disconnect: gone again.
     ok(&cv, &["network", "disconnect", &n2, "dns-b"]);
-    assert!(lookup(&cv, "dns-b", "dns-c").is_empty());
+    assert!(lookup(&cv, "dns-b", "a", "dns-c").is_empty());
     // A removed container's name goes with it.
     cv.ok(&["rm", "-f", "dns-a"]);
-    assert!(lookup(&cv, "dns-b", "dns-a").is_empty());
+    assert!(lookup(&cv, "dns-b", "a", "dns-a").is_empty());
     assert_eq!(dns_servers(&cv).len(), 1, "one server per engine root");
 
     // Nothing left: the server exits with the networks' last container.
@@ -217,8 +211,11 @@ fn names_resolve_on_internal_networks_and_nothing_else_gets_out() {
         .filter_map(|l| l.strip_prefix("nameserver "))
         .collect();
     assert_eq!(servers, [gw.as_str()], "{resolv}");
-    assert_eq!(lookup(&cv, "idns-b", "idns-a"), std::slice::from_ref(&a_ip));
-    assert!(lookup(&cv, "idns-b", "idns-pub").is_empty());
+    assert_eq!(
+        lookup(&cv, "idns-b", "a", "idns-a"),
+        std::slice::from_ref(&a_ip)
+    );
+    assert!(lookup(&cv, "idns-b", "a", "idns-pub").is_empty());
 
     // Nothing else: the outside, the host on the gateway, a published port.
     let l = out.listen_tcp(9000, std::time::Duration::from_secs(8));
@@ -310,7 +307,7 @@ fn a_default_bridge_container_connected_to_a_user_network_resolves_names() {
     assert!(!servers("cdns-def").contains(&gw));
     ok(&cv, &["network", "connect", &n, "cdns-def"]);
     assert_eq!(servers("cdns-def"), std::slice::from_ref(&gw));
-    assert_eq!(lookup(&cv, "cdns-def", "cdns-srv"), [srv_ip]);
+    assert_eq!(lookup(&cv, "cdns-def", "a", "cdns-srv"), [srv_ip]);
     ok(&cv, &["network", "disconnect", &n, "cdns-def"]);
     assert!(!servers("cdns-def").contains(&gw));
     cv.ok(&["rm", "-f", "cdns-srv", "cdns-def"]);

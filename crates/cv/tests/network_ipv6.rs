@@ -15,26 +15,9 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+use common::dns::lookup;
 use common::Cv;
 use containerv_testutil::net::{free_subnet, free_subnet6, link_exists, nth6, Outside};
-
-/// `nslookup -type=TYPE NAME` from container `from`: the addresses answered.
-fn lookup(cv: &Cv, from: &str, qtype: &str, name: &str) -> Vec<String> {
-    let o = cv
-        .cmd(&["exec", from, "nslookup", &format!("-type={qtype}"), name])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    out.split("Name:")
-        .skip(1)
-        .flat_map(|b| {
-            b.lines()
-                .filter_map(|l| l.trim().strip_prefix("Address:"))
-                .map(|a| a.trim().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
 
 /// The first line a TCP server at `addr` sends (empty if none answers).
 fn fetch(addr: std::net::SocketAddr, limit: Duration) -> String {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod app_image;
+pub mod dns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
