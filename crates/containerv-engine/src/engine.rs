@@ -270,6 +270,14 @@ impl Engine {
                 // A monitor killed earlier may have left the core container.
                 self.cleanup_core_unmonitored(&id);
                 drop(monitor_lock);
+                if st.status.is_active() {
+                    // Its run ended unseen: docker's end of it (disconnect,
+                    // unmount, die) before the new run begins.
+                    if let Ok(config) = self.store.load_config(&id) {
+                        let code = st.observed().exit_code;
+                        crate::events::run_end::complete(self.store.root(), &config, code);
+                    }
+                }
                 break (g, st);
             }
             drop(g);

@@ -98,7 +98,7 @@ impl Engine {
     /// records it here and removes what the container left.
     pub(crate) fn settle(&self, id: &str) {
         let deadline = Instant::now() + MONITOR_GRACE;
-        loop {
+        let monitor = loop {
             let Ok(s) = self.store.load_state(id) else {
                 return; // removed (--rm)
             };
@@ -107,13 +107,23 @@ impl Engine {
                 return;
             }
             if !monitor || Instant::now() >= deadline {
-                break;
+                break monitor;
             }
             std::thread::sleep(Duration::from_millis(10));
-        }
-        // No monitor (killed): do its part.
+        };
+        // No monitor (killed), or one that does not record the end in
+        // time: do its part (a live one still says the end itself).
+        self.end_unmonitored(id, !monitor);
+    }
+
+    /// The monitor's part of a run's end, for a run it did not see end:
+    /// the core container, its lease and volumes removed, the exit
+    /// recorded and, with `say` (the monitor is dead), docker's events
+    /// of the end that it did not say (`events::run_end`: disconnect,
+    /// unmount, die, each once).
+    fn end_unmonitored(&self, id: &str, say: bool) {
         self.cleanup_core(id);
-        let _ = self.store.update_state(id, |s| {
+        let ended = self.store.update_state(id, |s| {
             let o = s.observed();
             if s.status.is_active() {
                 *s = o;
@@ -125,6 +135,28 @@ impl Engine {
             }
             Ok(())
         });
+        if !say {
+            return;
+        }
+        // Recorded or not (a full disk), the run has ended.
+        let code = match ended {
+            Ok((s, ())) => s.exit_code,
+            Err(_) => self
+                .store
+                .load_state(id)
+                .map_or(-1, |s| s.observed().exit_code),
+        };
+        if let Ok(config) = self.store.load_config(id) {
+            crate::events::run_end::complete(self.store.root(), &config, code);
+        }
+    }
+
+    /// True when the record says the container runs but its monitor is
+    /// dead and the init has ended: a run that ended unseen.
+    pub(crate) fn ended_unseen(s: &ContainerState) -> bool {
+        s.status.is_active()
+            && !crate::proc::is_alive(s.monitor_pid, s.monitor_start)
+            && !s.observed().status.is_active()
     }
 
     /// `cv kill`: sends `signal` (default SIGKILL) to the init.
@@ -159,8 +191,12 @@ impl Engine {
     /// `cv rm`: removes a stopped container (`force`: kills it first).
     pub fn remove(&self, reference: &str, force: bool) -> Result<String> {
         let id = self.store.resolve(reference)?;
+        let unseen;
         let st = match self.store.load_state(&id) {
-            Ok(s) => s.observed(),
+            Ok(s) => {
+                unseen = Self::ended_unseen(&s);
+                s.observed()
+            }
             Err(e) if self.store.dir(&id).join("config.json").exists() => {
                 // An unreadable record: only `rm -f`, which stops
                 // whatever still runs through the core's own state.
@@ -193,6 +229,10 @@ impl Engine {
                 crate::events::for_id(&self.store, &id, "kill", &[("signal", "9".into())]);
             }
             self.settle(&id);
+        } else if unseen {
+            // Its init ended while no monitor watched: end that run
+            // before the container goes (docker's die comes first).
+            self.end_unmonitored(&id, true);
         }
         let g = match self.store.lock(&id) {
             Ok(g) => g,

@@ -15,6 +15,23 @@ pub const CANNOT_INVOKE: i32 = 126;
 /// The command was not found.
 pub const NOT_FOUND: i32 = 127;
 
+/// A failure that has docker's own status, printed as it is (docker's
+/// `cli.StatusError`): e.g. 64 for `events --format` with a template that
+/// does not parse or names a field an event does not have.
+#[derive(Debug)]
+pub struct StatusError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for StatusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StatusError {}
+
 /// The command whose failure is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

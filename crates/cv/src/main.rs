@@ -147,6 +147,10 @@ fn main() {
         Cmd::Network { cmd } => commands::network::run(&ctx, cmd),
     };
     if let Err(e) = r {
+        if let Some(s) = e.downcast_ref::<exit::StatusError>() {
+            eprintln!("{s}");
+            std::process::exit(s.code);
+        }
         let msg = diag::chain(&e);
         eprintln!("Error: {msg}");
         std::process::exit(exit::code(kind, &msg));

@@ -533,8 +533,10 @@ fn volumes_emit_dockers_events_in_dockers_order() {
         about(&all, &a),
         [
             "container create",
+            "network connect",
             "volume mount",
             "container start",
+            "network disconnect",
             "volume unmount",
             "container die",
             "container destroy"

@@ -196,17 +196,14 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         let Some(ran_for) = adopt::watch(&store, &rt, &a.id, &taken) else {
             return Ok(()); // removed meanwhile
         };
-        // Its exit status went to whoever reaped it: unknown here.
+        // Its exit status went to whoever reaped it: unknown here. Its
+        // address and volumes go as at any end, and the run ends with
+        // what its first monitor did not say (docker's disconnect,
+        // unmount, die).
         let code = -1;
-        crate::events::container(
-            store.root(),
-            &config,
-            "die",
-            &[
-                ("exitCode", code.to_string()),
-                ("execDuration", ran_for.as_secs().to_string()),
-            ],
-        );
+        crate::network::release(store.root(), &config.id);
+        crate::volumes::driver::release(&store, &config.id);
+        crate::events::run_end::complete(store.root(), &config, code);
         let decided = store.update_state(&a.id, |s| {
             s.status = Status::Exited;
             s.pid = 0;
@@ -257,8 +254,9 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         };
         let run = match started_run {
             Ok(r) => {
-                // Docker's order: network connect (made while joining),
-                // volume mount, then start.
+                // Docker's order: network connect (made while joining;
+                // `none` and `host` here), volume mount, then start.
+                crate::network::predefined_event(store.root(), &config, "connect");
                 crate::volumes::mounted(store.root(), &config);
                 r
             }
@@ -321,6 +319,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
                 // Removed while we started: take the container down.
                 let _ = run.container.destroy();
                 crate::network::release(store.root(), &config.id);
+                crate::network::predefined_event(store.root(), &config, "disconnect");
                 crate::volumes::driver::release(&store, &config.id);
                 crate::volumes::unmounted(store.root(), &config);
                 return Ok(());
@@ -335,6 +334,7 @@ fn run(a: &MonitorArgs, report: &mut Reporter) -> Result<()> {
         // volumes only it used (docker's disconnect and unmount events
         // come before its die, as docker's cleanup does).
         crate::network::release(store.root(), &config.id);
+        crate::network::predefined_event(store.root(), &config, "disconnect");
         crate::volumes::driver::release(&store, &config.id);
         crate::volumes::unmounted(store.root(), &config);
         let code = status.code();

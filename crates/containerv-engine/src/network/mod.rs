@@ -38,6 +38,52 @@ pub mod v6proxy;
 pub use attach::{attach, attach_with_files, release, Attachment};
 pub use record::{Lease, NetworkRecord, NetworkStore};
 
+/// docker's predefined network that a container of `mode` is on and
+/// owns, as (name, driver): `none` (`null`) and `host`. The `bridge`
+/// networks have records; `container:` mode owns no network.
+pub fn predefined_of(mode: crate::record::NetworkMode) -> Option<(&'static str, &'static str)> {
+    match mode {
+        crate::record::NetworkMode::None => Some(("none", "null")),
+        crate::record::NetworkMode::Host => Some(("host", "host")),
+        _ => None,
+    }
+}
+
+/// The id of a predefined network that has no record (`host`, `none`,
+/// and `bridge` before its first use): stable per name (docker's are
+/// random per daemon).
+pub fn predefined_id(name: &str) -> String {
+    name.bytes()
+        .cycle()
+        .take(32)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// docker's `network connect`/`disconnect` (`action`) of a container on
+/// `none` or `host` (moby connects those like any network: Actor.ID the
+/// network's id, attributes `container`, `name`, `type`); nothing for
+/// other modes, whose events come with their leases.
+pub fn predefined_event(
+    root: &std::path::Path,
+    config: &crate::record::ContainerConfig,
+    action: &str,
+) {
+    if let Some((name, driver)) = predefined_of(config.network) {
+        crate::events::other(
+            root,
+            "network",
+            action,
+            &predefined_id(name),
+            &[
+                ("container", config.id.clone()),
+                ("name", name.to_string()),
+                ("type", driver.to_string()),
+            ],
+        );
+    }
+}
+
 use crate::store::Store;
 
 /// The default network's name (docker's).

@@ -347,13 +347,7 @@ pub fn list(engine_root: &Path) -> Result<Vec<Value>> {
 }
 
 fn predefined(name: &str, driver: &str) -> Value {
-    // A stable id per predefined name (docker's are random per daemon).
-    let id: String = name
-        .bytes()
-        .cycle()
-        .take(32)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let id = crate::network::predefined_id(name);
     json!({
         "Name": name, "Id": id, "Created": "0001-01-01T00:00:00Z", "Scope": "local",
         "Driver": driver, "EnableIPv6": false, "IPAM": {"Driver": "default", "Options": null, "Config": []},

@@ -583,7 +583,7 @@ impl Drop for Staged {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::record::Status;
 

@@ -11,12 +11,15 @@ use super::parse::{Arg, List, Node, Pipeline};
 /// Variables in scope (`$` is the data), innermost last.
 pub struct State {
     vars: Vec<(String, Value)>,
+    /// Fields whose objects are Go maps (see [`walk`]).
+    maps: &'static [&'static str],
 }
 
 impl State {
-    pub fn new(root: &Value) -> Self {
+    pub fn new(root: &Value, maps: &'static [&'static str]) -> Self {
         State {
             vars: vec![("$".into(), root.clone())],
+            maps,
         }
     }
 
@@ -130,7 +133,7 @@ impl State {
 
     fn arg(&mut self, a: &Arg, dot: &Value) -> Result<Value> {
         Ok(match a {
-            Arg::Field(chain) => walk(dot, chain)?,
+            Arg::Field(chain) => walk(dot, chain, self.maps)?,
             Arg::Var(name, chain) => {
                 let v = self
                     .vars
@@ -139,7 +142,7 @@ impl State {
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| v.clone())
                     .ok_or_else(|| terr!("undefined variable: {name}"))?;
-                walk(&v, chain)?
+                walk(&v, chain, self.maps)?
             }
             Arg::Str(s) => Value::from(s.clone()),
             Arg::Num(n, true) if n.fract() == 0.0 && n.abs() < 9e15 => Value::from(*n as i64),
@@ -150,7 +153,7 @@ impl State {
             Arg::Nil => Value::Null,
             Arg::Sub(p, chain) => {
                 let v = self.pipeline(p, dot)?;
-                walk(&v, chain)?
+                walk(&v, chain, self.maps)?
             }
             Arg::Ident(name) => funcs::call(name, &[])?,
         })
@@ -158,11 +161,15 @@ impl State {
 }
 
 /// `.A.B` from `v`. A field an object does not have is an error naming it
-/// (docker's "can't evaluate field"); a field of null is null.
-fn walk(v: &Value, chain: &[String]) -> Result<Value> {
+/// (docker's "can't evaluate field" of a struct); a field of null is null,
+/// and so is a key missing from an object reached through one of `maps`
+/// (a Go map such as an event's `.Actor.Attributes`: `<no value>`).
+fn walk(v: &Value, chain: &[String], maps: &[&str]) -> Result<Value> {
     let mut cur = v;
-    for f in chain {
+    for (i, f) in chain.iter().enumerate() {
+        let in_map = i > 0 && maps.contains(&chain[i - 1].as_str());
         cur = match cur {
+            Value::Object(o) if in_map && !o.contains_key(f) => return Ok(Value::Null),
             Value::Object(o) => o.get(f).ok_or_else(|| {
                 let mut have: Vec<&str> = o.keys().map(String::as_str).collect();
                 have.sort_unstable();

@@ -48,6 +48,7 @@ pub struct Template {
     option: String,
     src: String,
     list: parse::List,
+    maps: &'static [&'static str],
 }
 
 impl Template {
@@ -64,13 +65,22 @@ impl Template {
             option: option.to_string(),
             src: src.to_string(),
             list,
+            maps: &[],
         })
+    }
+
+    /// Objects reached through these field names are Go maps: a key
+    /// they lack is `<no value>`, not an error (docker's
+    /// `{{.Actor.Attributes.name}}` over events of every type).
+    pub fn with_maps(mut self, fields: &'static [&'static str]) -> Self {
+        self.maps = fields;
+        self
     }
 
     /// The template applied to `v`.
     pub fn render(&self, v: &Value) -> Result<String> {
         let mut out = String::new();
-        exec::State::new(v)
+        exec::State::new(v, self.maps)
             .list(&self.list, v, &mut out)
             .map_err(|e| terr!("{} {:?}: {e}", self.option, self.src))?;
         Ok(out)

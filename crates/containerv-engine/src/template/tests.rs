@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::render;
+use super::{render, Template};
 
 fn container() -> Value {
     json!({
@@ -128,4 +128,24 @@ fn errors_name_what_is_wrong() {
     assert!(e("{{range .Name}}{{end}}").contains("can't iterate"));
     // Missing map keys through index are <no value>, as in Go.
     assert_eq!(r("{{index .Config.Labels \"absent\"}}"), "<no value>");
+}
+
+#[test]
+fn keys_missing_from_a_map_field_are_no_value_and_struct_fields_stay_strict() {
+    let ev = json!({"Type": "volume", "Actor": {"ID": "v", "Attributes": {"driver": "local"}}});
+    let t = |src: &str| {
+        Template::parse(src)
+            .unwrap()
+            .with_maps(&["Attributes"])
+            .render(&ev)
+    };
+    assert_eq!(t("{{.Actor.Attributes.driver}}").unwrap(), "local");
+    assert_eq!(t("{{.Actor.Attributes.name}}").unwrap(), "<no value>");
+    assert!(t("{{.Actor.Nope}}").is_err());
+    assert!(t("{{.nope}}").is_err());
+    // Without the flag, every object is strict.
+    assert!(Template::parse("{{.Actor.Attributes.name}}")
+        .unwrap()
+        .render(&ev)
+        .is_err());
 }

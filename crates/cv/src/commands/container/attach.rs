@@ -41,6 +41,8 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyho
         println!("{id}");
         return Ok(());
     }
+    // docker's `attach` event: the client attaches before the start.
+    containerv_engine::events::for_id(&e.store, &id, "attach", &[]);
     let launched = match e.start(&id, opts.interactive) {
         Ok(Some(l)) => l,
         Ok(None) => unreachable!("a new container is not running"),
@@ -68,6 +70,9 @@ pub fn run(ctx: &Context, args: RunArgs, detach: bool, sig_proxy: bool) -> anyho
 pub fn start_attached(ctx: &Context, reference: &str) -> anyhow::Result<()> {
     let e = ctx.engine()?;
     let id = e.store.resolve(reference)?;
+    if !e.store.load_state(&id)?.observed().status.is_active() {
+        containerv_engine::events::for_id(&e.store, &id, "attach", &[]);
+    }
     match e.start(&id, false)? {
         Some(l) => {
             let code = follow(&e, &id, l)?;

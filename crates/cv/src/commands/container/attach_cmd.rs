@@ -35,6 +35,7 @@ pub fn attach(ctx: &Context, reference: &str, sig_proxy: bool) -> anyhow::Result
             }
         );
     }
+    containerv_engine::events::for_id(&e.store, &id, "attach", &[]);
     if sig_proxy && !config.tty {
         super::sigproxy::block();
         super::sigproxy::forward(ctx, &id);

@@ -34,6 +34,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::ContainerConfig;
 
+mod filter;
+pub mod run_end;
+
+pub use filter::Filter;
+
 /// The current events file in an engine root.
 pub const EVENTS_FILE: &str = "events.log";
 /// The rotated (older) events file.
@@ -117,8 +122,12 @@ impl Event {
 
 /// Appends `e` to the events of engine `root` (see the module docs).
 pub fn emit(root: &Path, e: &Event) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
-    line.push(b'\n');
+    let _lock = lock(root)?;
+    append(root, e)
+}
+
+/// Takes the events lock of `root` (released when the file closes).
+fn lock(root: &Path) -> std::io::Result<File> {
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -131,6 +140,14 @@ pub fn emit(root: &Path, e: &Event) -> std::io::Result<()> {
             return Err(err);
         }
     }
+    Ok(lock)
+}
+
+/// Appends one line, rotating first if the file is full; the caller
+/// holds the lock.
+fn append(root: &Path, e: &Event) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
+    line.push(b'\n');
     let path = root.join(EVENTS_FILE);
     let open = || {
         OpenOptions::new()
@@ -241,9 +258,8 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Starts at the current end of `root`'s events (what [`read_all`]
-    /// returned just before is not repeated, provided it was called
-    /// first).
+    /// Starts at the current end of `root`'s events ([`Follower::stored`]
+    /// gives what was there before).
     pub fn at_end(root: &Path) -> Follower {
         let path = root.join(EVENTS_FILE);
         let mut f = Follower {
@@ -261,6 +277,31 @@ impl Follower {
             f.file = Some(file);
         }
         f
+    }
+
+    /// The events stored before the follower started, oldest first: the
+    /// rotated file, and the current one up to where following begins, so
+    /// an event written meanwhile is neither lost nor shown twice (a
+    /// rotation meanwhile: the file followed is now the rotated one).
+    pub fn stored(&self) -> std::io::Result<Vec<Event>> {
+        let mut out = Vec::new();
+        for path in [self.path.with_file_name(EVENTS_OLD), self.path.clone()] {
+            let mut f = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let mut buf = Vec::new();
+            if self.file.is_some() && f.metadata()?.ino() == self.ino {
+                (&mut f).take(self.pos).read_to_end(&mut buf)?;
+            } else if path == self.path {
+                continue; // made after the start: the follower's
+            } else {
+                f.read_to_end(&mut buf)?;
+            }
+            parse(&buf, &mut out);
+        }
+        Ok(out)
     }
 
     /// New events since the last call.
@@ -298,78 +339,6 @@ impl Follower {
             parse(&self.partial, out);
             self.partial = rest;
         }
-    }
-}
-
-/// `--filter KEY=VALUE` of `cv events`, docker's keys: `container` (id,
-/// id prefix or name), `event` (the action, or its part before `:` as
-/// in `health_status`), `type`, `label` (`KEY` or `KEY=VALUE`), `image`,
-/// `network`, `volume`. Values of one key are alternatives; keys all
-/// have to match.
-#[derive(Debug, Default, Clone)]
-pub struct Filter {
-    by: BTreeMap<String, Vec<String>>,
-}
-
-const KEYS: [&str; 7] = [
-    "container",
-    "event",
-    "type",
-    "label",
-    "image",
-    "network",
-    "volume",
-];
-
-impl Filter {
-    /// Parses `--filter` values; an unknown key or a missing `=` is an
-    /// error naming it.
-    pub fn parse(filters: &[String]) -> crate::error::Result<Filter> {
-        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in filters {
-            let Some((k, v)) = f.split_once('=') else {
-                return Err(crate::error::Error::option(
-                    "--filter",
-                    f.as_str(),
-                    "expected KEY=VALUE",
-                ));
-            };
-            if !KEYS.contains(&k) {
-                return Err(crate::error::Error::option(
-                    "--filter",
-                    f.as_str(),
-                    format!("unknown key {k:?} (known: {})", KEYS.join(", ")),
-                ));
-            }
-            by.entry(k.into()).or_default().push(v.into());
-        }
-        Ok(Filter { by })
-    }
-
-    /// True when `e` passes every key.
-    pub fn matches(&self, e: &Event) -> bool {
-        let attr = |k: &str| e.actor.attributes.get(k).map(String::as_str);
-        self.by.iter().all(|(k, vals)| {
-            vals.iter().any(|v| match k.as_str() {
-                "type" => e.kind == *v,
-                "event" => e.action == *v || e.action.split(':').next() == Some(v.as_str()),
-                "container" => {
-                    e.kind == "container"
-                        && (e.actor.id.starts_with(v.as_str()) || attr("name") == Some(v))
-                }
-                "image" => attr("image") == Some(v),
-                "label" => match v.split_once('=') {
-                    Some((lk, lv)) => attr(lk) == Some(lv),
-                    None => attr(v).is_some(),
-                },
-                "network" => {
-                    e.kind == "network"
-                        && (e.actor.id.starts_with(v.as_str()) || attr("name") == Some(v))
-                }
-                "volume" => e.kind == "volume" && e.actor.id == *v,
-                _ => false,
-            })
-        })
     }
 }
 
@@ -438,23 +407,28 @@ mod tests {
     }
 
     #[test]
-    fn filters_as_docker() {
-        let f = |v: &[&str]| {
-            Filter::parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
-        };
-        let e = ev("health_status: healthy", "web");
-        assert!(f(&["event=health_status"]).matches(&e));
-        assert!(f(&["event=health_status: healthy"]).matches(&e));
-        assert!(!f(&["event=start"]).matches(&e));
-        assert!(f(&["event=start", "event=health_status"]).matches(&e));
-        assert!(f(&["container=web"]).matches(&e));
-        assert!(f(&["container=web01"]).matches(&e));
-        assert!(!f(&["container=db"]).matches(&e));
-        assert!(f(&["label=tier", "label=tier=web", "type=container"]).matches(&e));
-        assert!(!f(&["label=tier=db"]).matches(&e));
-        assert!(!f(&["type=network"]).matches(&e));
-        assert!(f(&["image=busybox"]).matches(&e));
-        assert!(Filter::parse(&["nope=1".into()]).is_err());
-        assert!(Filter::parse(&["container".into()]).is_err());
+    fn stored_and_followed_events_neither_overlap_nor_miss() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        emit(root, &ev("create", "a")).unwrap();
+        let mut f = Follower::at_end(root);
+        // Written between the start of following and the read of what
+        // was stored: followed, not stored.
+        emit(root, &ev("start", "a")).unwrap();
+        let names = |v: Vec<Event>| v.into_iter().map(|e| e.action).collect::<Vec<_>>();
+        assert_eq!(names(f.stored().unwrap()), ["create"]);
+        assert_eq!(names(f.poll()), ["start"]);
+        // A rotation between: the stored part is in the rotated file.
+        let mut f = Follower::at_end(root);
+        std::fs::rename(root.join(EVENTS_FILE), root.join(EVENTS_OLD)).unwrap();
+        emit(root, &ev("die", "a")).unwrap();
+        assert_eq!(names(f.stored().unwrap()), ["create", "start"]);
+        assert_eq!(names(f.poll()), ["die"]);
+        // No events yet: nothing stored, the first one followed.
+        let e = tempfile::tempdir().unwrap();
+        let mut f = Follower::at_end(e.path());
+        emit(e.path(), &ev("create", "b")).unwrap();
+        assert!(f.stored().unwrap().is_empty());
+        assert_eq!(names(f.poll()), ["create"]);
     }
 }
