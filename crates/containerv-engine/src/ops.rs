@@ -406,7 +406,10 @@ impl Engine {
         if let Some(p) = policy {
             config.restart_policy = p;
         }
-        self.store.save_config(&config, &g)
+        self.store.save_config(&config, &g)?;
+        drop(g);
+        crate::events::container(self.store.root(), &config, "update", &[]);
+        Ok(())
     }
 
     /// `cv container prune`: removes every stopped container; returns

@@ -243,7 +243,13 @@ fn an_oom_kill_and_a_health_flip_are_events() {
     assert!(!o.status.success(), "the hog was not killed");
     // Seen live (the container runs on), within a sample interval.
     let ev = wait_action(&cv, &t0, &["--filter", "container=oomev"], "oom");
-    assert_eq!(actions(&ev), ["create", "start", "oom"]);
+    // The exec's own events come with it (the oom may come before or
+    // after its exec_die).
+    let (execs, own): (Vec<String>, Vec<String>) = actions(&ev)
+        .into_iter()
+        .partition(|a| a.starts_with("exec_"));
+    assert_eq!(own, ["create", "start", "oom"]);
+    assert_eq!(execs.len(), 3, "{execs:?}");
     let metrics = cv.ok(&["system", "metrics"]);
     let oom = metrics
         .lines()
@@ -606,4 +612,77 @@ fn volumes_emit_dockers_events_in_dockers_order() {
         ],
     );
     assert_eq!(last.len(), 1);
+}
+
+#[test]
+fn exec_rename_update_and_attach_are_dockers_events() {
+    let cv = Cv::new();
+    let t0 = unix_now();
+    let id = cv.run_d(&[
+        "--name",
+        "evx",
+        "--network",
+        "none",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    // moby's ContainerExecCreate/Start and its exit: the command after
+    // `exec_create: `, one execID for the three.
+    let o = cv.run(&["exec", "evx", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3));
+    cv.ok(&["exec", "evx", "true"]);
+    let ev = events(&cv, &t0, &["--filter", "container=evx"]);
+    let a = actions(&ev);
+    assert_eq!(
+        a[2..],
+        [
+            "exec_create: sh -c exit 3",
+            "exec_start: sh -c exit 3",
+            "exec_die",
+            "exec_create: true ",
+            "exec_start: true ",
+            "exec_die"
+        ],
+        "{a:?}"
+    );
+    let exec_id = ev[2]["Actor"]["Attributes"]["execID"].as_str().unwrap();
+    assert_eq!(exec_id.len(), 64);
+    for e in &ev[2..5] {
+        assert_eq!(e["Actor"]["Attributes"]["execID"], exec_id, "{e}");
+        assert_eq!(e["Actor"]["Attributes"]["name"], "evx", "{e}");
+    }
+    assert_ne!(ev[5]["Actor"]["Attributes"]["execID"], exec_id);
+    assert_eq!(ev[4]["Actor"]["Attributes"]["exitCode"], "3");
+    assert_eq!(ev[7]["Actor"]["Attributes"]["exitCode"], "0");
+    // event=exec_start takes every command (docker's fuzzy match).
+    let starts = events(&cv, &t0, &["--filter", "event=exec_start"]);
+    assert_eq!(starts.len(), 2);
+
+    // rename: the new name, oldName as docker keeps it; update.
+    cv.ok(&["rename", "evx", "evy"]);
+    cv.ok(&["update", "--memory", "64m", "evy"]);
+    let ev = events(&cv, &t0, &["--filter", &format!("container={id}")]);
+    let rename = ev.iter().find(|e| e["Action"] == "rename").unwrap();
+    assert_eq!(rename["Actor"]["Attributes"]["name"], "evy");
+    assert_eq!(rename["Actor"]["Attributes"]["oldName"], "/evx");
+    assert_eq!(actions(&ev).last().unwrap(), "update");
+
+    // `run` in the foreground and `start -a`: attach before start.
+    let t1 = unix_now();
+    cv.ok(&[
+        "run",
+        "--name",
+        "eva1",
+        "--network",
+        "none",
+        "containerv/busybox",
+        "true",
+    ]);
+    cv.ok(&["start", "-a", "eva1"]);
+    assert_eq!(
+        actions(&events(&cv, &t1, &["--filter", "type=container"])),
+        ["create", "attach", "start", "die", "attach", "start", "die"]
+    );
+    cv.ok(&["rm", "-f", "evy", "eva1"]);
 }

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::ContainerConfig;
 
+pub mod exec;
 mod filter;
 pub mod run_end;
 

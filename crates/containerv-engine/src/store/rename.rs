@@ -32,6 +32,14 @@ impl Store {
         if std::fs::read_link(&link).is_ok_and(|t| t.as_os_str() == id.as_str()) {
             let _ = std::fs::remove_file(&link);
         }
+        drop(g);
+        // docker's `rename`: `oldName` as docker keeps names, with `/`.
+        crate::events::container(
+            self.root(),
+            &config,
+            "rename",
+            &[("oldName", format!("/{old}"))],
+        );
         Ok(())
     }
 }

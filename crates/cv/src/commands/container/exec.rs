@@ -1,7 +1,9 @@
 //! `cv exec`: a process in a running container through the core library
 //! (it joins the container's namespaces and cgroup; no agent inside),
 //! from a sealed copy of `cv` (see `containerv::linux::exeseal`),
-//! waited for and its exit code returned (`-d`: left running).
+//! waited for and its exit code returned (`-d`: left running). docker's
+//! `exec_create`/`exec_start` events before it runs, `exec_die` after
+//! (not for `-d`: nothing waits for a detached exec).
 
 use std::path::PathBuf;
 
@@ -9,6 +11,8 @@ use anyhow::bail;
 use clap::Args;
 use containerv::linux::relay;
 use containerv::{ProcessOptions, Stdio, User};
+use containerv_engine::events::exec::ExecEvents;
+use containerv_engine::record::ContainerConfig;
 use containerv_engine::tty::{proxy, window_size, ConsoleSocket, RawMode};
 use containerv_engine::Engine;
 use oci_spec::runtime::{BoxBuilder, UserBuilder};
@@ -62,15 +66,7 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
         env.push(kv.clone());
     }
     if a.tty {
-        return exec_tty(
-            &e,
-            &id,
-            &c,
-            &a,
-            env,
-            config.working_dir.clone(),
-            config.user.clone(),
-        );
+        return exec_tty(&e, &config, &c, &a, env);
     }
     let stdin = if a.interactive && !a.detach {
         Stdio::Inherit
@@ -102,6 +98,7 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
         stderr,
         wait: false,
     };
+    let events = ExecEvents::start(e.store.root(), &config, &a.command);
     let mut p = c.spawn(opts)?;
     if a.detach {
         return Ok(());
@@ -111,6 +108,7 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
     if let Some(r) = pipes {
         r.finish();
     }
+    events.died(st.code());
     std::process::exit(st.code());
 }
 
@@ -119,13 +117,13 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
 /// terminal (in raw mode while attached).
 fn exec_tty(
     e: &Engine,
-    id: &str,
+    config: &ContainerConfig,
     c: &containerv::Container,
     a: &ExecArgs,
     env: Vec<String>,
-    workdir: Option<String>,
-    user: Option<String>,
 ) -> anyhow::Result<()> {
+    let id = &config.id;
+    let (workdir, user) = (config.working_dir.clone(), config.user.clone());
     let mut process = c
         .spec()
         .process()
@@ -149,7 +147,6 @@ fn exec_tty(
         ));
     }
     // Unix socket paths are short (108 bytes): not under the store.
-    let _ = e;
     let sock = ConsoleSocket::listen(
         &std::env::temp_dir().join(format!("cv-tty-{}.sock", std::process::id())),
     )?;
@@ -157,6 +154,7 @@ fn exec_tty(
         console_socket: Some(sock.path().to_path_buf()),
         ..Default::default()
     };
+    let events = ExecEvents::start(e.store.root(), config, &a.command);
     let mut p = c.exec(&process, io)?;
     let master = sock.receive()?;
     if a.detach {
@@ -166,5 +164,6 @@ fn exec_tty(
     proxy(master, a.interactive)?;
     let st = p.wait()?;
     drop(raw);
+    events.died(st.code());
     std::process::exit(st.code());
 }
