@@ -7,7 +7,8 @@
 //! `TestEventsSinceInTheFuture`) with real containers and the real CLI;
 //! plus the Go field names a template sees and docker's filter rules that
 //! those tests do not reach (labels all match, names by prefix, image
-//! without tag, `daemon` and `scope` keys).
+//! without tag, `daemon` and `scope` keys); a stream with `--since`
+//! started while writers run shows each event once.
 
 mod common;
 
@@ -266,4 +267,83 @@ fn format_is_dockers_json_or_a_go_template_over_dockers_fields() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("cannot be after `until`"), "{err}");
+}
+
+#[test]
+fn a_stream_with_since_shows_each_event_once_while_writers_run() {
+    use std::io::{BufRead, BufReader};
+    let cv = Cv::new();
+    let since = unix_now();
+    let n = 40;
+    let names: Vec<String> = (0..n)
+        .map(|_| containerv_testutil::unique_id("evs"))
+        .collect();
+    // Writers run while the stream starts: what was stored before it
+    // follows is printed from the file, the rest as it comes; none twice.
+    let (first, rest) = names.split_at(n / 2);
+    for v in first {
+        cv.ok(&["volume", "create", v]);
+    }
+    let writer = {
+        let rest = rest.to_vec();
+        let cv_root = cv.engine_root();
+        let images = cv.images.clone();
+        std::thread::spawn(move || {
+            for v in &rest {
+                let o = std::process::Command::new(env!("CARGO_BIN_EXE_cv"))
+                    .arg("--root")
+                    .arg(&cv_root)
+                    .arg("--image-root")
+                    .arg(&images)
+                    .args(["volume", "create", v])
+                    .output()
+                    .unwrap();
+                assert!(o.status.success());
+            }
+        })
+    };
+    let mut child = cv
+        .cmd(&[
+            "events",
+            "--since",
+            &since,
+            "--filter",
+            "type=volume",
+            "--format",
+            "{{.Actor.ID}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    writer.join().unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while seen.len() < n && Instant::now() < end {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(l);
+        }
+    }
+    // Anything doubled would come right after: give it a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let extra: Vec<String> = rx.try_iter().collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(extra.is_empty(), "shown twice: {extra:?}");
+    let mut want = names.clone();
+    want.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, want, "every create once");
+    for v in &names {
+        cv.ok(&["volume", "rm", v]);
+    }
 }
