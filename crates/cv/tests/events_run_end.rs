@@ -8,8 +8,9 @@
 //!   `connectToNetwork` and `releaseNetwork`);
 //! - a container whose monitor was killed still gets its `network
 //!   disconnect`, `volume unmount` and `die` (docker always emits them),
-//!   from whichever of `rm -f`, `stop`, `kill`, `rm` or `start` finds
-//!   the run ended without its monitor, exactly once.
+//!   from whichever of `rm -f`, `stop`, `kill`, `rm`, `start` or a
+//!   replacement monitor finds the run ended without its monitor,
+//!   exactly once.
 
 mod common;
 
@@ -317,6 +318,56 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     twice.extend(&run[3..]);
     twice.push("container destroy");
     assert_eq!(got, twice);
+
+    // `kill`, then `rm`: the run ends at the kill.
+    let t5 = unix_now();
+    let id = run_and_kill_monitor(&cv, "evk6", &vol, "bridge");
+    cv.ok(&["kill", "evk6"]);
+    cv.ok(&["rm", "evk6"]);
+    assert_eq!(
+        about(&events(&cv, &t5), &id),
+        [
+            "container create",
+            "network connect",
+            "volume mount",
+            "container start",
+            "container kill",
+            "network disconnect",
+            "volume unmount",
+            "container die",
+            "container destroy"
+        ]
+    );
+
+    // A replacement monitor (`system check --repair`) ends the run when
+    // the init ends: the same events, from it.
+    let t6 = unix_now();
+    let id = run_and_kill_monitor(&cv, "evk7", &vol, "bridge");
+    let out = cv.ok(&["system", "check", "--repair"]);
+    assert!(out.contains("replacement monitor"), "{out}");
+    assert_eq!(monitors_of(&id).len(), 1);
+    let pid: i32 = cv.inspect("evk7", "{{.State.Pid}}").parse().unwrap();
+    kill9(pid);
+    cv.wait_for(
+        "evk7",
+        "{{.State.Status}}",
+        "exited",
+        Duration::from_secs(10),
+    );
+    cv.ok(&["rm", "evk7"]);
+    assert_eq!(
+        about(&events(&cv, &t6), &id),
+        [
+            "container create",
+            "network connect",
+            "volume mount",
+            "container start",
+            "network disconnect",
+            "volume unmount",
+            "container die",
+            "container destroy"
+        ]
+    );
 
     // With a live monitor nothing is doubled (it emits them itself).
     let t4 = unix_now();
