@@ -612,6 +612,45 @@ fn volumes_emit_dockers_events_in_dockers_order() {
         ],
     );
     assert_eq!(last.len(), 1);
+
+    // docker's prune events: no actor, `reclaimed` (bytes; "0" always
+    // for networks, as moby's NetworksPrune).
+    let t2 = unix_now();
+    let p = containerv_testutil::unique_id("evp");
+    cv.ok(&["volume", "create", &p]);
+    cv.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{p}:/p"),
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /p/f",
+    ]);
+    let end = Instant::now() + Duration::from_secs(30);
+    while !actions(&events(&cv, &t2, &["--filter", "type=container"]))
+        .contains(&"destroy".to_string())
+    {
+        assert!(Instant::now() < end, "no destroy");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cv.ok(&["volume", "prune", "-a", "-f"]);
+    cv.ok(&["network", "prune", "-f"]);
+    let pr = events(&cv, &t2, &["--filter", "event=prune"]);
+    assert_eq!(kinds(&pr), ["volume prune", "network prune"]);
+    for e in &pr {
+        assert_eq!(e["Actor"]["ID"], "", "{e}");
+        assert_eq!(
+            e["Actor"]["Attributes"].as_object().unwrap().len(),
+            1,
+            "{e}"
+        );
+    }
+    assert_eq!(pr[0]["Actor"]["Attributes"]["reclaimed"], "100000");
+    assert_eq!(pr[1]["Actor"]["Attributes"]["reclaimed"], "0");
 }
 
 #[test]

@@ -293,6 +293,15 @@ pub fn prune(engine_root: &Path) -> Result<Vec<String>> {
             out.push(rec.name);
         }
     }
+    // docker's `network prune` event (moby's NetworksPrune: no actor,
+    // `reclaimed` always "0").
+    crate::events::other(
+        engine_root,
+        "network",
+        "prune",
+        "",
+        &[("reclaimed", "0".into())],
+    );
     Ok(out)
 }
 

@@ -171,6 +171,14 @@ impl Engine {
                 r.removed.push(v.name);
             }
         }
+        // docker's `volume prune` event: no actor, the bytes reclaimed.
+        crate::events::other(
+            self.store.root(),
+            "volume",
+            "prune",
+            "",
+            &[("reclaimed", r.reclaimed.to_string())],
+        );
         Ok(r)
     }
 
