@@ -8,7 +8,8 @@
 //! plus the Go field names a template sees and docker's filter rules that
 //! those tests do not reach (labels all match, names by prefix, image
 //! without tag, `daemon` and `scope` keys); a stream with `--since`
-//! started while writers run shows each event once.
+//! started while writers run shows each event once; a stream follows the
+//! events file across its rotation, and `--since` reads span both files.
 
 mod common;
 
@@ -344,6 +345,85 @@ fn a_stream_with_since_shows_each_event_once_while_writers_run() {
     got.sort();
     assert_eq!(got, want, "every create once");
     for v in &names {
+        cv.ok(&["volume", "rm", v]);
+    }
+}
+
+#[test]
+fn a_stream_follows_the_events_file_across_its_rotation() {
+    use std::io::{BufRead, BufReader, Write};
+    let cv = Cv::new();
+    let t0 = unix_now();
+    let first = containerv_testutil::unique_id("evr");
+    cv.ok(&["volume", "create", &first]);
+    let log = cv.engine_root().join("events.log");
+    let mut child = cv
+        .cmd(&[
+            "events",
+            "--filter",
+            "type=volume",
+            "--format",
+            "{{.Actor.ID}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // Other writers' events fill the file to its 4 MiB bound.
+    let pad = serde_json::json!({
+        "Type": "container", "Action": "exec_die", "scope": "local",
+        "time": 1, "timeNano": 1_000_000_000,
+        "Actor": {"ID": "0".repeat(64), "Attributes": {"pad": "x".repeat(900)}}
+    })
+    .to_string();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut chunk = String::new();
+    while chunk.len() < (4 << 20) {
+        chunk.push_str(&pad);
+        chunk.push('\n');
+    }
+    f.write_all(chunk.as_bytes()).unwrap();
+    drop(f);
+    // The next events rotate it; the stream follows into the new file.
+    let names: Vec<String> = (0..5)
+        .map(|_| containerv_testutil::unique_id("evr"))
+        .collect();
+    for v in &names {
+        cv.ok(&["volume", "create", v]);
+    }
+    assert!(cv.engine_root().join("events.log.1").exists());
+    assert!(std::fs::metadata(&log).unwrap().len() < 1 << 20);
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while seen.len() < names.len() && Instant::now() < end {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(l);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    seen.extend(rx.try_iter());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, names, "streamed across the rotation");
+    // A read with --since spans both files.
+    let mut all = vec![first.clone()];
+    all.extend(names.iter().cloned());
+    let stored = lines(
+        &cv,
+        &t0,
+        &["--filter", "type=volume", "--format", "{{.Actor.ID}}"],
+    );
+    assert_eq!(stored, all);
+    for v in &all {
         cv.ok(&["volume", "rm", v]);
     }
 }
