@@ -413,13 +413,31 @@ impl Engine {
     }
 
     /// `cv container prune`: removes every stopped container; returns
-    /// their ids.
+    /// their ids. Says docker's `container prune` event (no actor,
+    /// `reclaimed`: the bytes of their writable layers, as moby's
+    /// ContainersPrune).
     pub fn prune(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
+        let mut reclaimed = 0;
         for e in self.store.list()? {
-            if !e.state.observed().status.is_active() && self.remove(&e.config.id, false).is_ok() {
-                out.push(e.config.id);
+            if e.state.observed().status.is_active() {
+                continue;
             }
+            let size = crate::storage_opt::usage(&e.config, &self.store.dir(&e.config.id));
+            if self.remove(&e.config.id, false).is_ok() {
+                out.push(e.config.id);
+                reclaimed += size;
+            }
+        }
+        let mut ev = crate::events::Event::new(
+            "container",
+            "prune",
+            "",
+            [("reclaimed".to_string(), reclaimed.to_string())].into(),
+        );
+        ev.status = Some("prune".into());
+        if let Err(err) = crate::events::emit(self.store.root(), &ev) {
+            eprintln!("cv: event container prune: {err}");
         }
         Ok(out)
     }

@@ -637,10 +637,26 @@ fn volumes_emit_dockers_events_in_dockers_order() {
         assert!(Instant::now() < end, "no destroy");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // A stopped container whose writable layer holds 200000 bytes.
+    cv.run_d(&[
+        "--name",
+        "evpr",
+        "--network",
+        "none",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "head -c 200000 /dev/zero > /big",
+    ]);
+    cv.ok(&["wait", "evpr"]);
+    cv.ok(&["container", "prune", "-f"]);
     cv.ok(&["volume", "prune", "-a", "-f"]);
     cv.ok(&["network", "prune", "-f"]);
     let pr = events(&cv, &t2, &["--filter", "event=prune"]);
-    assert_eq!(kinds(&pr), ["volume prune", "network prune"]);
+    assert_eq!(
+        kinds(&pr),
+        ["container prune", "volume prune", "network prune"]
+    );
     for e in &pr {
         assert_eq!(e["Actor"]["ID"], "", "{e}");
         assert_eq!(
@@ -649,8 +665,17 @@ fn volumes_emit_dockers_events_in_dockers_order() {
             "{e}"
         );
     }
-    assert_eq!(pr[0]["Actor"]["Attributes"]["reclaimed"], "100000");
-    assert_eq!(pr[1]["Actor"]["Attributes"]["reclaimed"], "0");
+    // docker's legacy `status` for container events, no `id`/`from`.
+    assert_eq!(pr[0]["status"], "prune");
+    assert!(pr[0].get("id").is_none() && pr[0].get("from").is_none());
+    let ctr: u64 = pr[0]["Actor"]["Attributes"]["reclaimed"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((200_000..2_000_000).contains(&ctr), "{ctr}");
+    assert_eq!(pr[1]["Actor"]["Attributes"]["reclaimed"], "100000");
+    assert_eq!(pr[2]["Actor"]["Attributes"]["reclaimed"], "0");
 }
 
 #[test]
