@@ -226,6 +226,20 @@ pub fn volume(root: &Path, name: &str, action: &str, extra: &[(&str, String)]) {
     other(root, "volume", action, name, &attrs);
 }
 
+/// Emits docker's image event: `Actor.ID` what moby logs (a reference for
+/// `pull`/`push`, the image id for the others), attributes `name` and the
+/// image's labels, docker's legacy `status` and `id`. Best-effort.
+pub fn image(root: &Path, action: &str, id: &str, name: &str, labels: &BTreeMap<String, String>) {
+    let mut a = labels.clone();
+    a.insert("name".into(), name.into());
+    let mut e = Event::new("image", action, id, a);
+    e.status = Some(action.into());
+    e.id = Some(id.into());
+    if let Err(err) = emit(root, &e) {
+        eprintln!("cv: event image {action} of {id}: {err}");
+    }
+}
+
 /// Parses the complete lines of `buf` (a partial or damaged line is
 /// skipped).
 fn parse(buf: &[u8], out: &mut Vec<Event>) {

@@ -16,6 +16,7 @@ pub(crate) mod format;
 
 use format::Format;
 
+use super::image_events::ImageEvents;
 use super::Context;
 use crate::output::{human_size, is_json, table};
 
@@ -198,7 +199,7 @@ pub fn run_top(ctx: &Context, c: TopLevel) -> anyhow::Result<()> {
         TopLevel::Push(a) => push(ctx, a),
         TopLevel::Images(a) => list(ctx, a),
         TopLevel::Rmi(a) => rm(ctx, a),
-        TopLevel::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
+        TopLevel::Tag { source, target } => tag(ctx, &source, &target),
         TopLevel::Save(a) => save(ctx, a),
         TopLevel::Load(a) => load(ctx, a),
         TopLevel::History(a) => super::image_history::history(ctx, a),
@@ -211,7 +212,7 @@ pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
         ImageCmd::Push(a) => push(ctx, a),
         ImageCmd::Ls(a) => list(ctx, a),
         ImageCmd::Rm(a) => rm(ctx, a),
-        ImageCmd::Tag { source, target } => Ok(ctx.images()?.tag(&source, &target)?),
+        ImageCmd::Tag { source, target } => tag(ctx, &source, &target),
         ImageCmd::Save(a) => save(ctx, a),
         ImageCmd::Load(a) => load(ctx, a),
         ImageCmd::History(a) => super::image_history::history(ctx, a),
@@ -242,6 +243,7 @@ pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
             format,
         } => {
             let r = ctx.images()?.prune(all, &|_| false)?;
+            ImageEvents::new(ctx).pruned(&r);
             if is_json(&format) {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -257,6 +259,13 @@ pub fn run(ctx: &Context, c: ImageCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn tag(ctx: &Context, source: &str, target: &str) -> anyhow::Result<()> {
+    let store = ctx.images()?;
+    store.tag(source, target)?;
+    ImageEvents::new(ctx).tagged(&store, target);
+    Ok(())
 }
 
 fn parse_platform(s: &str) -> anyhow::Result<Platform> {
@@ -290,6 +299,7 @@ fn pull(ctx: &Context, a: PullArgs) -> anyhow::Result<()> {
     };
     let store = ctx.images()?;
     let r = store.pull(&a.image, &opts)?;
+    ImageEvents::new(ctx).by_ref(&store, "pull", &r.reference);
     if a.quiet {
         println!("{}", r.reference);
     } else {
@@ -312,7 +322,9 @@ fn push(ctx: &Context, a: PushArgs) -> anyhow::Result<()> {
         credentials: a.reg.credentials()?,
         registry: a.reg.options(&dest),
     };
-    let d = ctx.images()?.push(&a.image, Some(&dest), &opts)?;
+    let store = ctx.images()?;
+    let d = store.push(&a.image, Some(&dest), &opts)?;
+    ImageEvents::new(ctx).by_ref(&store, "push", &dest);
     if !a.quiet {
         println!("Pushed {dest}: digest: {d}");
     }
@@ -391,10 +403,25 @@ fn list(ctx: &Context, a: ListArgs) -> anyhow::Result<()> {
 
 fn rm(ctx: &Context, a: RmArgs) -> anyhow::Result<()> {
     let store = ctx.images()?;
+    let events = ImageEvents::new(ctx);
     let mut failed = false;
     for i in &a.images {
+        let id = ImageEvents::id_of(&store, i);
         match store.remove(i, a.force) {
-            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Ok(lines) => {
+                for l in &lines {
+                    println!("{l}");
+                    // docker's untag per name, delete when it goes.
+                    let action = if l.starts_with("Untagged: ") {
+                        "untag"
+                    } else {
+                        "delete"
+                    };
+                    if let Some((id, labels)) = &id {
+                        events.by_id(action, id, labels);
+                    }
+                }
+            }
             Err(e) => {
                 eprintln!("Error: {e}");
                 failed = true;
@@ -409,6 +436,12 @@ fn rm(ctx: &Context, a: RmArgs) -> anyhow::Result<()> {
 
 fn save(ctx: &Context, a: SaveArgs) -> anyhow::Result<()> {
     let fmt: ArchiveFormat = a.format.parse()?;
+    let store = ctx.images()?;
+    let ids: Vec<_> = a
+        .images
+        .iter()
+        .filter_map(|i| ImageEvents::id_of(&store, i))
+        .collect();
     match &a.output {
         Some(out) => ctx.images()?.save(&a.images, fmt, out)?,
         None => {
@@ -419,6 +452,10 @@ fn save(ctx: &Context, a: SaveArgs) -> anyhow::Result<()> {
             ctx.images()?
                 .save_stream(&a.images, fmt, Box::new(std::io::stdout().lock()))?
         }
+    }
+    let events = ImageEvents::new(ctx);
+    for (id, labels) in &ids {
+        events.by_id("save", id, labels);
     }
     Ok(())
 }
@@ -435,9 +472,14 @@ fn load(ctx: &Context, a: LoadArgs) -> anyhow::Result<()> {
                 .load_stream(std::io::stdin().lock(), "stdin")?
         }
     };
+    let store = ctx.images()?;
+    let events = ImageEvents::new(ctx);
     for l in loaded {
         if !a.quiet {
             println!("Loaded image: {l}");
+        }
+        if let Some((id, labels)) = ImageEvents::id_of(&store, &l) {
+            events.by_id("load", &id, &labels);
         }
     }
     Ok(())
@@ -474,7 +516,9 @@ pub fn pull_for_run(
         progress: ProgressMode::Auto,
         no_unpack: false,
     };
-    let r = ctx.images()?.pull(image, &opts)?;
+    let store = ctx.images()?;
+    let r = store.pull(image, &opts)?;
+    ImageEvents::new(ctx).by_ref(&store, "pull", &r.reference);
     eprintln!("Digest: {}", r.digest);
     eprintln!("Status: Downloaded image for {}", r.reference);
     Ok(())

@@ -4,6 +4,7 @@
 pub mod about;
 pub mod container;
 pub mod image;
+mod image_events;
 mod image_filter;
 mod image_history;
 pub mod login;
@@ -36,6 +37,16 @@ impl Context {
         Ok(EngineConfig::load(self.config_file.as_deref())?)
     }
 
+    /// The engine's root (not opened nor made): `--root`,
+    /// `$CONTAINERV_ROOT`, the file's `storage.root`, the default.
+    pub fn engine_root_in(&self, config: &EngineConfig) -> PathBuf {
+        self.root
+            .clone()
+            .or_else(|| std::env::var_os("CONTAINERV_ROOT").map(PathBuf::from))
+            .or_else(|| config.storage.root.clone())
+            .unwrap_or_else(|| PathBuf::from(containerv_engine::store::DEFAULT_ROOT))
+    }
+
     /// The image store's root: `--image-root`, `$CONTAINERV_IMAGE_ROOT`,
     /// the file's `storage.image-root`, the default.
     fn image_root_in(&self, config: &EngineConfig) -> PathBuf {
@@ -56,12 +67,7 @@ impl Context {
     /// `$CONTAINERV_ROOT`, the file's `storage.root`, the default.
     pub fn engine(&self) -> anyhow::Result<containerv_engine::Engine> {
         let config = self.config()?;
-        let root = self
-            .root
-            .clone()
-            .or_else(|| std::env::var_os("CONTAINERV_ROOT").map(PathBuf::from))
-            .or_else(|| config.storage.root.clone())
-            .unwrap_or_else(|| PathBuf::from(containerv_engine::store::DEFAULT_ROOT));
+        let root = self.engine_root_in(&config);
         let image_root = self.image_root_in(&config);
         let exe = std::env::current_exe()?;
         Ok(containerv_engine::Engine::open(&root, &image_root, &exe)?.with_config(config))

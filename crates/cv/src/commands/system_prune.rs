@@ -33,6 +33,7 @@ pub fn prune(ctx: &Context, all: bool, volumes: bool) -> anyhow::Result<()> {
         reclaimed += r.reclaimed;
     }
     let r = ctx.images()?.prune(all, &|_| false)?;
+    super::image_events::ImageEvents::new(ctx).pruned(&r);
     if !r.images_deleted.is_empty() {
         println!("Deleted Images:");
         r.images_deleted
