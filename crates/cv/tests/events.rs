@@ -723,6 +723,54 @@ fn exec_rename_update_and_attach_are_dockers_events() {
     let starts = events(&cv, &t0, &["--filter", "event=exec_start"]);
     assert_eq!(starts.len(), 2);
 
+    // Health probes are execs in docker, with their events; a probe
+    // killed at its timeout dies with 137.
+    for (name, cmd, timeout, code) in [
+        ("evhc", "exit 0", "5s", "0"),
+        ("evht", "sleep 5", "300ms", "137"),
+    ] {
+        cv.run_d(&[
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--health-cmd",
+            cmd,
+            "--health-interval",
+            "200ms",
+            "--health-timeout",
+            timeout,
+            "containerv/busybox",
+            "sleep",
+            "1000",
+        ]);
+        let f = ["--filter", &format!("container={name}")];
+        let ev = wait_action(&cv, &t0, &f, "exec_die");
+        let probe: Vec<&Value> = ev
+            .iter()
+            .filter(|e| e["Action"].as_str().unwrap().starts_with("exec_"))
+            .take(3)
+            .collect();
+        let shown: Vec<&str> = probe
+            .iter()
+            .map(|e| e["Action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                format!("exec_create: /bin/sh -c {cmd}").as_str(),
+                &format!("exec_start: /bin/sh -c {cmd}"),
+                "exec_die"
+            ]
+        );
+        let id = &probe[0]["Actor"]["Attributes"]["execID"];
+        assert!(probe
+            .iter()
+            .all(|e| &e["Actor"]["Attributes"]["execID"] == id));
+        assert_eq!(probe[2]["Actor"]["Attributes"]["exitCode"], code, "{name}");
+        cv.ok(&["rm", "-f", name]);
+    }
+
     // rename: the new name, oldName as docker keeps it; update.
     cv.ok(&["rename", "evx", "evy"]);
     cv.ok(&["update", "--memory", "64m", "evy"]);

@@ -760,6 +760,7 @@ fn supervise(
     let hc = config.healthcheck.clone();
     let mut next_probe = hc.as_ref().map(|h| Instant::now() + first_delay(h));
     let mut probe: Option<Probe> = None;
+    let mut probe_events: Option<crate::events::exec::ExecEvents> = None;
     // A whole pipe (64 KiB by default) per read: one log write per read.
     let mut buf = vec![0u8; 64 * 1024];
     let mut out_open = true;
@@ -879,22 +880,31 @@ fn supervise(
         // Health probe bookkeeping.
         if let (Some(h), Some(p)) = (&hc, probe.as_mut()) {
             let result = if p.eof {
-                p.try_finish()
+                p.try_finish().map(|r| (r.exit_code, r))
             } else if Instant::now() >= p.deadline {
-                Some(p.time_out(h))
+                // Killed: docker's exec_die says 137.
+                Some((137, p.time_out(h)))
             } else {
                 None
             };
-            if let Some(r) = result {
+            if let Some((code, r)) = result {
                 probe = None;
+                if let Some(ev) = probe_events.take() {
+                    ev.died(store.root(), config, code);
+                }
                 record_probe(store, config, h, r, started);
                 next_probe = Some(Instant::now() + h.interval);
             }
         } else if let (Some(h), Some(n)) = (&hc, next_probe) {
             if Instant::now() >= n {
                 next_probe = None;
+                // docker runs each probe as an exec, with its events.
+                let ev = crate::events::exec::ExecEvents::start(store.root(), config, &h.argv());
                 match Probe::start(&run.container, h) {
-                    Ok(p) => probe = Some(p),
+                    Ok(p) => {
+                        probe = Some(p);
+                        probe_events = Some(ev);
+                    }
                     Err(r) => {
                         record_probe(store, config, h, r, started);
                         next_probe = Some(Instant::now() + h.interval);

@@ -108,7 +108,7 @@ pub fn exec(ctx: &Context, a: ExecArgs) -> anyhow::Result<()> {
     if let Some(r) = pipes {
         r.finish();
     }
-    events.died(st.code());
+    events.died(e.store.root(), &config, st.code());
     std::process::exit(st.code());
 }
 
@@ -164,6 +164,6 @@ fn exec_tty(
     proxy(master, a.interactive)?;
     let st = p.wait()?;
     drop(raw);
-    events.died(st.code());
+    events.died(e.store.root(), config, st.code());
     std::process::exit(st.code());
 }
