@@ -32,6 +32,29 @@ fn main() {
     {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
-    println!("cargo:rerun-if-changed=../../.git/HEAD");
-    println!("cargo:rerun-if-changed=../../.git/refs/heads");
+    // The checkout's HEAD and branch refs: in a `git worktree` `.git` is a
+    // file and HEAD lives in the worktree's own git dir (watching a path
+    // that does not exist would rebuild the binary every time).
+    let dirs = std::process::Command::new("git")
+        .args([
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-dir",
+            "--git-common-dir",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    match dirs.as_deref().map(|d| d.lines().collect::<Vec<_>>()) {
+        Some(d) if d.len() == 2 => {
+            println!("cargo:rerun-if-changed={}/HEAD", d[0]);
+            println!("cargo:rerun-if-changed={}/refs/heads", d[1]);
+            let packed = format!("{}/packed-refs", d[1]);
+            if std::path::Path::new(&packed).exists() {
+                println!("cargo:rerun-if-changed={packed}");
+            }
+        }
+        _ => println!("cargo:rerun-if-changed=build.rs"),
+    }
 }
