@@ -13,28 +13,11 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::events::{about, events, kinds, unix_now};
 use common::Cv;
 use serde_json::Value;
-
-fn unix_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-}
-
-/// `cv events ARGS --format json` between `since` and now.
-fn events(cv: &Cv, since: &str, args: &[&str]) -> Vec<Value> {
-    let until = unix_now();
-    let mut a = vec![
-        "events", "--since", since, "--until", &until, "--format", "json",
-    ];
-    a.extend_from_slice(args);
-    cv.ok(&a)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 fn actions(ev: &[Value]) -> Vec<String> {
     ev.iter()
@@ -318,30 +301,6 @@ fn until_in_the_past_returns_and_bad_values_are_refused() {
         assert!(!o.status.success(), "{args:?}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
-}
-
-/// `Type Action` of each event.
-fn kinds(ev: &[Value]) -> Vec<String> {
-    ev.iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["Type"].as_str().unwrap(),
-                e["Action"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
-/// The events about container `id`: its own and the network and volume
-/// events that name it.
-fn about(ev: &[Value], id: &str) -> Vec<String> {
-    let of: Vec<Value> = ev
-        .iter()
-        .filter(|e| e["Actor"]["ID"] == id || e["Actor"]["Attributes"]["container"] == id)
-        .cloned()
-        .collect();
-    kinds(&of)
 }
 
 #[test]

@@ -13,15 +13,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::events::unix_now;
 use common::Cv;
 use serde_json::Value;
-
-fn unix_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-}
 
 /// `cv events --since since --until now ARGS`, its lines.
 fn lines(cv: &Cv, since: &str, args: &[&str]) -> Vec<String> {

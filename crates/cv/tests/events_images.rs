@@ -9,33 +9,15 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::events::{events, unix_now};
 use common::Cv;
 use containerv_testutil::registry::{RegistryAuth, TestRegistry};
 use serde_json::Value;
 
-fn unix_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-}
-
+/// The image events since `since`.
 fn image_events(cv: &Cv, since: &str) -> Vec<Value> {
-    let until = unix_now();
-    cv.ok(&[
-        "events",
-        "--since",
-        since,
-        "--until",
-        &until,
-        "--filter",
-        "type=image",
-        "--format",
-        "json",
-    ])
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-    .collect()
+    events(cv, since, &["--filter", "type=image"])
 }
 
 /// `Action Actor.ID Attributes.name` of each event.

@@ -14,41 +14,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::events::{about, events, unix_now};
 use common::{monitors_of, Cv};
 use serde_json::Value;
-
-fn unix_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-}
-
-/// Every event since `since`, as `cv events --format json` prints them.
-fn events(cv: &Cv, since: &str) -> Vec<Value> {
-    let until = unix_now();
-    cv.ok(&[
-        "events", "--since", since, "--until", &until, "--format", "json",
-    ])
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-    .collect()
-}
-
-/// The events about container `id` (its own, and the network and volume
-/// events naming it), as `Type Action`.
-fn about(ev: &[Value], id: &str) -> Vec<String> {
-    ev.iter()
-        .filter(|e| e["Actor"]["ID"] == id || e["Actor"]["Attributes"]["container"] == id)
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["Type"].as_str().unwrap(),
-                e["Action"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
 
 fn kill9(pid: i32) {
     // SAFETY: kill(2) of a pid this test just read from /proc.
@@ -92,7 +62,7 @@ fn none_and_host_are_networks_with_connect_and_disconnect() {
         ]);
         cv.ok(&["wait", &name]);
         cv.ok(&["rm", &name]);
-        let ev = events(&cv, &t0);
+        let ev = events(&cv, &t0, &[]);
         assert_eq!(
             about(&ev, &id),
             [
@@ -150,7 +120,7 @@ fn none_and_host_are_networks_with_connect_and_disconnect() {
     ]);
     cv.ok(&["restart", "-t", "0", "evrs"]);
     cv.ok(&["rm", "-f", "evrs"]);
-    let a = about(&events(&cv, &t1), &id);
+    let a = about(&events(&cv, &t1, &[]), &id);
     let count = |what: &str| a.iter().filter(|x| *x == what).count();
     assert_eq!(count("network connect"), 2, "{a:?}");
     assert_eq!(count("network disconnect"), 2, "{a:?}");
@@ -179,7 +149,7 @@ fn none_and_host_are_networks_with_connect_and_disconnect() {
     cv.ok(&["wait", "evguest"]);
     cv.ok(&["rm", "-f", "evguest", "evdonor"]);
     assert_eq!(
-        about(&events(&cv, &t2), &guest),
+        about(&events(&cv, &t2, &[]), &guest),
         [
             "container create",
             "container start",
@@ -216,7 +186,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     let id = run_and_kill_monitor(&cv, "evk1", &vol, "bridge");
     cv.ok(&["rm", "-f", "evk1"]);
     cv.assert_gone(&id);
-    let ev = events(&cv, &t0);
+    let ev = events(&cv, &t0, &[]);
     assert_eq!(
         about(&ev, &id),
         [
@@ -258,7 +228,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     assert_eq!(cv.inspect("evk2", "{{.State.Status}}"), "exited");
     cv.ok(&["rm", "evk2"]);
     assert_eq!(
-        about(&events(&cv, &t1), &id),
+        about(&events(&cv, &t1, &[]), &id),
         [
             "container create",
             "network connect",
@@ -281,7 +251,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     wait_gone(pid, Duration::from_secs(5));
     cv.ok(&["rm", "evk3"]);
     assert_eq!(
-        about(&events(&cv, &t2), &id),
+        about(&events(&cv, &t2, &[]), &id),
         [
             "container create",
             "network connect",
@@ -310,7 +280,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
         "volume unmount",
         "container die",
     ];
-    let got = about(&events(&cv, &t3), &id);
+    let got = about(&events(&cv, &t3, &[]), &id);
     let mut twice: Vec<&str> = vec!["container create"];
     twice.extend(run);
     twice.extend(&run[..3]);
@@ -325,7 +295,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     cv.ok(&["kill", "evk6"]);
     cv.ok(&["rm", "evk6"]);
     assert_eq!(
-        about(&events(&cv, &t5), &id),
+        about(&events(&cv, &t5, &[]), &id),
         [
             "container create",
             "network connect",
@@ -356,7 +326,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     );
     cv.ok(&["rm", "evk7"]);
     assert_eq!(
-        about(&events(&cv, &t6), &id),
+        about(&events(&cv, &t6, &[]), &id),
         [
             "container create",
             "network connect",
@@ -383,7 +353,7 @@ fn a_killed_monitors_run_still_ends_with_disconnect_unmount_and_die_once() {
     cv.ok(&["stop", "-t", "0", "evk5"]);
     cv.ok(&["rm", "-f", "evk5"]);
     assert_eq!(
-        about(&events(&cv, &t4), &id),
+        about(&events(&cv, &t4, &[]), &id),
         [
             "container create",
             "network connect",

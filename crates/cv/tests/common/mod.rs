@@ -6,6 +6,7 @@
 
 pub mod app_image;
 pub mod dns;
+pub mod events;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
