@@ -41,10 +41,15 @@ mod imp {
     /// /proc/PID/schedstat; utime/stime tick sampling is too coarse for
     /// processes that run a few microseconds a second).
     fn cpu_ns(pid: i32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-            .ok()
-            .and_then(|t| t.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        // Every thread's (a process's own schedstat is its main thread's).
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0;
+        };
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+            .filter_map(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
     }
 
     /// (VmRSS, private resident) of `pid`, kB.

@@ -2,14 +2,15 @@
 //! (run as root):
 //!
 //! ```text
-//! cargo run --release -p containerv-engine --example monitoring_ab -- CV_A CV_B [N] [SECONDS] [SCRAPES]
+//! cargo run --release -p containerv-engine --example monitoring_ab -- CV_A CV_B [N] [SECONDS] [SCRAPES] [NETWORK]
 //! ```
 //!
 //! CPU figures taken one after the other on a loaded machine are not
 //! comparable (the same work costs more with a longer run queue: colder
 //! caches, more switches). So both builds run at once, under the same
 //! load: N (default 100) `containerv/busybox sleep 3600` containers each
-//! (`--network none`, the default `--stats-interval 1s`), each build in its
+//! (`--network NETWORK`, default `none`; `bridge` adds the network
+//! counters' read to each sample; the default `--stats-interval 1s`), each build in its
 //! own private engine root, then
 //! 1. **history sampling**: the CPU of all 2N monitor processes over the
 //!    same SECONDS (default 60; the scheduler's exact sum from
@@ -44,10 +45,15 @@ mod imp {
 
     /// CPU time `pid` has run, ns (/proc/PID/schedstat).
     fn cpu_ns(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-            .ok()
-            .and_then(|t| t.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        // Every thread's (a process's own schedstat is its main thread's).
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0;
+        };
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+            .filter_map(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
     }
 
     struct Build {
@@ -95,11 +101,12 @@ mod imp {
 
     pub fn main() {
         let args: Vec<String> = std::env::args().collect();
-        let usage = "usage: monitoring_ab CV_A CV_B [N] [SECONDS] [SCRAPES]";
+        let usage = "usage: monitoring_ab CV_A CV_B [N] [SECONDS] [SCRAPES] [NETWORK]";
         let exe = |i: usize| std::fs::canonicalize(args.get(i).expect(usage)).expect("cv binary");
         let n: usize = args.get(3).map_or(100, |s| s.parse().expect("N"));
         let secs: u64 = args.get(4).map_or(60, |s| s.parse().expect("SECONDS"));
         let scrapes: usize = args.get(5).map_or(20, |s| s.parse().expect("SCRAPES"));
+        let network = args.get(6).map_or("none", String::as_str);
         let images = std::env::temp_dir().join("containerv-engine-test-images");
         let tmp = tempfile::tempdir().expect("temp dir");
         let builds = [
@@ -117,7 +124,7 @@ mod imp {
             },
         ];
         println!(
-            "A = {}\nB = {}\nload average before: {}",
+            "A = {}\nB = {}\n--network {network}\nload average before: {}",
             builds[0].exe.display(),
             builds[1].exe.display(),
             std::fs::read_to_string("/proc/loadavg")
@@ -137,7 +144,7 @@ mod imp {
                     let b = &builds[j % 2];
                     let name = b.name(j / 2);
                     let o = b
-                        .cv(&["run", "-d", "--network", "none", "--name", &name])
+                        .cv(&["run", "-d", "--network", network, "--name", &name])
                         .args(["containerv/busybox", "sleep", "3600"])
                         .output()
                         .expect("cv run");
@@ -298,6 +305,8 @@ mod imp {
             a.extend(names.iter().map(String::as_str));
             let o = b.cv(&a).output().expect("cv rm");
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            // The engine keeps its default bridge as docker keeps docker0.
+            let _ = b.cv(&["system", "reset", "-f"]).output();
         }
     }
 }

@@ -56,12 +56,13 @@ pub(super) fn watch(
     };
     use std::os::fd::AsRawFd;
     while crate::proc::is_alive(pid, start) {
-        let wait = sampler.as_ref().map_or(200, |s| s.wait_ms().min(200));
+        let most = Duration::from_millis(200);
+        let wait = sampler.as_ref().map_or(most, |s| s.wait().min(most));
         match &pidfd {
             Some(fd) => {
-                poll_readable(&[fd.as_raw_fd()], wait);
+                poll_readable(&[fd.as_raw_fd()], Some(wait));
             }
-            None => std::thread::sleep(Duration::from_millis(wait.min(100) as u64)),
+            None => std::thread::sleep(wait.min(Duration::from_millis(100))),
         }
         if let (Some(s), Some(c), Some(config)) = (sampler.as_mut(), core.as_ref(), &config) {
             if s.tick(c) > 0 {

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 /// A CLOEXEC pipe: (read end, write end).
 pub fn pipe() -> io::Result<(File, File)> {
@@ -56,9 +57,12 @@ pub fn read_some(f: &mut File, buf: &mut [u8]) -> ReadOutcome {
     }
 }
 
-/// poll(2) for readability (or hang-up) of `fds`; returns which are ready.
-/// A negative fd is ignored.
-pub fn poll_readable<const N: usize>(fds: &[RawFd; N], timeout_ms: i32) -> [bool; N] {
+/// ppoll(2) for readability (or hang-up) of `fds` for at most `timeout`
+/// (`None`: no limit); returns which are ready. A negative fd is ignored.
+/// The timeout is kept to the nanosecond (poll(2) rounds to milliseconds),
+/// so monitors waiting for the same instant wake together (see
+/// `sampler.rs`).
+pub fn poll_readable<const N: usize>(fds: &[RawFd; N], timeout: Option<Duration>) -> [bool; N] {
     // On the stack: the monitor polls at every wake-up (each stats
     // sample), and a wake-up should not allocate.
     let mut p = fds.map(|fd| libc::pollfd {
@@ -66,8 +70,16 @@ pub fn poll_readable<const N: usize>(fds: &[RawFd; N], timeout_ms: i32) -> [bool
         events: libc::POLLIN,
         revents: 0,
     });
-    // SAFETY: poll on a valid array of pollfd.
-    let r = unsafe { libc::poll(p.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: ppoll on a valid array of pollfd, a valid (or null) timeout
+    // and no signal mask.
+    let r = unsafe { libc::ppoll(p.as_mut_ptr(), N as libc::nfds_t, tsp, std::ptr::null()) };
     if r <= 0 {
         return [false; N];
     }

@@ -819,15 +819,13 @@ fn supervise(
         if let Some(t) = trim_at {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         }
-        let mut timeout = wake.map_or(-1, |w| {
-            w.saturating_duration_since(now).as_millis().min(60_000) as i32
+        let mut timeout = wake.map(|w| {
+            w.saturating_duration_since(now)
+                .min(Duration::from_secs(60))
         });
         if let Some(s) = &sampler {
-            timeout = if timeout < 0 {
-                s.wait_ms()
-            } else {
-                timeout.min(s.wait_ms())
-            };
+            let w = s.wait();
+            timeout = Some(timeout.map_or(w, |t| t.min(w)));
         }
         let fds = [
             if out_open { run.out.as_raw_fd() } else { -1 },
@@ -1001,7 +999,7 @@ fn wind_down(mut run: Running, logs: &mut LogWriter, buf: &mut [u8]) -> (ExitSta
     for (f, s) in [(&mut out, Stream::Stdout), (&mut err, Stream::Stderr)] {
         let deadline = Instant::now() + Duration::from_millis(500);
         while pump(f, s, logs, buf) && Instant::now() < deadline {
-            poll_readable(&[f.as_raw_fd()], 50);
+            poll_readable(&[f.as_raw_fd()], Some(Duration::from_millis(50)));
         }
         logs.flush_stream(s);
     }

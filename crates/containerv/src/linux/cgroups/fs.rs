@@ -157,7 +157,14 @@ pub(crate) struct Reader {
 impl Reader {
     /// The text of `dir/name`, `None` when the file does not exist.
     pub fn opt(&mut self, dir: &Path, name: &'static str) -> Result<Option<&str>> {
-        let idx = match self.files.iter().position(|(n, _)| *n == name) {
+        // Names are literals: the same address, as a rule, is the same
+        // name (compared by content only when it is not).
+        let idx = match self
+            .files
+            .iter()
+            .position(|(n, _)| std::ptr::eq(*n, name))
+            .or_else(|| self.files.iter().position(|(n, _)| *n == name))
+        {
             Some(i) => i,
             None => {
                 let path = dir.join(name);
@@ -243,24 +250,36 @@ fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
 /// per file, which doubles the cost of sampling.) On an error `data`
 /// holds what was read before it.
 pub(crate) fn read_seq(f: &File, data: &mut Vec<u8>) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
     data.clear();
     loop {
         let len = data.len();
         if data.capacity() - len < 1024 {
             data.reserve(4096);
         }
-        let cap = data.capacity();
-        data.resize(cap, 0);
-        let n = match f.read_at(&mut data[len..], len as u64) {
-            Ok(n) => n,
-            Err(e) => {
-                data.truncate(len);
-                return Err(e);
-            }
+        // Into the spare capacity: no zero-filling of a page per read.
+        let spare = data.spare_capacity_mut();
+        let want = spare.len();
+        // SAFETY: pread(2) writes at most `want` bytes into the spare
+        // capacity of `data`, which is valid for writes of that many.
+        let n = unsafe {
+            libc::pread(
+                f.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                want,
+                len as libc::off_t,
+            )
         };
-        data.truncate(len + n);
-        if n < cap - len {
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let n = n as usize;
+        // SAFETY: the kernel initialised the `n` bytes after `len`.
+        unsafe { data.set_len(len + n) };
+        if n < want {
             return Ok(());
         }
     }
