@@ -61,13 +61,17 @@ pub fn file_size(capacity: u64) -> u64 {
     HEADER + capacity * RECORD_SIZE
 }
 
-/// Appends samples to a ring file. Holds only the file and two numbers.
+/// Appends samples to a ring file. Holds only the file and two numbers
+/// (on Linux also a window of a few pages mapped over the slots being
+/// written, where that is safe: `linux/ringmap.rs`).
 #[derive(Debug)]
 pub struct HistoryWriter {
     file: File,
     path: PathBuf,
     capacity: u64,
     next_seq: u64,
+    #[cfg(target_os = "linux")]
+    map: Option<crate::linux::ringmap::RingMap>,
 }
 
 impl HistoryWriter {
@@ -95,6 +99,8 @@ impl HistoryWriter {
             path: path.to_path_buf(),
             capacity,
             next_seq: 1,
+            #[cfg(target_os = "linux")]
+            map: None,
         };
         match read_header(&w.file) {
             Some(cap) if cap == capacity => {
@@ -108,10 +114,19 @@ impl HistoryWriter {
             }
             _ => w.reset()?,
         }
+        #[cfg(target_os = "linux")]
+        {
+            w.map = crate::linux::ringmap::RingMap::new(&w.file, file_size(capacity));
+        }
         Ok(w)
     }
 
     fn reset(&mut self) -> Result<()> {
+        // Nothing stays mapped over a file being cut.
+        #[cfg(target_os = "linux")]
+        {
+            self.map = None;
+        }
         let mut h = [0u8; HEADER as usize];
         h[..8].copy_from_slice(MAGIC);
         h[8..12].copy_from_slice(&VERSION.to_le_bytes());
@@ -137,13 +152,23 @@ impl HistoryWriter {
         self.next_seq
     }
 
-    /// Writes one sample over the oldest (one positional write).
+    /// Writes one sample over the oldest (a copy into the mapped window,
+    /// else one positional write).
     pub fn append(&mut self, s: &Stats) -> Result<()> {
         let seq = self.next_seq;
         let rec = encode(seq, s);
         let off = HEADER + ((seq - 1) % self.capacity) * RECORD_SIZE;
-        write_at(&self.file, &rec, off)
-            .map_err(|e| io_err("write the stats history", &self.path, e))?;
+        #[cfg(target_os = "linux")]
+        let mapped = self
+            .map
+            .as_mut()
+            .is_some_and(|m| m.write(&self.file, off, &rec));
+        #[cfg(not(target_os = "linux"))]
+        let mapped = false;
+        if !mapped {
+            write_at(&self.file, &rec, off)
+                .map_err(|e| io_err("write the stats history", &self.path, e))?;
+        }
         self.next_seq += 1;
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! --history`): the monitor's samples checked against the kernel's cgroup
 //! files, kept across a kill -9 of the monitor and its replacement, held
 //! to the ring's size on disk and flat in the monitor's memory after many
-//! fast samples, and bad values refused with 125 and nothing created.
+//! fast samples, taken by every monitor on one shared grid through a
+//! mapped ring, and bad values refused with 125 and nothing created.
 
 mod common;
 
@@ -251,6 +252,91 @@ fn many_fast_samples_stay_within_the_ring_on_disk_and_in_memory() {
     cv.ok(&["rm", "-f", "ring"]);
     cv.assert_gone(&id);
     assert!(!ring.exists());
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer and clock id.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The monitors of several containers sample on one shared grid (the
+/// multiples of the interval on CLOCK_MONOTONIC: they wake together,
+/// with hot caches), and write the ring through a mapping of its
+/// preallocated file where that cannot fault (issue 15's sampling cost).
+#[test]
+fn monitors_sample_in_step_through_a_mapped_ring() {
+    let cv = Cv::new();
+    let names = ["step0", "step1", "step2"];
+    let ids: Vec<String> = names
+        .iter()
+        .map(|n| cv.run_d(&["--name", n, "containerv/busybox", "sleep", "1000"]))
+        .collect();
+    // Realtime (the samples' clock) minus monotonic (the grid's).
+    let offset = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
+    let t0 = now_ns();
+    let end = Instant::now() + Duration::from_secs(30);
+    for n in names {
+        // The first sample is taken at once; four more on the grid.
+        loop {
+            let h = history(&cv, "1h", n);
+            if h.iter().filter(|s| field(s, "timestamp_ns") > t0).count() >= 4 {
+                break;
+            }
+            assert!(Instant::now() < end, "{n}: too few samples: {h:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let mut phase: Vec<u64> = history(&cv, "1h", n)
+            .iter()
+            .skip(1)
+            .map(|s| (field(s, "timestamp_ns") - offset) % 1_000_000_000)
+            .collect();
+        phase.sort();
+        // Taken just after a whole second of CLOCK_MONOTONIC (the wake-up
+        // and the cgroup reads; a loaded machine delays some). Without the
+        // grid each monitor's phase is wherever its container started.
+        let median = phase[phase.len() / 2];
+        assert!(
+            median < 150_000_000,
+            "{n}: samples {median} ns after the second: {phase:?}"
+        );
+    }
+    // The ring: allocated whole at the start, mapped by the monitor where
+    // the filesystem overwrites in place (else written with pwrite).
+    let ring = cv
+        .engine_root()
+        .join("containers")
+        .join(&ids[0])
+        .join("stats.ring");
+    // SAFETY: a plain C struct, all zeros is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let c = std::ffi::CString::new(ring.to_str().unwrap()).unwrap();
+    // SAFETY: statfs fills the struct we pass; the path is NUL-terminated.
+    assert_eq!(unsafe { libc::statfs(c.as_ptr(), &mut st) }, 0);
+    #[allow(clippy::unnecessary_cast)]
+    let in_place = [0xEF53, 0x5846_5342, 0x0102_1994].contains(&(st.f_type as i64));
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", monitors_of(&ids[0])[0])).unwrap();
+    let mapped = maps.contains(&*ring.to_string_lossy());
+    assert_eq!(mapped, in_place, "f_type {:#x}: {maps}", st.f_type);
+    if in_place {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&ring).unwrap();
+        assert!(
+            meta.blocks() * 512 >= containerv::history::file_size(3600),
+            "ring not allocated: {} blocks",
+            meta.blocks()
+        );
+    }
+    for n in names {
+        cv.ok(&["rm", "-f", n]);
+    }
+    for id in &ids {
+        cv.assert_gone(id);
+    }
 }
 
 #[test]

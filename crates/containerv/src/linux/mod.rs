@@ -37,6 +37,7 @@ mod process;
 pub mod quota;
 pub mod relay;
 mod report;
+pub(crate) mod ringmap;
 mod rootfs;
 pub mod seccomp;
 pub mod signal;
