@@ -17,9 +17,12 @@
 //! blocks were allocated up front (`fallocate` succeeded) on a filesystem
 //! that overwrites allocated blocks in place (ext4, XFS, tmpfs); anywhere
 //! else (btrfs and other copy-on-write filesystems, a full disk, ...) the
-//! writer keeps `pwrite`. Only a few pages around the record being
+//! writer keeps `pwrite`. Left open: a file whose blocks someone shares
+//! later (an XFS reflink copy of the engine's directory) needs new blocks
+//! again when written, and an I/O error reading a page back in is a
+//! SIGBUS too. Only a few pages around the record being
 //! written are mapped at a time, so the writer's resident memory does not
-//! grow with the ring.
+//! grow with the ring (at most 16 KiB of it).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
