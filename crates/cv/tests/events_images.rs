@@ -9,7 +9,6 @@
 
 mod common;
 
-
 use common::events::{events, unix_now};
 use common::Cv;
 use containerv_testutil::registry::{RegistryAuth, TestRegistry};

@@ -339,6 +339,56 @@ fn monitors_sample_in_step_through_a_mapped_ring() {
     }
 }
 
+/// The real fault on a mapped ring: someone truncates a running
+/// container's `stats.ring` (`: > stats.ring`). A store into the mapped
+/// window is then a SIGBUS; the monitor must survive it (before the
+/// guard it died, leaving the container unsupervised), go on sampling
+/// with `pwrite`, and stop the container as usual.
+#[test]
+fn a_truncated_ring_does_not_kill_the_monitor() {
+    let cv = Cv::new();
+    let id = cv.run_d(&[
+        "--name",
+        "trunc",
+        "--stats-interval",
+        "100ms",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let ring = cv
+        .engine_root()
+        .join("containers")
+        .join(&id)
+        .join("stats.ring");
+    let end = Instant::now() + Duration::from_secs(20);
+    while history(&cv, "1h", "trunc").len() < 3 {
+        assert!(Instant::now() < end, "no samples");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let monitor = monitors_of(&id)[0];
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&ring)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    // Ten more sampling periods: each would store into the window.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        std::path::Path::new(&format!("/proc/{monitor}")).exists(),
+        "the monitor died after the ring was truncated"
+    );
+    assert_eq!(monitors_of(&id), [monitor]);
+    // Sampling went on through pwrite (the file grows again).
+    let len = std::fs::metadata(&ring).unwrap().len();
+    assert!(len > 0, "nothing written since the truncation");
+    cv.ok(&["stop", "-t", "1", "trunc"]);
+    assert_eq!(cv.inspect("trunc", "{{.State.Status}}"), "exited");
+    cv.ok(&["rm", "trunc"]);
+    cv.assert_gone(&id);
+}
+
 #[test]
 fn bad_values_are_refused_with_125_and_nothing_made() {
     let cv = Cv::new();

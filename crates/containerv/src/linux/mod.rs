@@ -38,6 +38,7 @@ pub mod quota;
 pub mod relay;
 mod report;
 pub(crate) mod ringmap;
+pub(crate) mod ringmap_guard;
 mod rootfs;
 pub mod seccomp;
 pub mod signal;

@@ -11,21 +11,24 @@
 //! record still fails its checksum.
 //!
 //! A store into a mapped page cannot return an error: it fails with
-//! SIGBUS, which would kill the process, when the block behind the page
-//! cannot be allocated (a full disk), read (an I/O error) or is gone (the
-//! file was truncated). So a window is used only where the whole file's
-//! blocks were allocated up front (`fallocate` succeeded) on a filesystem
-//! that overwrites allocated blocks in place (ext4, XFS, tmpfs); anywhere
-//! else (btrfs and other copy-on-write filesystems, a full disk, ...) the
-//! writer keeps `pwrite`. Left open: a file whose blocks someone shares
-//! later (an XFS reflink copy of the engine's directory) needs new blocks
-//! again when written, and an I/O error reading a page back in is a
-//! SIGBUS too. Only a few pages around the record being
+//! SIGBUS when the block behind the page cannot be allocated (a full
+//! disk), read (an I/O error) or is gone (the file was truncated). So a
+//! window is used only where the whole file's blocks were allocated up
+//! front (`fallocate` succeeded) on a filesystem that overwrites allocated
+//! blocks in place (ext4, XFS, tmpfs); anywhere else (btrfs and other
+//! copy-on-write filesystems, a full disk, ...) the writer keeps `pwrite`.
+//! What that cannot rule out (someone truncating the file, an XFS reflink
+//! copy of it made later, an I/O error reading a page back) is caught by
+//! [`super::ringmap_guard`]: the fault lands in anonymous memory, the
+//! window is given up for good and the record goes through `pwrite`,
+//! which reports the error. Only a few pages around the record being
 //! written are mapped at a time, so the writer's resident memory does not
 //! grow with the ring (at most 16 KiB of it).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
+
+use super::ringmap_guard::Guard;
 
 /// Pages mapped at a time (about 93 samples of 176 bytes with 4 KiB pages).
 const WINDOW_PAGES: u64 = 4;
@@ -47,6 +50,10 @@ pub(crate) struct RingMap {
     addr: usize,
     start: u64,
     len: usize,
+    /// The mapped window's SIGBUS guard.
+    guard: Option<Guard>,
+    /// A store faulted once: the file is not what it was; `pwrite` only.
+    broken: bool,
 }
 
 impl RingMap {
@@ -77,6 +84,8 @@ impl RingMap {
             addr: 0,
             start: 0,
             len: 0,
+            guard: None,
+            broken: false,
         })
     }
 
@@ -85,7 +94,7 @@ impl RingMap {
     /// writes it with `pwrite`.
     pub(crate) fn write(&mut self, f: &File, off: u64, data: &[u8]) -> bool {
         let end = off + data.len() as u64;
-        if end > self.size {
+        if end > self.size || self.broken {
             return false;
         }
         let inside = self.addr != 0 && off >= self.start && end <= self.start + self.len as u64;
@@ -116,6 +125,11 @@ impl RingMap {
             self.addr = p as usize;
             self.start = start;
             self.len = len as usize;
+            self.guard = Guard::register(self.addr, self.len);
+            if self.guard.is_none() {
+                self.unmap();
+                return false;
+            }
         }
         // SAFETY: [off, end) lies inside the mapping (checked above) and
         // inside the file (end <= size), whose blocks are allocated.
@@ -126,10 +140,18 @@ impl RingMap {
                 data.len(),
             );
         }
+        if self.guard.as_ref().is_some_and(Guard::hit) {
+            // The store faulted and went to anonymous memory.
+            self.broken = true;
+            self.unmap();
+            return false;
+        }
         true
     }
 
     fn unmap(&mut self) {
+        // Unregistered first: the range may be reused by any mapping.
+        self.guard = None;
         if self.addr != 0 {
             // SAFETY: the mapping made by `write`, unmapped once.
             unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
@@ -187,5 +209,47 @@ mod tests {
             let r = &all[64 + i * 176..64 + (i + 1) * 176];
             assert!(r.iter().all(|&b| b == (i % 251) as u8), "record {i}");
         }
+    }
+
+    #[test]
+    fn a_file_truncated_under_the_window_does_not_kill_the_writer() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("ring");
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let size = 64 + 100 * 176;
+        f.set_len(size).unwrap();
+        let Some(mut m) = RingMap::new(&f, size) else {
+            eprintln!("not an in-place filesystem: skipped");
+            return;
+        };
+        assert!(m.write(&f, 64, &[1u8; 176]));
+        // Someone truncates the ring (`: > history`): the mapped pages are
+        // gone, and a store into them is a SIGBUS (unguarded, the test
+        // process dies of it).
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert!(!m.write(&f, 64 + 176, &[2u8; 176]), "the fault is reported");
+        assert!(
+            !m.write(&f, 64 + 2 * 176, &[3u8; 176]),
+            "pwrite from now on"
+        );
+        // The guard's slot is free again for the next writer.
+        drop(m);
+        f.set_len(size).unwrap();
+        let mut m = RingMap::new(&f, size).unwrap();
+        assert!(m.write(&f, 64, &[4u8; 176]));
+        let mut back = [0u8; 176];
+        f.read_exact_at(&mut back, 64).unwrap();
+        assert_eq!(back, [4u8; 176]);
     }
 }
