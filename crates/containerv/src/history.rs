@@ -64,6 +64,11 @@ pub fn file_size(capacity: u64) -> u64 {
 /// Appends samples to a ring file. Holds only the file and two numbers
 /// (on Linux also a window of a few pages mapped over the slots being
 /// written, where that is safe: `linux/ringmap.rs`).
+///
+/// On Linux the first writer with a window installs a SIGBUS handler for
+/// the process (`linux/ringmap_guard.rs`): a fault in a window (the file
+/// truncated under it) turns the writer to `pwrite` instead of killing
+/// the process; any other SIGBUS goes to the action installed before it.
 #[derive(Debug)]
 pub struct HistoryWriter {
     file: File,
