@@ -190,6 +190,13 @@ impl ContainerState {
     /// monitor killed with SIGKILL cannot leave a container that looks
     /// alive forever.
     pub fn observed(&self) -> ContainerState {
+        self.observed_with(crate::proc::is_alive)
+    }
+
+    /// As [`ContainerState::observed`], with whether a process (pid,
+    /// start time) is alive told by `alive` (the metrics server asks its
+    /// kept pidfds, see `crate::proc::Watch`).
+    pub fn observed_with(&self, alive: impl Fn(i32, u64) -> bool) -> ContainerState {
         let mut s = self.clone();
         if !s.status.is_active() {
             return s;
@@ -204,8 +211,8 @@ impl ContainerState {
             }
             return s;
         }
-        let init_alive = crate::proc::is_alive(s.pid, s.pid_start);
-        let monitor_alive = crate::proc::is_alive(s.monitor_pid, s.monitor_start);
+        let init_alive = alive(s.pid, s.pid_start);
+        let monitor_alive = alive(s.monitor_pid, s.monitor_start);
         // A live monitor records the exit itself (it may be reaping the
         // init right now): its record is the truth until it dies.
         match s.status {

@@ -273,11 +273,18 @@ fn listen_serves_the_text_on_loopback() {
     cv.ok(&["exec", "-d", "renamed", "sleep", "1000"]);
     let r = srv.get("/metrics");
     assert!(value(&r, "container_processes", "later").is_none(), "{r}");
-    assert_eq!(
-        value(&r, "container_processes", "renamed"),
-        Some(2.0),
-        "{r}"
-    );
+    assert!(value(&r, "container_processes", "renamed").is_some(), "{r}");
+    // The second process shows once the monitor has sampled it (the
+    // server serves its samples up to 1.5 s old).
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = srv.get("/metrics");
+        if value(&r, "container_processes", "renamed") == Some(2.0) {
+            break;
+        }
+        assert!(Instant::now() < end, "the exec'd process never showed: {r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     cv.ok(&["restart", "-t", "0", "renamed"]);
     let r = srv.get("/metrics");
     assert_eq!(
@@ -288,6 +295,86 @@ fn listen_serves_the_text_on_loopback() {
     cv.ok(&["stop", "-t", "0", "renamed"]);
     let r = srv.get("/metrics");
     assert!(value(&r, "container_processes", "renamed").is_none(), "{r}");
+}
+
+/// `cv stats --history WINDOW --format json NAME`: the CPU seconds of
+/// each sample the container's monitor wrote to its ring.
+fn ring_cpu_seconds(cv: &Cv, window: &str, name: &str) -> Vec<f64> {
+    cv.ok(&["stats", "--history", window, "--format", "json", name])
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["Sample"]["cpu_time_ns"].as_u64().unwrap() as f64 / 1e9
+        })
+        .collect()
+}
+
+#[test]
+fn listen_serves_the_monitors_fresh_samples_and_reads_cgroups_without_them() {
+    let cv = Cv::new();
+    // CPU time that grows all the time (a fifth of a core): a figure
+    // read from the cgroup at a scrape is no sample of the monitor's.
+    cv.run_d(&[
+        "--name",
+        "burner",
+        "--cpus",
+        "0.2",
+        "containerv/busybox",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    cv.run_d(&[
+        "--name",
+        "unsampled",
+        "--stats-interval",
+        "0",
+        "containerv/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let srv = Server::start(&cv, "0");
+    let mut served = Vec::new();
+    for _ in 0..10 {
+        let r = srv.get("/metrics");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let cpu = value(&r, "container_cpu_usage_seconds_total", "burner").expect("burner");
+        let seen = value(&r, "container_last_seen", "burner").expect("last seen");
+        served.push((cpu, seen, now));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Never back in time (a counter that went down would be a reset to
+    // Prometheus), never older than 1.5 s (last_seen is whole seconds).
+    for w in served.windows(2) {
+        assert!(w[1].0 >= w[0].0 && w[1].1 >= w[0].1, "{served:?}");
+    }
+    for (_, seen, now) in &served {
+        assert!(now - seen <= 1.5 + 1.0, "a sample {} s old", now - seen);
+    }
+    // The monitor's own samples (a late monitor under load may leave a
+    // scrape or two to read the cgroup).
+    let ring = ring_cpu_seconds(&cv, "1m", "burner");
+    let from_ring = served
+        .iter()
+        .filter(|(cpu, ..)| ring.iter().any(|r| (r - cpu).abs() < 1e-6))
+        .count();
+    assert!(
+        from_ring * 2 >= served.len(),
+        "{from_ring} of {} scrapes served a sample of the ring\nserved {served:?}\nring {ring:?}",
+        served.len()
+    );
+    // Without history the server reads the cgroup: a new process shows
+    // at once.
+    cv.ok(&["exec", "-d", "unsampled", "sleep", "1000"]);
+    let r = srv.get("/metrics");
+    assert_eq!(
+        value(&r, "container_processes", "unsampled"),
+        Some(2.0),
+        "{r}"
+    );
 }
 
 #[test]
