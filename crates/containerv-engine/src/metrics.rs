@@ -228,43 +228,50 @@ impl Scraper {
                 self.kept.insert(id, k);
                 continue;
             }
-            let core = match k.core.take() {
-                Some((pid, start, c)) if pid == st.pid && start == st.pid_start => Some(c),
-                _ => engine.runtime().ok().and_then(|rt| rt.open(&id).ok()),
-            };
-            let Some(core) = core else {
+            // The handle stays in its slot (a `Container` is large: moved
+            // out and back it cost a copy per container and scrape).
+            let same_init = |c: &(i32, u64, _)| c.0 == st.pid && c.1 == st.pid_start;
+            if !k.core.as_ref().is_some_and(same_init) {
+                k.core = engine
+                    .runtime()
+                    .ok()
+                    .and_then(|rt| rt.open(&id).ok())
+                    .map(|c| (st.pid, st.pid_start, c));
+            }
+            if k.core.is_none() {
                 self.kept.insert(id, k);
                 continue;
-            };
+            }
             let started_ns = st.started_at.map_or(0, |s| {
                 s.timestamp_nanos_opt().map_or(0, |n| n.max(0) as u64)
             });
-            let sample = match self.kept_sample(engine, &id, &mut k, epoch_ns(now), started_ns) {
-                Some(s) => Some(s),
+            let kept = self.kept_sample(engine, &id, &mut k, epoch_ns(now), started_ns);
+            let Some((_, _, core)) = &k.core else {
+                continue;
+            };
+            let Some(stats) = kept.or_else(|| core.stats().ok()) else {
                 // A container that stops while being read is left out,
                 // and its handle dropped.
-                None => core.stats().ok(),
+                k.core = None;
+                self.kept.insert(id, k);
+                continue;
             };
-            if let Some(stats) = sample {
-                k.last = Some(stats.clone());
-                let c = &k.config;
-                let mut t =
-                    MetricsTarget::new(&id, &c.name, &c.image, stats).with_spec(core.spec());
-                t.start_time = st
-                    .started_at
-                    .map(|s| s.timestamp() as f64 + f64::from(s.timestamp_subsec_millis()) / 1e3);
-                t.health = st.health.as_ref().map(|h| {
-                    match h.status {
-                        HealthStatus::Starting => "starting",
-                        HealthStatus::Healthy => "healthy",
-                        HealthStatus::Unhealthy => "unhealthy",
-                    }
-                    .to_string()
-                });
-                t.restarts = Some(u64::from(st.restart_count));
-                out.push((c.created, t));
-                k.core = Some((st.pid, st.pid_start, core));
-            }
+            let c = &k.config;
+            let mut t = MetricsTarget::new(&id, &c.name, &c.image, stats).with_spec(core.spec());
+            t.start_time = st
+                .started_at
+                .map(|s| s.timestamp() as f64 + f64::from(s.timestamp_subsec_millis()) / 1e3);
+            t.health = st.health.as_ref().map(|h| {
+                match h.status {
+                    HealthStatus::Starting => "starting",
+                    HealthStatus::Healthy => "healthy",
+                    HealthStatus::Unhealthy => "unhealthy",
+                }
+                .to_string()
+            });
+            t.restarts = Some(u64::from(st.restart_count));
+            k.last = Some(t.stats.clone());
+            out.push((c.created, t));
             self.kept.insert(id, k);
         }
         out.sort_by_key(|(created, _)| *created);
