@@ -74,6 +74,35 @@ fn builtin_init_exits_on_sigterm() {
     assert_no_leftovers(root.path(), &id);
 }
 
+/// A SIGTERM sent the moment `create` returns is not lost: the built-in
+/// init blocks every signal before it says it is ready (a pid-namespace
+/// init drops a signal it neither blocks nor handles, and the reaper
+/// then waited forever: this suite hung once on the test above).
+#[test]
+fn builtin_init_keeps_a_sigterm_sent_right_after_create() {
+    require_root();
+    let root = temp_root();
+    let rt = Runtime::new(root.path()).unwrap();
+    for i in 0..100 {
+        let id = unique_id(&format!("core-term{i}"));
+        let c = rt
+            .create(&id, &ContainerOptions::new().rootfs(busybox_rootfs()))
+            .unwrap();
+        c.signal(libc::SIGTERM, false).unwrap();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while c.state().unwrap().status != Status::Stopped {
+            if std::time::Instant::now() > end {
+                c.signal(libc::SIGKILL, false).unwrap();
+                panic!("run {i}: the SIGTERM sent right after create was lost");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(c.wait().unwrap(), containerv::ExitStatus::Exited(0));
+        c.destroy().unwrap();
+        assert_no_leftovers(root.path(), &id);
+    }
+}
+
 #[test]
 fn spec_process_runs_and_reports_exit_code() {
     require_root();

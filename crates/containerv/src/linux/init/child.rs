@@ -124,6 +124,14 @@ pub(crate) unsafe fn run(plan: &Plan, placed: bool) -> ! {
             unsafe { libc::_exit(1) };
         }
     }
+    if plan.init == InitKind::BuiltinReaper {
+        // Before "ready": a pid-namespace init drops a signal it neither
+        // blocks nor handles, so a SIGTERM sent right after create
+        // returned was lost and the reaper waited forever
+        // (core_lifecycle's builtin_init_exits_on_sigterm hung once).
+        // Blocked, it stays pending until the reaper takes it.
+        super::reaper::block_all_signals();
+    }
     let ready_now = plan.fifo.is_some() || plan.init == InitKind::BuiltinReaper;
     if ready_now {
         report::send_ready(report_fd);

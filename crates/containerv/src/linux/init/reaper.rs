@@ -25,11 +25,11 @@
 /// # Safety
 /// Call only in the cloned init child; it never returns.
 pub(crate) unsafe fn run(new_pidns: bool) -> ! {
+    block_all_signals();
     // SAFETY: signal-mask and prctl calls on this process only.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
         if !new_pidns {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         }
@@ -152,5 +152,18 @@ fn set_title() {
         let p = start as *mut u8;
         std::ptr::write_bytes(p, 0, end - start);
         std::ptr::copy_nonoverlapping(TITLE.as_ptr(), p, TITLE.len());
+    }
+}
+
+/// Blocks every signal of this (init) process. Done before the init says
+/// it is ready, so nothing sent from then on is lost: a pid-namespace
+/// init silently drops a signal it neither blocks nor handles, and a
+/// blocked one stays pending for [`run`]'s `sigwaitinfo`.
+pub(crate) fn block_all_signals() {
+    // SAFETY: sigfillset on a zeroed set, then the mask of this thread.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
     }
 }
