@@ -10,12 +10,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use common::events::{about, events, kinds, unix_now};
+use common::events::{about, events, kinds, unix_now, Stream};
 use common::Cv;
 use serde_json::Value;
 
@@ -25,51 +22,31 @@ fn actions(ev: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// A streaming `cv events --format json`, its lines on a channel.
-struct Stream(Child, Receiver<String>);
-
-impl Stream {
-    fn start(cv: &Cv, args: &[&str]) -> Stream {
-        let mut a = vec!["events", "--format", "json"];
-        a.extend_from_slice(args);
-        let mut child = cv.cmd(&a).stdout(Stdio::piped()).spawn().unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    return;
-                }
-            }
-        });
-        // It starts following from its start: give it that moment.
-        std::thread::sleep(Duration::from_millis(300));
-        Stream(child, rx)
-    }
-
-    /// Lines until `last` is the action of one (bounded).
-    fn until_action(&self, last: &str) -> Vec<Value> {
-        let end = Instant::now() + Duration::from_secs(30);
-        let mut got = Vec::new();
-        while Instant::now() < end {
-            if let Ok(l) = self.1.recv_timeout(Duration::from_millis(200)) {
-                let v: Value = serde_json::from_str(&l).unwrap();
-                let done = v["Action"] == last;
-                got.push(v);
-                if done {
-                    return got;
-                }
-            }
-        }
-        panic!("no {last} streamed: {:?}", actions(&got));
-    }
+/// A streaming `cv events --format json ARGS`, from its start (it
+/// follows from when it started: give it that moment).
+fn stream(cv: &Cv, args: &[&str]) -> Stream {
+    let mut a = vec!["events", "--format", "json"];
+    a.extend_from_slice(args);
+    let s = Stream::spawn(cv, &a);
+    std::thread::sleep(Duration::from_millis(300));
+    s
 }
 
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// Streamed events until `last` is the action of one (bounded).
+fn until_action(s: &Stream, last: &str) -> Vec<Value> {
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut got = Vec::new();
+    while Instant::now() < end {
+        if let Ok(l) = s.lines.recv_timeout(Duration::from_millis(200)) {
+            let v: Value = serde_json::from_str(&l).unwrap();
+            let done = v["Action"] == last;
+            got.push(v);
+            if done {
+                return got;
+            }
+        }
     }
+    panic!("no {last} streamed: {:?}", actions(&got));
 }
 
 /// Waits (bounded) until an event with action `want` shows up.
@@ -89,7 +66,7 @@ fn wait_action(cv: &Cv, since: &str, args: &[&str], want: &str) -> Vec<Value> {
 fn a_lifecycle_streams_dockers_sequence() {
     let cv = Cv::new();
     let t0 = unix_now();
-    let stream = Stream::start(&cv, &["--filter", "container=life"]);
+    let stream = stream(&cv, &["--filter", "container=life"]);
     let id = cv
         .ok(&[
             "create",
@@ -112,7 +89,7 @@ fn a_lifecycle_streams_dockers_sequence() {
     cv.ok(&["kill", "-s", "USR1", "life"]);
     cv.ok(&["rm", "-f", "life"]);
     cv.assert_gone(&id);
-    let streamed = stream.until_action("destroy");
+    let streamed = until_action(&stream, "destroy");
     let want = [
         "create", "start", "pause", "unpause", "kill", "die", "stop", "start", "restart", "kill",
         "kill", "die", "destroy",

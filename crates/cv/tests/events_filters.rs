@@ -15,7 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::events::unix_now;
+use common::events::{unix_now, Stream};
 use common::Cv;
 use serde_json::Value;
 
@@ -268,7 +268,6 @@ fn format_is_dockers_json_or_a_go_template_over_dockers_fields() {
 
 #[test]
 fn a_stream_with_since_shows_each_event_once_while_writers_run() {
-    use std::io::{BufRead, BufReader};
     let cv = Cv::new();
     let since = unix_now();
     let n = 40;
@@ -299,8 +298,9 @@ fn a_stream_with_since_shows_each_event_once_while_writers_run() {
             }
         })
     };
-    let mut child = cv
-        .cmd(&[
+    let stream = Stream::spawn(
+        &cv,
+        &[
             "events",
             "--since",
             &since,
@@ -308,32 +308,14 @@ fn a_stream_with_since_shows_each_event_once_while_writers_run() {
             "type=volume",
             "--format",
             "{{.Actor.ID}}",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in out.lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                return;
-            }
-        }
-    });
+        ],
+    );
     writer.join().unwrap();
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while seen.len() < n && Instant::now() < end {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(l);
-        }
-    }
+    let seen = stream.take(n, Duration::from_secs(30));
     // Anything doubled would come right after: give it a moment.
     std::thread::sleep(Duration::from_millis(500));
-    let extra: Vec<String> = rx.try_iter().collect();
-    let _ = child.kill();
-    let _ = child.wait();
+    let extra: Vec<String> = stream.lines.try_iter().collect();
+    drop(stream);
     assert!(extra.is_empty(), "shown twice: {extra:?}");
     let mut want = names.clone();
     want.sort();
@@ -347,32 +329,22 @@ fn a_stream_with_since_shows_each_event_once_while_writers_run() {
 
 #[test]
 fn a_stream_follows_the_events_file_across_its_rotation() {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let cv = Cv::new();
     let t0 = unix_now();
     let first = containerv_testutil::unique_id("evr");
     cv.ok(&["volume", "create", &first]);
     let log = cv.engine_root().join("events.log");
-    let mut child = cv
-        .cmd(&[
+    let stream = Stream::spawn(
+        &cv,
+        &[
             "events",
             "--filter",
             "type=volume",
             "--format",
             "{{.Actor.ID}}",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in out.lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                return;
-            }
-        }
-    });
+        ],
+    );
     std::thread::sleep(Duration::from_millis(300));
     // Other writers' events fill the file to its 4 MiB bound.
     let pad = serde_json::json!({
@@ -398,17 +370,10 @@ fn a_stream_follows_the_events_file_across_its_rotation() {
     }
     assert!(cv.engine_root().join("events.log.1").exists());
     assert!(std::fs::metadata(&log).unwrap().len() < 1 << 20);
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while seen.len() < names.len() && Instant::now() < end {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(l);
-        }
-    }
+    let mut seen = stream.take(names.len(), Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(300));
-    seen.extend(rx.try_iter());
-    let _ = child.kill();
-    let _ = child.wait();
+    seen.extend(stream.lines.try_iter());
+    drop(stream);
     assert_eq!(seen, names, "streamed across the rotation");
     // A read with --since spans both files.
     let mut all = vec![first.clone()];

@@ -50,3 +50,53 @@ pub fn about(ev: &[Value], id: &str) -> Vec<String> {
         .collect();
     kinds(&of)
 }
+
+/// A running `cv ARGS` (an events command that follows), its output lines
+/// on a channel; ended on drop.
+pub struct Stream {
+    child: std::process::Child,
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Stream {
+    pub fn spawn(cv: &Cv, args: &[&str]) -> Stream {
+        use std::io::{BufRead, BufReader};
+        let mut child = cv
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Stream { child, lines }
+    }
+
+    /// Lines until `n` arrived or `limit` passed.
+    pub fn take(&self, n: usize, limit: std::time::Duration) -> Vec<String> {
+        let end = std::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        while seen.len() < n && std::time::Instant::now() < end {
+            if let Ok(l) = self
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(200))
+            {
+                seen.push(l);
+            }
+        }
+        seen
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
